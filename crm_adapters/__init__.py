@@ -1,0 +1,43 @@
+"""CRM adapters for cti-connector: one small class per CRM behind one interface.
+
+Adapters are found through the entry-point group ``cti.crm_adapters``; see ``base.py`` for the
+interface, ``testing.py`` for the contract suite and ``example.py`` for a copyable template.
+"""
+
+from .base import (
+    API_VERSION,
+    AdapterEnvironment,
+    CallLog,
+    Check,
+    CRMAdapter,
+    Customer,
+    NoSettings,
+    WriteResult,
+)
+from .errors import (
+    AdapterAuthError,
+    AdapterConfigError,
+    AdapterError,
+    AdapterPermanentError,
+    AdapterRateLimited,
+    AdapterTemporaryError,
+)
+from .settings import Secret
+
+__all__ = [
+    "API_VERSION",
+    "AdapterAuthError",
+    "AdapterConfigError",
+    "AdapterEnvironment",
+    "AdapterError",
+    "AdapterPermanentError",
+    "AdapterRateLimited",
+    "AdapterTemporaryError",
+    "CRMAdapter",
+    "CallLog",
+    "Check",
+    "Customer",
+    "NoSettings",
+    "Secret",
+    "WriteResult",
+]
