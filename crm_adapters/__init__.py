@@ -11,6 +11,8 @@ from .base import (
     Check,
     CRMAdapter,
     Customer,
+    Limiter,
+    LocalLimiter,
     NoSettings,
     WriteResult,
 )
@@ -37,6 +39,8 @@ __all__ = [
     "CallLog",
     "Check",
     "Customer",
+    "Limiter",
+    "LocalLimiter",
     "NoSettings",
     "Secret",
     "WriteResult",

@@ -14,14 +14,20 @@ Version 1 of the interface has five methods: :meth:`~CRMAdapter.lookup_by_phone`
 from __future__ import annotations
 
 import abc
+import contextlib
 import dataclasses
 import logging
+import threading
 from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, ClassVar, Literal
+from datetime import datetime, timedelta
+from typing import Any, ClassVar, Literal, Protocol
+from zoneinfo import ZoneInfo
 
 import requests
+
+from .errors import AdapterTemporaryError
 
 #: Bumped on any incompatible change of this module; the registry refuses other versions.
 API_VERSION = 1
@@ -124,6 +130,48 @@ class Check:
     severity: Literal["error", "warning", "info"] = "error"
 
 
+class Limiter(Protocol):
+    """Limits shared by every process of a deployment (the connector backs them with Redis).
+
+    CRMs limit whole tenants, not processes — kintone allows 100 concurrent requests per domain
+    and counts requests per app per day — so adapters count and throttle through this.
+    """
+
+    def slot(self, name: str, limit: int, timeout: float) -> AbstractContextManager[None]:
+        """Hold one of ``limit`` slots named ``name`` for the duration of the block; raise
+        :class:`~crm_adapters.errors.AdapterTemporaryError` if none frees up within ``timeout``."""
+
+    def count_today(self, name: str, tz: str = "Asia/Tokyo", reset_hour: int = 0) -> int:
+        """Add one to today's counter ``name`` (a day starts at ``reset_hour`` in ``tz``) and
+        return the new value."""
+
+
+class LocalLimiter:
+    """A :class:`Limiter` for one process (tests, scripts). Not shared between processes."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._semaphores: dict[str, threading.BoundedSemaphore] = {}
+        self._counts: dict[tuple[str, str], int] = {}
+
+    @contextlib.contextmanager
+    def slot(self, name: str, limit: int, timeout: float) -> Iterator[None]:
+        with self._lock:
+            semaphore = self._semaphores.setdefault(name, threading.BoundedSemaphore(limit))
+        if not semaphore.acquire(timeout=timeout):
+            raise AdapterTemporaryError(f"all {limit} slots of {name!r} busy for {timeout} s")
+        try:
+            yield
+        finally:
+            semaphore.release()
+
+    def count_today(self, name: str, tz: str = "Asia/Tokyo", reset_hour: int = 0) -> int:
+        day = (datetime.now(ZoneInfo(tz)) - timedelta(hours=reset_hour)).date().isoformat()
+        with self._lock:
+            self._counts[(name, day)] = self._counts.get((name, day), 0) + 1
+            return self._counts[(name, day)]
+
+
 @dataclass(frozen=True)
 class AdapterEnvironment:
     """What the connector tells every adapter about the deployment it runs in."""
@@ -131,6 +179,7 @@ class AdapterEnvironment:
     public_base_url: str = "http://127.0.0.1:5000"
     database_url: str = ""  # the connector's database (used by the built-in CRM only)
     timezone: str = "Asia/Tokyo"
+    limiter: Limiter = dataclasses.field(default_factory=LocalLimiter)
 
 
 @dataclass(frozen=True)
@@ -210,6 +259,8 @@ __all__ = [
     "CallLog",
     "Check",
     "Customer",
+    "Limiter",
+    "LocalLimiter",
     "NoSettings",
     "WriteResult",
     "field_names",
