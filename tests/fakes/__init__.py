@@ -1,0 +1,1 @@
+"""Local fake servers that play external services (CRMs, Twilio) by their documented APIs."""
