@@ -1,0 +1,66 @@
+"""cti-connector: the Flask application (app factory, extensions, blueprints)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from .config import Settings, load_settings, settings_from_mapping
+
+__version__ = "0.1.0"
+
+
+def create_app(settings: Settings | Mapping[str, Any] | None = None, *,
+               clock: Any = None) -> Flask:
+    """Build the app.
+
+    Args:
+        settings: validated :class:`Settings`, a raw mapping shaped like the TOML file (tests),
+            or ``None`` to load the configuration file and environment.
+        clock: a callable returning aware UTC ``datetime`` (tests); defaults to the system clock.
+    """
+    from . import auth, db, errors, health, queue, security
+    from . import clock as clock_ext
+
+    if settings is None:
+        settings = load_settings()
+    elif not isinstance(settings, Settings):
+        settings = settings_from_mapping(settings)
+
+    app = Flask(__name__, static_folder=None)
+    app.config["CTI_SETTINGS"] = settings
+    app.config["SECRET_KEY"] = _secret_key(settings)
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Japanese stays readable
+
+    clock_ext.init_app(app, clock)
+    errors.init_app(app)
+    security.init_app(app)
+    db.init_app(app)
+    queue.init_app(app)
+    auth.init_app(app)
+    app.register_blueprint(health.bp)
+    return app
+
+
+def _secret_key(settings: Settings) -> str:
+    """The key that signs bearer tokens: configured, or generated once into the data directory.
+
+    Several instances behind a load balancer must share it, so production sets
+    ``[server] secret_key``; the generated file serves single-machine installs.
+    """
+    if settings.server.secret_key is not None:
+        return settings.server.secret_key.reveal()
+    path = Path(settings.data_dir) / "secret_key"
+    if path.is_file():
+        return path.read_text(encoding="ascii").strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(key + "\n")
+    return key

@@ -1,0 +1,113 @@
+"""``/api/auth``: sign in, refresh, sign out, who am I, change password."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import Blueprint, current_app, g, jsonify, request
+
+from .. import clock, db
+from ..errors import APIError
+from ..validation import fields, json_object
+from . import accounts, tokens
+from .guard import authenticate_request, current_agent, require_auth
+
+bp = Blueprint("auth", __name__, url_prefix="/api/auth")
+
+
+def _token_response(agent: accounts.Agent, session_id: str, refresh_token: str) -> Any:
+    settings = current_app.config["CTI_SETTINGS"].auth
+    lifetime = timedelta(minutes=settings.access_token_minutes)
+    access = tokens.issue_access_token(
+        secret=current_app.config["SECRET_KEY"], agent_id=agent.id, session_id=session_id,
+        role=agent.role, now=clock.now(), lifetime=lifetime)
+    response = jsonify({
+        "access_token": access, "token_type": "Bearer",
+        "expires_in": int(lifetime.total_seconds()),
+        "refresh_token": refresh_token,
+        "agent": agent.public(),
+    })
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _account_error(exc: accounts.AccountError) -> APIError:
+    details = {"problems": exc.problems} if exc.problems else None
+    return APIError(exc.status, exc.code, exc.message, details)
+
+
+@bp.post("/login")
+def login() -> Any:
+    body = fields(json_object(), {"username": str, "password": str})
+    policy = current_app.config["CTI_SETTINGS"].auth
+    now = clock.now()
+    with db.get_engine().connect() as conn:
+        try:
+            agent = accounts.authenticate(conn, body["username"], body["password"],
+                                          policy=policy, now=now)
+        except accounts.AccountError as exc:
+            conn.commit()  # the failure count (and a lock) must stick although we refuse
+            raise _account_error(exc) from None
+        session_id, refresh = accounts.start_session(
+            conn, agent, policy=policy, now=now,
+            user_agent=request.headers.get("User-Agent", ""))
+        conn.commit()
+    return _token_response(agent, session_id, refresh)
+
+
+@bp.post("/refresh")
+def refresh() -> Any:
+    body = fields(json_object(), {"refresh_token": str})
+    policy = current_app.config["CTI_SETTINGS"].auth
+    with db.get_engine().connect() as conn:
+        try:
+            agent, session_id, new_refresh = accounts.refresh_session(
+                conn, body["refresh_token"], policy=policy, now=clock.now())
+        except accounts.AccountError as exc:
+            conn.commit()  # keep the revocation of a replayed token
+            raise _account_error(exc) from None
+        conn.commit()
+    return _token_response(agent, session_id, new_refresh)
+
+
+@bp.post("/logout")
+@require_auth()
+def logout() -> Any:
+    with db.get_engine().begin() as conn:
+        accounts.revoke_session(conn, g.session_id, clock.now())
+    return "", 204
+
+
+@bp.get("/me")
+@require_auth()
+def me() -> Any:
+    return jsonify({"agent": current_agent().public()})
+
+
+@bp.post("/password")
+def change_password() -> Any:
+    """Change one's own password: signed in, or with user ID + current password when the old
+    password has expired (the only way forward then)."""
+    body = fields(json_object(), {"current_password": str, "new_password": str},
+                  {"username": str})
+    policy = current_app.config["CTI_SETTINGS"].auth
+    now = clock.now()
+    with db.get_engine().connect() as conn:
+        try:
+            username = body.get("username") or authenticate_request().username
+            try:
+                agent = accounts.authenticate(conn, username, body["current_password"],
+                                              policy=policy, now=now)
+            except accounts.PasswordExpired:
+                agent = accounts.find_agent(conn, username)
+                assert agent is not None
+            accounts.set_password(conn, agent, body["new_password"], policy=policy, now=now)
+            session_id, refresh_token = accounts.start_session(
+                conn, agent, policy=policy, now=now,
+                user_agent=request.headers.get("User-Agent", ""))
+        except accounts.AccountError as exc:
+            conn.commit()  # failed attempts count here too
+            raise _account_error(exc) from None
+        conn.commit()
+    return _token_response(agent, session_id, refresh_token)

@@ -1,0 +1,83 @@
+"""The ``cti`` command: run, administer and inspect a deployment.
+
+Every command reads the same configuration as the server (``--config`` / ``CTI_CONFIG`` /
+``config/cti.toml`` / built-in defaults). A configuration error prints each wrong key and exits
+with status 2.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+from flask import Flask
+
+from ..config import ConfigError, Settings, load_settings
+
+
+class CliContext:
+    """Lazily loads settings and builds the app once per command."""
+
+    def __init__(self, config_path: str | None) -> None:
+        self.config_path = config_path
+        self._settings: Settings | None = None
+        self._app: Flask | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            try:
+                self._settings = load_settings(self.config_path)
+            except ConfigError as exc:
+                fail_config(exc)
+        assert self._settings is not None
+        return self._settings
+
+    @property
+    def app(self) -> Flask:
+        if self._app is None:
+            from .. import create_app
+
+            try:
+                self._app = create_app(self.settings)
+            except ConfigError as exc:
+                fail_config(exc)
+        assert self._app is not None
+        return self._app
+
+
+def fail_config(exc: ConfigError) -> None:
+    click.echo(f"cti: {exc}", err=True)
+    sys.exit(2)
+
+
+pass_ctx = click.make_pass_decorator(CliContext)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_path", envvar="CTI_CONFIG", metavar="PATH",
+              help="Configuration file (default: $CTI_CONFIG, else config/cti.toml, "
+                   "else built-in defaults).")
+@click.version_option(package_name="cti-connector", prog_name="cti")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None) -> None:
+    """cti-connector: Twilio softphone and call flows for Salesforce, kintone and more."""
+    ctx.obj = CliContext(config_path)
+
+
+def _register() -> None:
+    from . import config_cmd, db_cmd, serve, users
+
+    cli.add_command(serve.serve)
+    cli.add_command(serve.worker)
+    cli.add_command(db_cmd.db_group)
+    cli.add_command(users.user)
+    cli.add_command(config_cmd.config)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> Any:
+    return cli.main(args=argv, prog_name="cti")

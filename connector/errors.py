@@ -1,0 +1,60 @@
+"""JSON errors with one stable shape for every API and webhook failure.
+
+``{"error": {"code": "not_found", "message": "...", "details": {...}}}`` — ``code`` is stable and
+machine-readable, ``message`` is for people, ``details`` is optional (e.g. which fields are wrong).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger("cti.errors")
+
+
+class APIError(Exception):
+    """Raise from a view to answer with a JSON error."""
+
+    def __init__(self, status: int, code: str, message: str,
+                 details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details or {}
+
+
+def error_response(status: int, code: str, message: str,
+                   details: dict[str, Any] | None = None):  # type: ignore[no-untyped-def]
+    body: dict[str, Any] = {"code": code, "message": message}
+    if details:
+        body["details"] = details
+    response = jsonify({"error": body})
+    response.status_code = status
+    return response
+
+
+def _http_code(exc: HTTPException) -> str:
+    return (exc.name or "error").lower().replace(" ", "_").replace("'", "")
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(APIError)
+    def _api_error(exc: APIError):  # type: ignore[no-untyped-def]
+        return error_response(exc.status, exc.code, exc.message, exc.details)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
+        response = error_response(exc.code or 500, _http_code(exc), exc.description or "")
+        if exc.code == 405 and exc.valid_methods:  # type: ignore[attr-defined]
+            response.headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]
+        log.exception("unhandled error")
+        return error_response(500, "internal_error",
+                              "An internal error occurred; it has been logged.")

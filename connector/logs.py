@@ -1,0 +1,127 @@
+"""Structured logging with secrets masked and phone numbers shortened.
+
+One JSON object per line (or readable text for development). Every record passes through
+:class:`Scrubber` before it is written: configured secret values, bearer/JWT tokens and
+``Authorization`` values become ``***``, phone numbers are masked (``+813******78``) and line
+breaks in messages are escaped so a caller-supplied value cannot forge log lines.
+
+Logging is configured once per process by the entry points (``cti serve``, ``cti worker``,
+``connector.wsgi``), never by ``create_app`` — tests build many apps in one process.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+from voice.numbering import mask_text
+
+# JWTs (Twilio access tokens, our bearer tokens), and "Bearer x" / "token=x" style values.
+_TOKEN_PATTERNS = (
+    re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"),
+    re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}"),
+    re.compile(r"(?i)((?:access_token|refresh_token|password|api[_-]?key|secret|token)"
+               r"[\"']?\s*[=:]\s*[\"']?)[^\s\"'&,}]{4,}"),
+)
+
+#: LogRecord attributes that are not "extra" fields.
+_STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
+    "message", "asctime", "taskName"}
+
+
+class Scrubber:
+    """Removes secrets, tokens and phone numbers from text bound for a log."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        # Longest first, so a secret containing another secret is removed whole.
+        self.secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "***")
+        for pattern in _TOKEN_PATTERNS:
+            text = pattern.sub(lambda m: (m.group(1) if m.groups() else "") + "***", text)
+        return mask_text(text)
+
+    def value(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self(value)
+        if isinstance(value, dict):
+            return {k: self.value(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.value(v) for v in value]
+        return value
+
+
+class JSONFormatter(logging.Formatter):
+    """One JSON object per line: ts, level, logger, msg, extra fields, exception."""
+
+    def __init__(self, scrubber: Scrubber) -> None:
+        super().__init__()
+        self.scrub = scrubber
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "msg": self.scrub(record.getMessage()),
+        }
+        for key, value in vars(record).items():
+            if key not in _STANDARD_ATTRS and not key.startswith("_"):
+                entry[key] = self.scrub.value(_jsonable(value))
+        if record.exc_info:
+            entry["exc"] = self.scrub(self.formatException(record.exc_info))
+        return json.dumps(entry, ensure_ascii=False)
+
+
+class TextFormatter(logging.Formatter):
+    """Readable single-line records for development; extras appended as key=value."""
+
+    def __init__(self, scrubber: Scrubber) -> None:
+        super().__init__("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+        self.scrub = scrubber
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = self.scrub(record.getMessage()).replace("\r", "\\r").replace("\n", "\\n")
+        extras = " ".join(f"{k}={self.scrub.value(_jsonable(v))}"
+                          for k, v in vars(record).items()
+                          if k not in _STANDARD_ATTRS and not k.startswith("_"))
+        line = f"{self.formatTime(record)} {record.levelname:<7} {record.name}: {message}"
+        if extras:
+            line += f" [{extras}]"
+        if record.exc_info:
+            line += "\n" + self.scrub(self.formatException(record.exc_info))
+        return line
+
+
+def configure_logging(level: str = "INFO", fmt: str = "json", secrets: Iterable[str] = (),
+                      stream: TextIO | None = None) -> logging.Handler:
+    """Send every log record through one scrubbing handler; returns the handler."""
+    scrubber = Scrubber(secrets)
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(JSONFormatter(scrubber) if fmt == "json" else TextFormatter(scrubber))
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if getattr(h, "_cti", False)]:
+        root.removeHandler(old)
+    handler._cti = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(level)
+    # werkzeug logs full request lines (query strings can hold tokens); keep it, scrubbed.
+    logging.getLogger("werkzeug").propagate = True
+    return handler
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [_jsonable(v) for v in value]
+    return str(value)

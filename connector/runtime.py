@@ -1,0 +1,15 @@
+"""Helpers shared by the process entry points (CLI commands, WSGI)."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from crm_adapters.settings import secret_values
+
+
+def app_secrets(app: Flask) -> list[str]:
+    """Every secret the process knows, so logging can scrub them."""
+    settings = app.config["CTI_SETTINGS"]
+    found = secret_values(settings)
+    found.append(app.config["SECRET_KEY"])
+    return found

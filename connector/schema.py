@@ -1,0 +1,173 @@
+"""The relational schema, as SQLAlchemy Core tables (SQLite and PostgreSQL).
+
+This module describes the *current* schema, which queries use; the migrations in
+``connector/migrations/versions`` build it step by step, and a test checks that the two agree.
+Timestamps are always timezone-aware UTC (:class:`UTCDateTime`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.types import TypeDecorator
+
+# Deterministic constraint names, so migrations can refer to them on every backend.
+metadata = MetaData(naming_convention={
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+})
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes in, aware UTC datetimes out — also on SQLite, which has no zones."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):  # type: ignore[no-untyped-def]
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column; use datetime.now(UTC)")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):  # type: ignore[no-untyped-def]
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+ROLES = ("agent", "supervisor", "admin")
+
+agents = Table(
+    "agents", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("username", String(15), nullable=False, unique=True),
+    Column("display_name", String(100), nullable=False),
+    Column("nickname", String(50), nullable=False, server_default=""),
+    Column("email", String(254), nullable=False, server_default=""),
+    Column("extension", String(10), nullable=False, server_default=""),
+    Column("role", String(16), nullable=False, server_default="agent"),
+    Column("language", String(8), nullable=False, server_default="ja"),
+    Column("password_hash", String(255), nullable=False),
+    Column("previous_password_hash", String(255)),
+    Column("password_changed_at", UTCDateTime, nullable=False),
+    Column("failed_attempts", Integer, nullable=False, server_default="0"),
+    Column("locked_until", UTCDateTime),
+    Column("active", Boolean, nullable=False, server_default="1"),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    CheckConstraint("role IN ('agent', 'supervisor', 'admin')", name="role"),
+)
+
+auth_sessions = Table(
+    "auth_sessions", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("agent_id", Integer, ForeignKey("agents.id", ondelete="CASCADE"), nullable=False,
+           index=True),
+    Column("refresh_hash", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("last_used_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime),
+    Column("user_agent", String(255), nullable=False, server_default=""),
+)
+
+phone_numbers = Table(
+    "phone_numbers", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("e164", String(20), nullable=False, unique=True),
+    Column("label", String(100), nullable=False, server_default=""),
+    Column("route_type", String(16), nullable=False, server_default="none"),
+    Column("route_target", String(100), nullable=False, server_default=""),
+    Column("caller_id_name", String(100), nullable=False, server_default=""),
+    Column("recording", Boolean, nullable=False, server_default="0"),
+    Column("active", Boolean, nullable=False, server_default="1"),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+calls = Table(
+    "calls", metadata,
+    Column("call_sid", String(34), primary_key=True),
+    Column("parent_call_sid", String(34), index=True),
+    Column("direction", String(8), nullable=False),
+    Column("from_number", String(64), nullable=False, server_default=""),
+    Column("to_number", String(64), nullable=False, server_default=""),
+    Column("customer_number", String(20), nullable=False, server_default=""),
+    Column("our_number", String(20), nullable=False, server_default=""),
+    Column("agent_id", Integer, ForeignKey("agents.id", ondelete="SET NULL"), index=True),
+    Column("status", String(16), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("answered_at", UTCDateTime),
+    Column("ended_at", UTCDateTime),
+    Column("duration_seconds", Integer),
+    Column("talk_seconds", Integer),
+    Column("recording_sid", String(34)),
+    Column("recording_duration", Integer),
+    Column("disposition", String(100), nullable=False, server_default=""),
+    Column("notes", Text, nullable=False, server_default=""),
+    Column("customer", JSON),
+    Column("finalized_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    CheckConstraint("direction IN ('inbound', 'outbound')", name="direction"),
+    Index("ix_calls_started_at", "started_at"),
+)
+
+call_events = Table(
+    "call_events", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("call_sid", String(34), nullable=False, index=True),
+    Column("kind", String(32), nullable=False),
+    Column("status", String(32), nullable=False, server_default=""),
+    Column("dedupe_key", String(160), nullable=False, unique=True),
+    Column("payload", JSON, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+)
+
+crm_writebacks = Table(
+    "crm_writebacks", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("call_sid", String(34), nullable=False),
+    Column("adapter", String(64), nullable=False),
+    Column("state", String(16), nullable=False, server_default="pending"),
+    Column("revision", Integer, nullable=False, server_default="1"),
+    Column("written_revision", Integer, nullable=False, server_default="0"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("last_error", Text, nullable=False, server_default=""),
+    Column("record_id", String(64), nullable=False, server_default=""),
+    Column("next_attempt_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("call_sid", "adapter", name="uq_crm_writebacks_call_adapter"),
+    CheckConstraint("state IN ('pending', 'done', 'failed')", name="state"),
+    Index("ix_crm_writebacks_state", "state", "adapter"),
+)
+
+__all__ = ["ROLES", "UTCDateTime", "agents", "auth_sessions", "call_events", "calls",
+           "crm_writebacks", "func", "metadata", "phone_numbers", "utcnow"]
