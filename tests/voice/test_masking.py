@@ -65,6 +65,7 @@ def test_mask_text_masks_numbers(text, expected):
         "digest 0312345678abcdef0312345678abcdef",
         "took 0.45 s; 12 calls; 3 queued",
         "a 15-digit id 031234567890123",
+        "order A09012345678, build-09012345678, version 1.09012345678, x_0312345678",
         "短縮 177 と #9999",
         "no digits here",
     ],
