@@ -214,13 +214,18 @@ def _check_abroad(destination: Destination, allowed_countries: Collection[str]) 
     region = destination.region
     if region is not None and region.upper() in {c.upper() for c in allowed_countries}:
         return ALLOWED
-    number = phonenumbers.parse(destination.e164 or destination.dial_string)
-    country_ja = geocoder.country_name_for_number(number, "ja") or region or "?"
-    country_en = geocoder.country_name_for_number(number, "en") or region or "?"
     message_ja, message_en = INTERNATIONAL_MESSAGES
     return Verdict(
         False,
         "international_not_allowed",
-        message_ja.format(country=country_ja),
-        message_en.format(country=country_en),
+        message_ja.format(country=_country_name(destination, "ja")),
+        message_en.format(country=_country_name(destination, "en")),
     )
+
+
+def _country_name(destination: Destination, language: str) -> str:
+    """The country's name from phonenumbers' geocoding data, else its calling code."""
+    if not destination.e164:
+        return destination.region or "?"
+    number = phonenumbers.parse(destination.e164)
+    return geocoder.country_name_for_number(number, language) or f"+{number.country_code}"

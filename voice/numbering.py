@@ -259,6 +259,7 @@ def _parse(text: str, region: str) -> PhoneNumber:
         raise NumberError("empty")
     if len(text) > MAX_INPUT_LENGTH:
         raise NumberError("too_long")
+    region = region.upper()
     compacted = compact(text)
     if not compacted:
         raise NumberError("empty")

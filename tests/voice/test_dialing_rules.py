@@ -147,3 +147,9 @@ def test_rule_table_can_be_replaced():
         "No mobiles from this caller ID (090-1234-5678).",
     )
     assert check_outbound("050-1234-5678", mobile, rules=[no_mobiles]).allowed
+
+
+def test_refusal_abroad_of_a_non_geographic_number_names_its_calling_code():
+    verdict = check_outbound("03-1234-5678", parse_destination("+800 1234 5678"))
+    assert verdict.code == "international_not_allowed"
+    assert "（+800）" in verdict.message_ja
