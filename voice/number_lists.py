@@ -217,8 +217,8 @@ class RowError:
     Attributes:
         row: 1-based row of the file as a spreadsheet shows it (the header is row 1);
             0 for a problem with the whole file.
-        code: A :class:`~voice.numbering.NumberError` code, ``duplicate``, ``encoding`` or
-            ``missing_number_column``.
+        code: A :class:`~voice.numbering.NumberError` code, ``duplicate``, ``encoding``,
+            ``missing_number_column`` or ``csv_syntax``.
         message_ja: Japanese message naming the row.
         message_en: English message naming the row.
         value: The cell as uploaded.
@@ -261,7 +261,7 @@ def parse_number_list_csv(data: bytes) -> ImportResult:
     text = _decode(data)
     if text is None:
         return ImportResult((), (_file_error("encoding"),))
-    rows = list(csv.reader(io.StringIO(text, newline=""), dialect=_dialect(text)))
+    rows, syntax_error = _split_rows(text)
     number_col, note_col, first_data_row = 0, 1, 1
     header = next(((i, r) for i, r in enumerate(rows, 1) if _cells(r)), None)
     if header is not None and _is_header(header[1]):
@@ -269,7 +269,28 @@ def parse_number_list_csv(data: bytes) -> ImportResult:
         if found is None:
             return ImportResult((), (_missing_number_column(header[0]),))
         (number_col, note_col), first_data_row = found, header[0] + 1
-    return _read_rows(rows, number_col, note_col, first_data_row)
+    result = _read_rows(rows, number_col, note_col, first_data_row)
+    if syntax_error is None:
+        return result
+    return ImportResult(result.rules, (*result.errors, syntax_error))
+
+
+def _split_rows(text: str) -> tuple[list[list[str]], RowError | None]:
+    """The file's rows; on broken CSV, the rows before the break and an error naming it."""
+    rows: list[list[str]] = []
+    reader = csv.reader(io.StringIO(text, newline=""), dialect=_dialect(text))
+    try:
+        for row in reader:
+            rows.append(row)
+    except csv.Error:
+        return rows, _row_error(
+            len(rows) + 1,
+            "csv_syntax",
+            "CSVの形式が正しくないため、この行以降を読み込めませんでした（引用符の閉じ忘れなど）。",
+            "the CSV is malformed from this row on (an unclosed quote?); it was not read.",
+            "",
+        )
+    return rows, None
 
 
 def _read_rows(

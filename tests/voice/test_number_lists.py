@@ -257,3 +257,11 @@ def test_csv_with_unknown_encoding():
 
 def test_csv_empty_file():
     assert parse_number_list_csv(b"") == ImportResult((), ())
+
+
+def test_csv_broken_from_one_row_on_keeps_the_rows_before():
+    data = b'0312345678,ok\n09012345678,"' + b"x" * 200_000 + b"\n0120*,later\n"
+    result = parse_number_list_csv(data)
+    assert notes(result) == [("+81312345678", "ok")]
+    assert [(e.row, e.code) for e in result.errors] == [(2, "csv_syntax")]
+    assert result.errors[0].message_ja.startswith("2行目: CSVの形式が正しくない")
