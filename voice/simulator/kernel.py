@@ -252,6 +252,8 @@ class Kernel:
             self._take_posted()
             entry = self._next_entry()
             if entry is None:
+                if until is not None and self.clock.wait_until(until, self._wake) is False:
+                    continue  # woken by posted work before ``until``
                 return
             if until is not None and entry.when > until:
                 self.clock.wait_until(until, self._wake)
