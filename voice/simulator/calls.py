@@ -196,7 +196,8 @@ class LegHandle:
         self._leg.sim.kernel.post(lambda: self._leg.sim.party_hangup(self._leg))
 
     def later(self, delay: float, action: Callable[[], None]) -> None:
-        self._leg.sim.kernel.schedule(delay, action)
+        kernel = self._leg.sim.kernel
+        kernel.post(lambda: kernel.schedule(delay, action))
 
     def on_end(self, callback: Callable[[str], None]) -> None:
         self._leg.on_end(callback)

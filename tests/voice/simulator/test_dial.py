@@ -145,3 +145,12 @@ def test_time_limit_ends_the_bridge(sim, server):
     sim.on_number("+819011111111", answer_after=1)
     t = place(sim)
     assert t.requests_to("/after")[0].param_dict["DialCallDuration"] == "60"
+
+
+def test_caller_gives_up_before_answer_on_bridge_leaves_parent_canceled(sim, server):
+    server.routes["/voice"] = twiml('<Dial answerOnBridge="true"><Client>agent_1</Client></Dial>')
+    sim.on_client("agent_1", no_answer())
+    t = place(sim, CallerScript(hangup_after=7))
+    assert [r.param_dict["CallStatus"] for r in t.status_callbacks] == ["ringing", "canceled"]
+    assert t.final_status == "canceled" and t.duration == 0
+    assert t.status_callbacks[-1].param_dict["CallDuration"] == "0"
