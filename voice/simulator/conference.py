@@ -1,0 +1,136 @@
+"""Basic ``<Dial><Conference>``: join, wait music while alone, start and end rules.
+
+Relied on (twilio.com/docs/voice/twiml/conference): a participant hears the ``waitUrl``
+document (default hold music) until the conference starts; it starts when a participant with
+``startConferenceOnEnter="true"`` (the default) is there with someone else; when a participant
+with ``endConferenceOnExit="true"`` leaves, everyone leaves and their ``<Dial>`` continues.
+Not emulated: mute/hold, coaching, recording, conference status callbacks, the REST
+Conference/Participant resources.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from voice.simulator import facts
+from voice.simulator.calls import Fetch, Interrupt, Leg, PartyHangup, new_sid
+from voice.simulator.dial import DialResult
+from voice.simulator.kernel import Event, ProcessGen
+from voice.simulator.transcript import ConferenceEvent, Dialed, Heard
+from voice.simulator.twiml import Verb
+from voice.simulator.webhooks import resolve
+
+if TYPE_CHECKING:
+    from voice.simulator.engine import Simulator
+
+
+class ConferenceStarted(Interrupt):
+    """Stops a participant's wait music: the conference has started."""
+
+
+@dataclass
+class Participant:
+    leg: Leg
+    start_on_enter: bool
+    end_on_exit: bool
+
+
+@dataclass
+class Conference:
+    sid: str
+    name: str
+    ended: Event
+    participants: list[Participant] = field(default_factory=list)
+    started: bool = False
+
+    def note(self, action: str, now: float) -> None:
+        for p in self.participants:
+            p.leg.transcript.add(ConferenceEvent(now, p.leg.sid, self.name, action))
+
+
+class Conferences:
+    """The account's conferences, by name (a finished conference's name can be reused)."""
+
+    def __init__(self, sim: Simulator) -> None:
+        self.sim = sim
+        self.kernel = sim.kernel
+        self.by_name: dict[str, Conference] = {}
+
+    def join(self, leg: Leg, verb: Verb, noun: Verb, url: str) -> ProcessGen:
+        leg.answer()
+        conf = self.by_name.get(noun.text)
+        if conf is None or conf.ended.triggered:
+            conf = self.by_name[noun.text] = Conference(new_sid("CF"), noun.text,
+                                                        self.kernel.event())
+        me = Participant(leg, noun.bool_attr("startConferenceOnEnter", True),
+                         noun.bool_attr("endConferenceOnExit", False))
+        leg.transcript.add(Dialed(self.kernel.now(), leg.sid, (f"conference:{conf.name}",)))
+        conf.participants.append(me)
+        conf.note(f"{leg.from_} joined", self.kernel.now())
+        joined = self.kernel.now()
+        hung_up = False
+        try:
+            self._maybe_start(conf)
+            if not conf.started:
+                try:
+                    yield from self._wait_music(leg, noun, url)
+                except ConferenceStarted:
+                    pass
+            yield from self._talk(leg, verb, conf)
+        except PartyHangup:
+            hung_up = True
+        finally:
+            self._leave(conf, me)
+        duration = math.ceil(self.kernel.now() - joined - 1e-9)
+        return DialResult("completed", duration=duration, caller_hung_up=hung_up,
+                          extra=(("ConferenceSid", conf.sid),))
+
+    def _maybe_start(self, conf: Conference) -> None:
+        enough = len(conf.participants) >= facts.CONFERENCE_MIN_PARTICIPANTS
+        if conf.started or not enough or not any(p.start_on_enter for p in conf.participants):
+            return
+        conf.started = True
+        conf.note("started", self.kernel.now())
+        for p in conf.participants:
+            if p.leg.process is not None and p.leg.process is not self._current(conf):
+                p.leg.process.interrupt(ConferenceStarted())
+
+    def _current(self, conf: Conference) -> object:
+        return conf.participants[-1].leg.process
+
+    def _wait_music(self, leg: Leg, noun: Verb, url: str) -> ProcessGen:
+        if not noun.attr("waitUrl"):
+            leg.transcript.add(Heard(self.kernel.now(), leg.sid, "music",
+                                     facts.DEFAULT_HOLD_MUSIC))
+            yield self.kernel.event()
+        wait = Fetch(resolve(url, noun.attr("waitUrl")), noun.method("waitMethod"),
+                     purpose="wait-url")
+        while True:
+            got = yield from self.sim.webhooks.fetch(leg, wait)
+            if got is not None:
+                yield from self.sim.executor.run_verbs(leg, got[0].children, got[1],
+                                                       allowed=facts.CONFERENCE_WAIT_VERBS)
+            yield self.kernel.timeout(1.0)  # Twilio loops the wait document; never spin
+
+    def _talk(self, leg: Leg, verb: Verb, conf: Conference) -> ProcessGen:
+        waits: list[Event] = [conf.ended, self.kernel.timeout(
+            verb.int_attr("timeLimit", facts.DIAL_DEFAULT_TIME_LIMIT))]
+        star_after = getattr(leg.party, "star_after", None)
+        if verb.bool_attr("hangupOnStar", False) and star_after is not None:
+            waits.append(self.kernel.timeout(star_after))
+        try:
+            yield self.kernel.any_of(*waits)
+        finally:
+            for wait in waits[1:]:
+                wait.cancel()
+
+    def _leave(self, conf: Conference, me: Participant) -> None:
+        if me in conf.participants:
+            conf.note(f"{me.leg.from_} left", self.kernel.now())
+            conf.participants.remove(me)
+        if conf.started and (me.end_on_exit or not conf.participants):
+            if not conf.ended.triggered:
+                conf.note("ended", self.kernel.now())
+                conf.ended.succeed()
