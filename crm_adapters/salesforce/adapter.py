@@ -26,7 +26,13 @@ from .auth import JwtBearerAuth
 from .checks import run_checks
 from .owners import OwnerDirectory
 from .phones import mask, search_forms
-from .rest import RATE_LIMIT_RETRY_AFTER, SalesforceRest, is_lock_error, parse_errors
+from .rest import (
+    RATE_LIMIT_RETRY_AFTER,
+    ApiUsage,
+    SalesforceRest,
+    is_lock_error,
+    parse_errors,
+)
 from .settings import SalesforceSettings
 from .tasks import (
     duplicate_race,
@@ -113,8 +119,8 @@ class SalesforceAdapter(CRMAdapter):
         return [write_result(log, result) for log, result in zip(logs, results, strict=True)]
 
     @property
-    def api_usage(self):
-        """The last reported :class:`~crm_adapters.salesforce.rest.ApiUsage`, or None."""
+    def api_usage(self) -> ApiUsage | None:
+        """The org's API usage from the last response, or None before the first request."""
         return self.rest.usage
 
     def check(self) -> list[Check]:
