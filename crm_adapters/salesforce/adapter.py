@@ -103,11 +103,14 @@ class SalesforceAdapter(CRMAdapter):
         if not logs:
             return []
         self._require_api()
-        owners = self.owners.resolve(log.agent_crm_user for log in logs)
+        # Salesforce rejects every copy of an external id repeated in one request, so a batch
+        # holding two versions of one call sends only the last; both get its result.
+        latest = list({log.call_sid: log for log in logs}.values())
+        owners = self.owners.resolve(log.agent_crm_user for log in latest)
         self._defer_if_reserve_reached()
         records = [task_record(log, self.settings, timezone=self.env.timezone,
                                owner_id=owners.get(log.agent_crm_user.strip()))
-                   for log in logs]
+                   for log in latest]
         results = self._upsert(records)
         self._raise_if_retryable(results)
         again = [i for i, result in enumerate(results) if rejects_subtype(result)]
@@ -116,7 +119,8 @@ class SalesforceAdapter(CRMAdapter):
             for i, result in zip(again, retried, strict=True):
                 results[i] = result
             self._raise_if_retryable(results)
-        return [write_result(log, result) for log, result in zip(logs, results, strict=True)]
+        by_sid = {log.call_sid: result for log, result in zip(latest, results, strict=True)}
+        return [write_result(log, by_sid[log.call_sid]) for log in logs]
 
     @property
     def api_usage(self) -> ApiUsage | None:

@@ -220,3 +220,13 @@ def test_browser_logging_makes_no_api_calls(make_adapter: Build, sf: FakeSalesfo
 def test_batch_larger_than_a_collection_is_refused(adapter: SalesforceAdapter) -> None:
     with pytest.raises(ValueError, match="200"):
         adapter.write_call_logs([sample_log(sid(i)) for i in range(201)])
+
+
+def test_two_versions_of_one_call_in_a_batch(adapter: SalesforceAdapter,
+                                             sf: FakeSalesforce) -> None:
+    results = adapter.write_call_logs([sample_log(sid(90), notes="古い"), sample_log(sid(91)),
+                                       sample_log(sid(90), notes="新しい")])
+    assert [r.call_sid for r in results] == [sid(90), sid(91), sid(90)]
+    assert all(r.ok for r in results) and results[0].record_id == results[2].record_id
+    (task,) = sf.logs_for(sid(90))
+    assert task["Description"] == "新しい"
