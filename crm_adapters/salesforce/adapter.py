@@ -111,14 +111,7 @@ class SalesforceAdapter(CRMAdapter):
         records = [task_record(log, self.settings, timezone=self.env.timezone,
                                owner_id=owners.get(log.agent_crm_user.strip()))
                    for log in latest]
-        results = self._upsert(records)
-        self._raise_if_retryable(results)
-        again = [i for i, result in enumerate(results) if rejects_subtype(result)]
-        if again:
-            retried = self._upsert([without_subtype(records[i]) for i in again])
-            for i, result in zip(again, retried, strict=True):
-                results[i] = result
-            self._raise_if_retryable(results)
+        results = self._upsert_tasks(records)
         by_sid = {log.call_sid: result for log, result in zip(latest, results, strict=True)}
         return [write_result(log, by_sid[log.call_sid]) for log in logs]
 
@@ -128,7 +121,11 @@ class SalesforceAdapter(CRMAdapter):
         return self.rest.usage
 
     def check(self) -> list[Check]:
-        return run_checks(self.settings, self.auth, self.rest)
+        try:
+            return run_checks(self.settings, self.auth, self.rest)
+        except Exception as exc:  # check() reports every problem; it never raises
+            return [Check("salesforce.check", False,
+                          f"the check itself failed ({type(exc).__name__}: {exc})")]
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -137,6 +134,19 @@ class SalesforceAdapter(CRMAdapter):
             raise AdapterConfigError("logging_path = 'browser': this deployment makes no "
                                      "Salesforce API calls (the softphone uses Open CTI)",
                                      adapter=self.name)
+
+    def _upsert_tasks(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Upsert, then re-send the records refused only for the insert-only ``TaskSubtype``
+        (Tasks that already existed) without it."""
+        results = self._upsert(records)
+        self._raise_if_retryable(results)
+        again = [i for i, result in enumerate(results) if rejects_subtype(result)]
+        if again:
+            retried = self._upsert([without_subtype(records[i]) for i in again])
+            for i, result in zip(again, retried, strict=True):
+                results[i] = result
+            self._raise_if_retryable(results)
+        return results
 
     def _upsert(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         path = f"composite/sobjects/Task/{self.settings.task_callsid_field}"

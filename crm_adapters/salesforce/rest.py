@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -123,10 +124,10 @@ class SalesforceRest:
         return f"/services/data/v{self.settings.api_version}/"
 
     def get(self, path: str, params: dict[str, str] | None = None) -> Any:
-        return self.request("GET", path, params=params).json()
+        return self._body(self.request("GET", path, params=params))
 
     def patch(self, path: str, body: Any) -> Any:
-        return self.request("PATCH", path, json=body).json()
+        return self._body(self.request("PATCH", path, json=body))
 
     def query_all(self, soql: str) -> Iterator[dict[str, Any]]:
         """Every record of a SOQL query, following ``nextRecordsUrl`` page by page."""
@@ -168,10 +169,24 @@ class SalesforceRest:
         self.log.debug("%s %s -> %s", method, path.split("?")[0], response.status_code)
         return response
 
+    def _body(self, response: requests.Response) -> Any:
+        try:
+            return response.json()
+        except ValueError:
+            # A proxy or maintenance page answering for Salesforce, not the API itself.
+            raise AdapterTemporaryError(
+                f"answer to {response.request.method} {path_of(response.url)} is not JSON "
+                f"(HTTP {response.status_code})", adapter=self.adapter) from None
+
     def _note_usage(self, response: requests.Response) -> None:
         match = _USAGE.search(response.headers.get(LIMIT_HEADER, ""))
         if match:
             self.usage = ApiUsage(int(match.group(1)), int(match.group(2)))
+
+
+def path_of(url: str) -> str:
+    """Only the path: query strings carry SOSL terms (phone numbers)."""
+    return urlsplit(url).path or "/"
 
 
 def _json_or_none(response: requests.Response) -> Any:

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from crm_adapters.errors import AdapterConfigError, AdapterRateLimited
+from crm_adapters.errors import AdapterConfigError, AdapterRateLimited, AdapterTemporaryError
 from crm_adapters.salesforce import SalesforceAdapter, soql
 from tests.fakes.salesforce import FakeSalesforce
 
@@ -121,3 +121,15 @@ def test_sync_follows_pages_oldest_change_first(adapter: SalesforceAdapter,
     assert changed[0].updated_at == "2026-11-01T00:00:00Z"
     assert sf.count("GET", "query/") == 2  # five contacts in pages of two
     assert old in {c.record_id for c in adapter.contacts_changed_since(None)}
+
+
+def test_non_json_answer_is_temporary(adapter: SalesforceAdapter, sf: FakeSalesforce) -> None:
+    adapter.auth.session()
+    adapter.http.hooks["response"].append(_html_instead)
+    with pytest.raises(AdapterTemporaryError, match="not JSON"):
+        adapter.lookup_by_phone("+81312345678")
+
+
+def _html_instead(response: requests.Response, *args, **kwargs) -> requests.Response:
+    response._content = b"<html>Maintenance</html>"
+    return response
