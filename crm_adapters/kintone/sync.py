@@ -34,12 +34,12 @@ Record = dict[str, Any]
 
 
 def since_condition(app: KintoneApp, since: datetime | None) -> str:
-    """Records changed at or after ``since`` (inclusive: times are whole minutes, and a record
-    changed later in the same minute as the last sync must not be missed)."""
+    """Records changed in ``since``'s minute or later: kintone keeps whole minutes, so a record
+    changed later in the minute of the last sync must not be missed (the index dedupes)."""
     if since is None:
         return ""
     moment = since if since.tzinfo else since.replace(tzinfo=UTC)
-    stamp = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:00Z")
     return f"{app.updated_time_field} >= {quote(stamp)}"
 
 

@@ -244,7 +244,8 @@ class FakeKintone:
         try:
             with self._lock:
                 self.request_log.append({"method": method, "api": api, "params": params,
-                                         "space": space})
+                                         "space": space, "http_method": request.method,
+                                         "url": request.url})
                 return _json(200, self.dispatch(request, space, api, method, params))
         except KintoneFault as fault:
             body: dict[str, Any] = {"code": fault.code, "id": uuid.uuid4().hex[:20],
