@@ -11,7 +11,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
-from ..base import CallLog, Check, CRMAdapter, Customer, WriteResult
+import requests
+
+from ..base import AdapterEnvironment, CallLog, Check, CRMAdapter, Customer, WriteResult
 from ..errors import AdapterConfigError, AdapterPermanentError, AdapterTemporaryError
 from .checks import ConnectionCheck
 from .client import KintoneClient
@@ -54,8 +56,9 @@ class KintoneAdapter(CRMAdapter):
 
     settings: KintoneSettings
 
-    def __init__(self, settings: KintoneSettings, **kwargs: Any) -> None:
-        super().__init__(settings, **kwargs)
+    def __init__(self, settings: KintoneSettings, *, http: requests.Session,
+                 env: AdapterEnvironment | None = None) -> None:
+        super().__init__(settings, http=http, env=env)
         self.client = KintoneClient(settings, http=self.http, limiter=self.env.limiter,
                                     log=self.log, adapter=self.name)
 
@@ -152,11 +155,11 @@ class KintoneAdapter(CRMAdapter):
                                         f"{error.describe()}", adapter=self.name)
         rejected = {}
         for index, problems in sorted(per_record.items()):
-            codes = [app.fields.call_sid if code == "updateKey" else code for code, _ in problems]
-            text = "; ".join(f"{code}: {message}" for code, (_, message)
-                             in zip(codes, problems, strict=True))
+            named = [(app.fields.call_sid if code == "updateKey" else code, message)
+                     for code, message in problems]
+            text = "; ".join(f"{code}: {message}" for code, message in named)
             rejected[sids[index]] = WriteResult(sids[index], error=f"kintone rejected: {text}",
-                                                field=codes[0])
+                                                field=named[0][0])
         self.log.warning("kintone app %s rejected %d of %d call logs", app.label,
                          len(rejected), len(sids))
         return rejected
