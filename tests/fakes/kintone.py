@@ -557,6 +557,8 @@ def _method_and_params(request: Request) -> tuple[str, dict[str, Any]]:
                 params[key] = value
         for key, items in arrays.items():
             params[key] = [v for _, v in sorted(items)]
+        # kintone also takes GET parameters as a JSON body (documented samples do).
+        params.update(request.get_json(silent=True) or {})
         return method, params
     return method, request.get_json(silent=True) or {}
 
