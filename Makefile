@@ -7,9 +7,9 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= -n 4
 
-.PHONY: run test setup lint bench clean
+.PHONY: run test setup lint clean
 
 run: setup
 	$(BIN)/cti serve
@@ -32,7 +32,6 @@ node_modules/.installed: package.json package-lock.json
 
 lint: setup
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
 
 clean:
 	rm -rf $(VENV) node_modules var .pytest_cache

@@ -57,7 +57,7 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True)
 class ServerSettings:
-    public_base_url: str = "http://127.0.0.1:5000"
+    public_base_url: str = ""  # "" means http://<host>:<port> (development only)
     host: str = "127.0.0.1"
     port: int = 5000
     frame_ancestors: list[str] = field(default_factory=lambda: list(DEFAULT_FRAME_ANCESTORS))
@@ -65,6 +65,10 @@ class ServerSettings:
     data_dir: str = "var"
 
     def __post_init__(self) -> None:
+        if not self.public_base_url:
+            host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+            object.__setattr__(self, "public_base_url", f"http://{host}:{self.port}")
+            object.__setattr__(self, "_derived_url", True)
         object.__setattr__(self, "public_base_url", self.public_base_url.rstrip("/"))
         url = urlsplit(self.public_base_url)
         if url.scheme not in ("http", "https") or not url.netloc:
@@ -82,6 +86,19 @@ class ServerSettings:
             raise ValueError("secret_key: must be at least 32 characters "
                              "(generate one with: python -c 'import secrets; "
                              "print(secrets.token_urlsafe(48))')")
+
+
+    @property
+    def public_url_derived(self) -> bool:
+        """True when public_base_url was not configured but derived from host and port."""
+        return getattr(self, "_derived_url", False)
+
+    def with_address(self, host: str | None, port: int | None) -> ServerSettings:
+        """These settings bound to another address (``cti serve --host/--port``)."""
+        changes: dict[str, Any] = {"host": host or self.host, "port": port or self.port}
+        if self.public_url_derived:
+            changes["public_base_url"] = ""
+        return dataclasses.replace(self, **changes)
 
 
 @dataclass(frozen=True)

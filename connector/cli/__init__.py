@@ -34,6 +34,14 @@ class CliContext:
         assert self._settings is not None
         return self._settings
 
+    def override_server(self, host: str | None, port: int | None) -> None:
+        """Apply ``--host``/``--port`` before the app is built."""
+        import dataclasses
+
+        settings = self.settings
+        server = settings.server.with_address(host, port)
+        self._settings = dataclasses.replace(settings, server=server)
+
     @property
     def app(self) -> Flask:
         if self._app is None:

@@ -38,6 +38,7 @@ def serve(ctx: CliContext, host: str | None, port: int | None, worker: bool,
     The database is created or upgraded first. For production use gunicorn
     (see README.md, "Production deployment").
     """
+    ctx.override_server(host, port)
     app = ctx.app
     settings = ctx.settings
     _logging(ctx)
@@ -45,8 +46,7 @@ def serve(ctx: CliContext, host: str | None, port: int | None, worker: bool,
     if demo if demo is not None else settings.embedded["database"]:
         _create_demo_accounts(ctx)
     worker_process = _start_worker(ctx) if worker else None
-    host = host or settings.server.host
-    port = port or settings.server.port
+    host, port = settings.server.host, settings.server.port
     click.echo(f"cti-connector on http://{host}:{port}  (public URL "
                f"{settings.server.public_base_url}; health: /healthz)", err=True)
     for part, embedded in settings.embedded.items():

@@ -91,7 +91,8 @@ def _update(ctx: CliContext, username: str, action: str) -> None:
             accounts.unlock(conn, agent, now)
         else:
             accounts.set_active(conn, agent, action == "enable", now)
-    click.echo(f"{action}d {agent.username}")
+    past = {"unlock": "unlocked", "enable": "enabled", "disable": "disabled"}[action]
+    click.echo(f"{past} {agent.username}")
 
 
 @user.command("disable")

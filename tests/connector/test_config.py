@@ -209,3 +209,11 @@ def test_example_config_is_valid_and_complete():
         for key in dataclasses.fields(getattr(settings, section.name)):
             assert f"\n{key.name} =" in text or f"\n# {key.name} =" in text, (
                 f"{section.name}.{key.name} not documented in cti.example.toml")
+
+
+def test_public_url_derived_from_address_only_when_not_configured():
+    derived = settings_from_mapping({"server": {"host": "0.0.0.0", "port": 8080}}).server
+    assert derived.public_base_url == "http://127.0.0.1:8080"
+    assert derived.with_address(None, 9000).public_base_url == "http://127.0.0.1:9000"
+    explicit = settings_from_mapping({"server": {"public_base_url": "https://cti.example.com"}})
+    assert explicit.server.with_address(None, 9000).public_base_url == "https://cti.example.com"

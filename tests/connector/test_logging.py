@@ -1,0 +1,71 @@
+"""Logs are structured, and never carry secrets, tokens or whole phone numbers."""
+
+import io
+import json
+import logging
+
+import pytest
+
+from connector.logs import configure_logging
+from connector.runtime import app_secrets
+from tests.conftest import TEST_SECRET_KEY
+
+
+@pytest.fixture
+def capture():
+    stream = io.StringIO()
+    yield stream
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if getattr(h, "_cti", False)]:
+        root.removeHandler(handler)
+
+
+def records(stream):
+    return [json.loads(line) for line in stream.getvalue().splitlines()]
+
+
+def test_json_lines_with_extra_fields(capture):
+    configure_logging("INFO", "json", [], stream=capture)
+    logging.getLogger("cti.test").info("call ended", extra={"call_sid": "CA" + "a" * 32,
+                                                           "duration": 42})
+    (entry,) = records(capture)
+    assert entry["msg"] == "call ended" and entry["level"] == "INFO"
+    assert entry["call_sid"] == "CA" + "a" * 32 and entry["duration"] == 42
+
+
+def test_secrets_tokens_and_numbers_are_masked(capture, make_app):
+    app = make_app(twilio={
+        "account_sid": "AC" + "0" * 32, "auth_token": "twilio-auth-token-value",
+        "api_key_sid": "SK" + "0" * 32, "api_key_secret": "api-key-secret-value",
+        "twiml_app_sid": "AP" + "0" * 32})
+    configure_logging("DEBUG", "json", app_secrets(app), stream=capture)
+    log = logging.getLogger("cti.test")
+    jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlLXZhbHVl"
+    log.info("auth with twilio-auth-token-value and api-key-secret-value")
+    log.info("header Authorization: Bearer %s", jwt)
+    log.warning("caller +819012345678 dialled 03-1234-5678", extra={"to": "+81312345678"})
+    log.info("signing with %s", TEST_SECRET_KEY)
+    try:
+        raise ValueError("failed for +819012345678 with api-key-secret-value")
+    except ValueError:
+        log.exception("boom")
+    text = capture.getvalue()
+    for leaked in ("twilio-auth-token-value", "api-key-secret-value", jwt, "12345678",
+                   "1234-5678", TEST_SECRET_KEY):
+        assert leaked not in text, leaked
+    assert "+819*******78" in text  # shortened, still useful for support
+
+
+def test_call_sids_and_timestamps_survive_masking(capture):
+    configure_logging("INFO", "json", [], stream=capture)
+    sid = "CA0123456789abcdef0123456789abcdef"
+    logging.getLogger("cti.test").info("status for %s at 2026-11-20T09:00:00Z", sid)
+    (entry,) = records(capture)
+    assert sid in entry["msg"] and "2026-11-20T09:00:00Z" in entry["msg"]
+
+
+def test_text_format_escapes_line_breaks(capture):
+    configure_logging("INFO", "text", [], stream=capture)
+    logging.getLogger("cti.test").info("name=%s", "evil\nFAKE 2026 CRITICAL forged line")
+    assert capture.getvalue().count("\n") == 1
+    assert "evil\\nFAKE" in capture.getvalue()
