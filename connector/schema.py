@@ -169,5 +169,33 @@ crm_writebacks = Table(
     Index("ix_crm_writebacks_state", "state", "adapter"),
 )
 
-__all__ = ["ROLES", "UTCDateTime", "agents", "auth_sessions", "call_events", "calls",
-           "crm_writebacks", "func", "metadata", "phone_numbers", "utcnow"]
+stop_statuses = Table(
+    "stop_statuses", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(50), nullable=False, unique=True),
+    Column("icon", String(50), nullable=False, server_default=""),
+    Column("color", String(16), nullable=False, server_default=""),
+    Column("sort_order", Integer, nullable=False, server_default="0"),
+    Column("active", Boolean, nullable=False, server_default="1"),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+PRESENCE_STATUSES = ("available", "ringing", "on_call", "hold", "away", "acw", "paused",
+                     "offline")
+
+agent_presence = Table(
+    "agent_presence", metadata,
+    Column("agent_id", Integer, ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True),
+    Column("status", String(16), nullable=False, server_default="offline"),
+    Column("stop_status_id", Integer, ForeignKey("stop_statuses.id", ondelete="SET NULL")),
+    Column("since", UTCDateTime, nullable=False),
+    Column("updated_by", Integer, ForeignKey("agents.id", ondelete="SET NULL")),
+    Column("device_id", String(64)),
+    Column("device_seen_at", UTCDateTime),
+    CheckConstraint("status IN ('available', 'ringing', 'on_call', 'hold', 'away', 'acw', "
+                    "'paused', 'offline')", name="status"),
+)
+
+__all__ = ["PRESENCE_STATUSES", "ROLES", "UTCDateTime", "agent_presence", "agents",
+           "auth_sessions", "call_events", "calls", "crm_writebacks", "func", "metadata",
+           "phone_numbers", "stop_statuses", "utcnow"]
