@@ -79,7 +79,12 @@ def write_back(adapter_name: str, call_sid: str) -> dict[str, Any]:
 
 def claim(engine: Engine, adapter: str, first_call_sid: str, limit: int,
           now: datetime) -> tuple[str, list[Any]]:
-    """Claim up to ``limit`` due rows of ``adapter`` (``first_call_sid`` first) for a lease."""
+    """Claim up to ``limit`` due rows of ``adapter`` (``first_call_sid`` first) for a lease.
+
+    Nothing is claimed unless ``first_call_sid`` itself still waits: the jobs of calls that an
+    earlier batch already took end at once, so calls ending together are written together
+    instead of trickling out in one-row batches behind a big one.
+    """
     token = secrets.token_hex(16)
     due = and_(crm_writebacks.c.adapter == adapter, crm_writebacks.c.state == "pending",
                or_(crm_writebacks.c.next_attempt_at.is_(None),
@@ -88,6 +93,10 @@ def claim(engine: Engine, adapter: str, first_call_sid: str, limit: int,
                    crm_writebacks.c.claimed_until < now))
     first = case((crm_writebacks.c.call_sid == first_call_sid, 0), else_=1)
     with engine.begin() as conn:
+        own = conn.execute(select(crm_writebacks.c.id).where(
+            due, crm_writebacks.c.call_sid == first_call_sid)).first()
+        if own is None:
+            return token, []
         ids = list(conn.execute(select(crm_writebacks.c.id).where(due).order_by(
             first, crm_writebacks.c.id).limit(limit)).scalars())
         if not ids:
