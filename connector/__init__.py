@@ -24,7 +24,7 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None, *,
             or ``None`` to load the configuration file and environment.
         clock: a callable returning aware UTC ``datetime`` (tests); defaults to the system clock.
     """
-    from . import auth, crm, db, errors, health, queue, security, wrapup, writeback
+    from . import auth, callcenter, crm, db, errors, health, queue, security, wrapup, writeback
     from . import clock as clock_ext
 
     if settings is None:
@@ -47,6 +47,7 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None, *,
     writeback.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(wrapup.bp)
+    app.register_blueprint(callcenter.bp)
     return app
 
 
