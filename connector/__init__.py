@@ -24,7 +24,19 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None, *,
             or ``None`` to load the configuration file and environment.
         clock: a callable returning aware UTC ``datetime`` (tests); defaults to the system clock.
     """
-    from . import auth, db, errors, health, queue, security, softphone
+    from . import (
+        auth,
+        callcenter,
+        crm,
+        db,
+        errors,
+        health,
+        queue,
+        security,
+        softphone,
+        wrapup,
+        writeback,
+    )
     from . import clock as clock_ext
 
     if settings is None:
@@ -43,8 +55,12 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None, *,
     db.init_app(app)
     queue.init_app(app)
     auth.init_app(app)
+    crm.init_app(app)
+    writeback.init_app(app)
     softphone.init_app(app)
     app.register_blueprint(health.bp)
+    app.register_blueprint(wrapup.bp)
+    app.register_blueprint(callcenter.bp)
     return app
 
 

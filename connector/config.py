@@ -188,10 +188,26 @@ class LoggingSettings:
 
 @dataclass(frozen=True)
 class CRMSettings:
-    """``[crm]``: which adapters are enabled, and each adapter's own table (validated by it)."""
+    """``[crm]``: which adapters are enabled, how the CRM layer behaves, and each adapter's own
+    ``[crm.<name>]`` table (validated by that adapter's ``Settings``)."""
 
     adapters: list[str] = field(default_factory=lambda: ["builtin"])
+    lookup_budget_ms: int = 300
+    miss_cache_seconds: int = 300
+    sync_interval_minutes: int = 15
+    writeback_delay_seconds: float = 2.0
+    writeback_max_attempts: int = 8
+    recording_link_days: int = 90
     tables: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _check_range("lookup_budget_ms", self.lookup_budget_ms, 0, 5000)
+        _check_range("miss_cache_seconds", self.miss_cache_seconds, 0, 86400)
+        _check_range("sync_interval_minutes", self.sync_interval_minutes, 0, 24 * 60)
+        if not 0 <= self.writeback_delay_seconds <= 60:
+            raise ValueError("writeback_delay_seconds: must be between 0 and 60")
+        _check_range("writeback_max_attempts", self.writeback_max_attempts, 1, 50)
+        _check_range("recording_link_days", self.recording_link_days, 1, 3650)
 
 
 #: Default after-call-work results (結果) offered in the softphone; admins replace the list.
@@ -355,22 +371,23 @@ def _section_class(name: str) -> type:
 def _parse_crm(value: Any, environ: Mapping[str, str]) -> CRMSettings:
     if not isinstance(value, Mapping):
         raise SettingsError(["crm: expected a table"])
-    tables = {k: v for k, v in value.items() if k != "adapters"}
+    scalar_keys = {f.name for f in dataclasses.fields(CRMSettings)} - {"tables"}
+    tables = {k: v for k, v in value.items() if k not in scalar_keys}
     problems = [f"crm.{k}: expected a table of that adapter's settings"
                 for k, v in tables.items() if not isinstance(v, Mapping)]
     if problems:
         raise SettingsError(problems)
-    if "adapters" in value:
-        parsed = parse_settings(CRMSettings, {"adapters": value["adapters"]}, where="crm",
-                                environ=environ)
-        adapters = parsed.adapters
-    else:
+    parsed = parse_settings(CRMSettings, {k: v for k, v in value.items() if k in scalar_keys},
+                            where="crm", environ=environ)
+    adapters = parsed.adapters
+    if "adapters" not in value:
         # Enabling an adapter is as simple as writing its table.
         adapters = ["builtin", *[k for k in tables if k != "builtin"]]
     for index, name in enumerate(adapters):
         if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
             raise SettingsError([f"crm.adapters[{index}]: {name!r} is not an adapter name"])
-    return CRMSettings(adapters=list(dict.fromkeys(adapters)), tables=dict(tables))
+    return dataclasses.replace(parsed, adapters=list(dict.fromkeys(adapters)),
+                               tables=dict(tables))
 
 
 def _check_sid(key: str, value: str, prefix: str) -> None:

@@ -1,17 +1,37 @@
 """The CRM layer as the rest of the app sees it (SPEC CR-1…CR-3).
 
-Work in progress: the adapter registry, the local phone index and the write-back pipeline are
-being built on this module's interface. ``caller_lookup`` is what a webhook calls while the phone
-rings; it never raises and never exceeds its time budget.
+:class:`CRMLayer` (``app.extensions["cti.crm"]``) holds one instance of each enabled adapter for
+the life of the process — so tokens (Salesforce) stay cached — each with its own HTTP session with
+timeouts and a Redis-backed limiter shared by every process of the deployment.
+
+While a phone rings, :func:`caller_lookup` answers from the local phone index (no CRM request for
+a known caller). An unknown number may be looked up live in the CRMs within a hard budget; results
+are written to the index, and misses are remembered briefly in Redis.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import time
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
+from typing import Any
 
+import redis
 from flask import Flask, current_app
+from sqlalchemy import Engine
 
-from crm_adapters.base import Customer
+from crm_adapters.base import AdapterEnvironment, CRMAdapter, Customer
+from crm_adapters.http import TimeoutSession
+from crm_adapters.registry import AdapterRegistry, RegistryError
+from crm_adapters.settings import SettingsError
+from voice.numbering import mask
+
+from . import clock, phone_index
+from .config import ConfigError, Settings
+from .limits import RedisLimiter
 
 log = logging.getLogger("cti.crm")
 
@@ -19,20 +39,148 @@ log = logging.getLogger("cti.crm")
 DEFAULT_LOOKUP_BUDGET = 0.3
 
 
-def caller_lookup(e164: str, *, budget: float = DEFAULT_LOOKUP_BUDGET,
+class CRMLayer:
+    """Enabled adapters, the phone index and live lookups for one process."""
+
+    def __init__(self, settings: Settings, *, redis_client: redis.Redis, engine: Engine,
+                 registry: AdapterRegistry | None = None, clock_fn: Any = None,
+                 environ: Mapping[str, str] | None = None) -> None:
+        crm = settings.crm
+        self.settings = settings
+        self.redis = redis_client
+        self.engine = engine
+        self.now = clock_fn or clock.system_clock
+        self.registry = registry or AdapterRegistry.from_entry_points(crm.adapters)
+        #: name -> why an enabled adapter is not available (it failed to import)
+        self.unavailable: dict[str, str] = {}
+        self.adapters: dict[str, CRMAdapter] = {}
+        env = AdapterEnvironment(public_base_url=settings.server.public_base_url,
+                                 database_url=settings.database_url,
+                                 limiter=RedisLimiter(redis_client))
+        problems: list[str] = []
+        for index, name in enumerate(crm.adapters):
+            try:
+                adapter_class = self.registry.get(name)
+            except RegistryError as exc:
+                if name in self.registry.load_errors:
+                    # An installed adapter that cannot load must not take the others down.
+                    self.unavailable[name] = str(exc)
+                    log.error("CRM adapter unavailable: %s", exc)
+                else:
+                    problems.append(f"crm.adapters[{index}]: {exc}")
+                continue
+            try:
+                adapter_settings = self.registry.parse_settings(name, crm.tables.get(name),
+                                                                environ or os.environ)
+            except SettingsError as exc:
+                problems.extend(exc.problems)
+                continue
+            self.adapters[name] = adapter_class(adapter_settings, http=TimeoutSession(),
+                                                env=env)
+        for name in crm.tables:
+            if name not in crm.adapters:
+                log.warning("[crm.%s] is configured but the adapter is not in crm.adapters", name)
+        if problems:
+            raise ConfigError(problems, settings.source)
+        self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="cti-crm-lookup")
+
+    @property
+    def server_side(self) -> dict[str, CRMAdapter]:
+        """Adapters the server talks to (lookups, sync, write-back)."""
+        return {name: a for name, a in self.adapters.items() if a.server_side}
+
+    # -- ringing path ------------------------------------------------------------------------
+
+    def caller_lookup(self, e164: str, *, budget: float) -> list[Customer]:
+        """Known callers from the index; unknown ones live, within ``budget`` seconds."""
+        deadline = time.monotonic() + budget
+        with self.engine.connect() as conn:
+            found = phone_index.lookup(conn, e164)
+        if found:
+            return found
+        adapters = list(self.server_side.values())
+        if not adapters or budget <= 0 or self._miss_cached(e164):
+            return []
+        futures = [self._pool.submit(self._live_lookup, adapter, e164) for adapter in adapters]
+        done, pending = wait_futures(futures, timeout=max(0.0, deadline - time.monotonic()))
+        failed = [f for f in done if f.exception() is not None]
+        results = [c for f in done if f.exception() is None for c in f.result()]
+        if pending or failed:
+            log.info("live lookup of %s incomplete: %d late, %d failed", mask(e164),
+                     len(pending), len(failed))
+        elif not results:
+            self._remember_miss(e164)
+        if not results:
+            return []
+        with self.engine.connect() as conn:
+            return phone_index.order(conn, e164, results)
+
+    def _live_lookup(self, adapter: CRMAdapter, e164: str) -> list[Customer]:
+        try:
+            customers = adapter.lookup_by_phone(e164)
+        except Exception as exc:
+            log.warning("live lookup in %s failed: %s", adapter.name, exc)
+            raise
+        # Even when it arrives after the budget, the answer makes the next call instant.
+        with self.engine.begin() as conn:
+            phone_index.remember(conn, adapter.name, e164, customers, self.now())
+        return customers
+
+    def _miss_key(self, e164: str) -> str:
+        return f"cti:crm:miss:{e164}"
+
+    def _miss_cached(self, e164: str) -> bool:
+        try:
+            return bool(self.redis.exists(self._miss_key(e164)))
+        except redis.RedisError:
+            return False
+
+    def _remember_miss(self, e164: str) -> None:
+        seconds = self.settings.crm.miss_cache_seconds
+        if not seconds:
+            return
+        try:
+            self.redis.set(self._miss_key(e164), "1", ex=seconds)
+        except redis.RedisError:
+            pass
+
+    def forget_miss(self, e164: str) -> None:
+        try:
+            self.redis.delete(self._miss_key(e164))
+        except redis.RedisError:
+            pass
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def init_app(app: Flask) -> None:
+    from . import db, queue
+
+    settings: Settings = app.config["CTI_SETTINGS"]
+    app.extensions["cti.crm"] = CRMLayer(settings, redis_client=queue.get_redis(app),
+                                         engine=db.get_engine(app),
+                                         clock_fn=app.extensions["cti.clock"])
+
+
+def get_layer(app: Flask | None = None) -> CRMLayer:
+    return (app or current_app).extensions["cti.crm"]
+
+
+def caller_lookup(e164: str, *, budget: float | None = None,
                   app: Flask | None = None) -> list[Customer]:
     """Customers for the caller's number, best first, within ``budget`` seconds; never raises.
 
-    The local phone index answers known callers without any CRM request; an unknown number may
-    be looked up live in the enabled CRMs within the budget, and an empty list means "unknown
-    caller" (the call continues without waiting).
+    An empty list means "unknown caller": the call continues without waiting for any CRM.
     """
     app = app or current_app
-    layer = app.extensions.get("cti.crm")
+    layer: CRMLayer | None = app.extensions.get("cti.crm")
     if layer is None:
         return []
+    if budget is None:
+        budget = layer.settings.crm.lookup_budget_ms / 1000
     try:
         return layer.caller_lookup(e164, budget=budget)
-    except Exception:  # the ringing path must never fail because of the CRM
+    except Exception:  # the ringing path must never fail because of the CRM layer
         log.exception("caller lookup failed")
         return []

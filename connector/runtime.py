@@ -12,4 +12,7 @@ def app_secrets(app: Flask) -> list[str]:
     settings = app.config["CTI_SETTINGS"]
     found = secret_values(settings)
     found.append(app.config["SECRET_KEY"])
+    layer = app.extensions.get("cti.crm")
+    for adapter in (layer.adapters.values() if layer else ()):
+        found.extend(secret_values(adapter.settings))
     return found

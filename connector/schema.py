@@ -164,9 +164,13 @@ crm_writebacks = Table(
     Column("next_attempt_at", UTCDateTime),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # A worker claims rows for a lease; a killed worker's claim simply expires.
+    Column("claim_token", String(32)),
+    Column("claimed_until", UTCDateTime),
     UniqueConstraint("call_sid", "adapter", name="uq_crm_writebacks_call_adapter"),
     CheckConstraint("state IN ('pending', 'done', 'failed')", name="state"),
     Index("ix_crm_writebacks_state", "state", "adapter"),
+    Index("ix_crm_writebacks_due", "adapter", "state", "next_attempt_at"),
 )
 
 stop_statuses = Table(
@@ -194,6 +198,49 @@ agent_presence = Table(
     Column("device_seen_at", UTCDateTime),
     CheckConstraint("status IN ('available', 'ringing', 'on_call', 'hold', 'away', 'acw', "
                     "'paused', 'offline')", name="status"),
+)
+
+# -- CRM layer: local phone index, sync state, agents' choices, CRM user mapping ---------------
+
+phone_index = Table(
+    "phone_index", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("e164", String(20), nullable=False, index=True),
+    Column("adapter", String(64), nullable=False),
+    Column("record_id", String(64), nullable=False),
+    Column("display_name", String(255), nullable=False, server_default=""),
+    Column("object_type", String(64), nullable=False, server_default=""),
+    Column("company", String(255), nullable=False, server_default=""),
+    Column("url", String(1000), nullable=False, server_default=""),
+    Column("updated_at", String(40), nullable=False, server_default=""),  # the CRM's own stamp
+    Column("synced_at", UTCDateTime, nullable=False),
+    UniqueConstraint("adapter", "record_id", "e164", name="uq_phone_index_entry"),
+)
+
+crm_sync_state = Table(
+    "crm_sync_state", metadata,
+    Column("adapter", String(64), primary_key=True),
+    Column("cursor", String(40), nullable=False, server_default=""),
+    Column("last_sync_at", UTCDateTime),
+    Column("last_full_sync_at", UTCDateTime),
+    Column("records_seen", Integer, nullable=False, server_default="0"),
+    Column("last_error", Text, nullable=False, server_default=""),
+)
+
+number_choices = Table(
+    "number_choices", metadata,
+    Column("e164", String(20), primary_key=True),
+    Column("adapter", String(64), primary_key=True),
+    Column("record_id", String(64), nullable=False),
+    Column("agent_id", Integer, ForeignKey("agents.id", ondelete="SET NULL")),
+    Column("chosen_at", UTCDateTime, nullable=False),
+)
+
+agent_crm_users = Table(
+    "agent_crm_users", metadata,
+    Column("agent_id", Integer, ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True),
+    Column("adapter", String(64), primary_key=True),
+    Column("crm_user", String(255), nullable=False),
 )
 
 # -- softphone call control (hold, transfer) ----------------------------------------------------
@@ -224,6 +271,7 @@ call_controls = Table(
                     "'ended')", name="state"),
 )
 
-__all__ = ["CALL_CONTROL_STATES", "PRESENCE_STATUSES", "ROLES", "UTCDateTime", "agent_presence",
-           "agents", "auth_sessions", "call_controls", "call_events", "calls", "crm_writebacks",
-           "func", "metadata", "phone_numbers", "stop_statuses", "utcnow"]
+__all__ = ["CALL_CONTROL_STATES", "PRESENCE_STATUSES", "ROLES", "UTCDateTime", "agent_crm_users",
+           "agent_presence", "agents", "auth_sessions", "call_controls", "call_events", "calls",
+           "crm_sync_state", "crm_writebacks", "func", "metadata", "number_choices",
+           "phone_index", "phone_numbers", "stop_statuses", "utcnow"]

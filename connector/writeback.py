@@ -1,29 +1,250 @@
-"""Hand-off from the call records to the CRM write-back pipeline.
+"""The CRM write-back pipeline: every final call logged exactly once in every enabled CRM.
 
-The voice layer calls :func:`call_finished` once a call has reached its final state (and again
-after a wrap-up changes it). The pipeline then writes the call log to every enabled CRM exactly
-once per revision, keyed by CallSid — see ``connector/writeback_jobs.py``.
+The call record is committed first. Then one row per (call, adapter) in ``crm_writebacks``
+records what must be written, and one rq job per (adapter, CallSid, revision) is queued — with a
+short delay, so calls ending together are written together. A job claims up to the adapter's
+batch limit of due rows for its adapter (its own first) and writes them in one request; jobs whose
+rows another job already wrote finish without any CRM request.
+
+Exactly-once *effect*: writes are upserts keyed by CallSid (see each adapter), so a retry after a
+timeout, a worker killed mid-write or a duplicate job can never create a second log. A wrap-up
+after the final write bumps the row's revision, and the log is written again (same CRM record).
+
+Nothing is lost: rows live in the database, not in Redis. The sweeper (``sweep``) re-queues rows
+whose job vanished (Redis flushed or restarted, lease of a killed worker expired) and calls whose
+hand-off never happened.
 """
 
 from __future__ import annotations
 
 import logging
+import random
+from datetime import datetime, timedelta
+from typing import Any
 
 from flask import Flask, current_app
+from rq import Queue
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
+from sqlalchemy import Connection, Engine, and_, exists, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from .crm import CRMLayer
+from .schema import calls, crm_writebacks
 
 log = logging.getLogger("cti.writeback")
+
+QUEUE = "writeback"
+JOB = "connector.writeback_jobs.write_back"
+#: Backoff for temporary errors: base · 2^attempt, capped, with full jitter (AWS architecture
+#: blog "Exponential Backoff and Jitter").
+BACKOFF_BASE = 10.0
+BACKOFF_CAP = 3600.0
+
+
+def backoff(attempt: int, rng: random.Random | None = None) -> float:
+    """Seconds to wait before retry number ``attempt`` (1-based)."""
+    ceiling = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** max(0, attempt - 1))
+    return (rng or random).uniform(ceiling / 2, ceiling)
+
+
+class Pipeline:
+    """Queues write-back work; one per app (``app.extensions["cti.writeback"]``)."""
+
+    def __init__(self, engine: Engine, queue: Queue, crm: CRMLayer, *, now: Any,
+                 delay_seconds: float = 2.0) -> None:
+        self.engine = engine
+        self.queue = queue
+        self.crm = crm
+        self.now = now
+        self.delay = delay_seconds
+
+    # -- hand-off from the call records ---------------------------------------------------------
+
+    def call_finished(self, call_sid: str) -> None:
+        """Create the write-back rows for a final call (idempotent) and queue their jobs."""
+        adapters = list(self.crm.server_side)
+        if not adapters:
+            return
+        now = self.now()
+        with self.engine.begin() as conn:
+            for adapter in adapters:
+                _insert_ignore(conn, {"call_sid": call_sid, "adapter": adapter,
+                                      "state": "pending", "created_at": now,
+                                      "updated_at": now})
+            rows = self._pending(conn, call_sid)
+        for adapter, revision in rows:
+            self.enqueue(adapter, call_sid, revision)
+
+    def call_updated(self, call_sid: str) -> None:
+        """The call's log changed after it was final (wrap-up): write it again."""
+        now = self.now()
+        with self.engine.begin() as conn:
+            conn.execute(update(crm_writebacks).where(
+                crm_writebacks.c.call_sid == call_sid).values(
+                revision=crm_writebacks.c.revision + 1, state="pending", attempts=0,
+                next_attempt_at=None, last_error="", updated_at=now))
+            rows = self._pending(conn, call_sid)
+        for adapter, revision in rows:
+            self.enqueue(adapter, call_sid, revision)
+
+    def _pending(self, conn: Connection, call_sid: str) -> list[tuple[str, int]]:
+        return [(r.adapter, r.revision) for r in conn.execute(
+            select(crm_writebacks.c.adapter, crm_writebacks.c.revision).where(
+                crm_writebacks.c.call_sid == call_sid, crm_writebacks.c.state == "pending"))]
+
+    # -- queueing ------------------------------------------------------------------------------
+
+    def enqueue(self, adapter: str, call_sid: str, revision: int, *,
+                delay: float | None = None, tag: str = "") -> None:
+        """Queue the job for (adapter, CallSid, revision); a job already queued is kept."""
+        # rq job ids allow letters, digits, "_" and "-" only.
+        job_id = f"writeback-{adapter}-{call_sid}-{revision}" + (f"-{tag}" if tag else "")
+        if _waiting_or_running(job_id, self.queue):
+            return
+        delay = self.delay if delay is None else delay
+        options: dict[str, Any] = {"job_id": job_id, "result_ttl": 600, "failure_ttl": 7 * 86400,
+                                   "job_timeout": 300}
+        if delay > 0:
+            self.queue.enqueue_in(timedelta(seconds=delay), JOB, adapter, call_sid, **options)
+        else:
+            self.queue.enqueue(JOB, adapter, call_sid, **options)
+
+    # -- repair ------------------------------------------------------------------------------
+
+    def sweep(self, *, finalized_within: timedelta = timedelta(days=7)) -> dict[str, int]:
+        """Re-queue due rows nobody is working on, and hand off calls that never were."""
+        now = self.now()
+        requeued = handed_off = 0
+        with self.engine.connect() as conn:
+            due = conn.execute(select(crm_writebacks.c.adapter, crm_writebacks.c.call_sid,
+                                      crm_writebacks.c.revision).where(
+                crm_writebacks.c.state == "pending",
+                or_(crm_writebacks.c.next_attempt_at.is_(None),
+                    crm_writebacks.c.next_attempt_at <= now),
+                or_(crm_writebacks.c.claimed_until.is_(None),
+                    crm_writebacks.c.claimed_until < now)).order_by(crm_writebacks.c.id)).all()
+            orphans = self._unhanded_calls(conn, now - finalized_within)
+        by_adapter: dict[str, list[tuple[str, int]]] = {}
+        for row in due:
+            by_adapter.setdefault(row.adapter, []).append((row.call_sid, row.revision))
+        bucket = int(now.timestamp() // 60)
+        for adapter, rows in by_adapter.items():
+            limit = self._batch_limit(adapter)
+            # One job per batch-worth of rows is enough: each job claims a whole batch.
+            for start in range(0, len(rows), limit):
+                call_sid, revision = rows[start]
+                self.enqueue(adapter, call_sid, revision, delay=0, tag=f"sweep{bucket}")
+                requeued += 1
+        for call_sid in orphans:
+            self.call_finished(call_sid)
+            handed_off += 1
+        if requeued or handed_off:
+            log.info("sweeper re-queued %d job(s), handed off %d call(s)", requeued, handed_off)
+        return {"jobs": requeued, "handed_off": handed_off}
+
+    def _unhanded_calls(self, conn: Connection, since: datetime) -> list[str]:
+        adapters = list(self.crm.server_side)
+        if not adapters:
+            return []
+        missing = or_(*[~exists().where(and_(crm_writebacks.c.call_sid == calls.c.call_sid,
+                                              crm_writebacks.c.adapter == name))
+                        for name in adapters])
+        return list(conn.execute(select(calls.c.call_sid).where(
+            calls.c.finalized_at.is_not(None), calls.c.finalized_at >= since,
+            calls.c.parent_call_sid.is_(None), missing)).scalars())
+
+    def _batch_limit(self, adapter: str) -> int:
+        instance = self.crm.adapters.get(adapter)
+        return max(1, instance.write_batch_limit if instance else 1)
+
+    # -- dead letters --------------------------------------------------------------------------
+
+    def failed(self, adapter: str | None = None) -> list[dict[str, Any]]:
+        query = select(crm_writebacks).where(crm_writebacks.c.state == "failed")
+        if adapter:
+            query = query.where(crm_writebacks.c.adapter == adapter)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(query.order_by(crm_writebacks.c.id))]
+
+    def retry_failed(self, *, adapter: str | None = None, call_sid: str | None = None) -> int:
+        """Re-drive dead letters (after the admin fixed the cause); returns how many."""
+        now = self.now()
+        conditions = [crm_writebacks.c.state == "failed"]
+        if adapter:
+            conditions.append(crm_writebacks.c.adapter == adapter)
+        if call_sid:
+            conditions.append(crm_writebacks.c.call_sid == call_sid)
+        with self.engine.begin() as conn:
+            rows = conn.execute(select(crm_writebacks.c.adapter, crm_writebacks.c.call_sid,
+                                       crm_writebacks.c.revision).where(*conditions)).all()
+            conn.execute(update(crm_writebacks).where(*conditions).values(
+                state="pending", attempts=0, next_attempt_at=None, claim_token=None,
+                claimed_until=None, updated_at=now))
+        for row in rows:
+            self.enqueue(row.adapter, row.call_sid, row.revision, delay=0,
+                         tag=f"retry{int(now.timestamp())}")
+        return len(rows)
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(crm_writebacks.c.adapter, crm_writebacks.c.state,
+                                       func.count()).group_by(crm_writebacks.c.adapter,
+                                                              crm_writebacks.c.state))
+            result: dict[str, dict[str, int]] = {}
+            for adapter, state, count in rows:
+                result.setdefault(adapter, {})[state] = count
+        return result
+
+
+def _waiting_or_running(job_id: str, queue: Queue) -> bool:
+    """A finished or failed job of the same id may be replaced; a live one is kept."""
+    try:
+        job = Job.fetch(job_id, connection=queue.connection, serializer=queue.serializer)
+    except NoSuchJobError:
+        return False
+    return job.get_status(refresh=False) in (JobStatus.QUEUED, JobStatus.SCHEDULED,
+                                             JobStatus.STARTED, JobStatus.DEFERRED)
+
+
+def _insert_ignore(conn: Connection, values: dict[str, Any]) -> None:
+    insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)
+    conn.execute(insert(crm_writebacks).values(**values).on_conflict_do_nothing(
+        index_elements=["call_sid", "adapter"]))
+
+
+def init_app(app: Flask) -> None:
+    from . import crm, db, queue
+
+    settings = app.config["CTI_SETTINGS"]
+    app.extensions["cti.writeback"] = Pipeline(
+        db.get_engine(app), queue.get_queue(QUEUE, app), crm.get_layer(app),
+        now=app.extensions["cti.clock"], delay_seconds=settings.crm.writeback_delay_seconds)
+
+
+def get_pipeline(app: Flask | None = None) -> Pipeline:
+    return (app or current_app).extensions["cti.writeback"]
 
 
 def call_finished(call_sid: str, *, app: Flask | None = None) -> None:
     """Queue the CRM write-back of a final call. Idempotent; never raises.
 
-    Must be called after the transaction that recorded the final state has committed.
+    Call it after the transaction that recorded the final state has committed.
     """
+    _hand_off("call_finished", call_sid, app)
+
+
+def call_updated(call_sid: str, *, app: Flask | None = None) -> None:
+    """The log of an already final call changed (wrap-up): write it again. Never raises."""
+    _hand_off("call_updated", call_sid, app)
+
+
+def _hand_off(method: str, call_sid: str, app: Flask | None) -> None:
     app = app or current_app
     pipeline = app.extensions.get("cti.writeback")
     if pipeline is None:
         return
     try:
-        pipeline.call_finished(call_sid)
+        getattr(pipeline, method)(call_sid)
     except Exception:  # a lost hand-off is repaired by the sweeper; the webhook must answer
         log.exception("write-back hand-off failed", extra={"call_sid": call_sid})

@@ -213,6 +213,15 @@ class CRMAdapter(abc.ABC):
         self.env = env or AdapterEnvironment()
         self.log = logging.getLogger(f"cti.crm.{self.name}")
 
+    @property
+    def server_side(self) -> bool:
+        """Whether the connector talks to this CRM from the server (lookups, sync, write-back).
+
+        False for a CRM reached only from the agent's browser, e.g. Salesforce editions without
+        API access, where the softphone logs calls with Open CTI ``saveLog``.
+        """
+        return True
+
     def __repr__(self) -> str:
         # Settings hold secrets; never let them into a repr (and so into logs or tracebacks).
         return f"<{type(self).__name__} name={self.name!r}>"

@@ -71,17 +71,24 @@ pass_ctx = click.make_pass_decorator(CliContext)
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None) -> None:
     """cti-connector: Twilio softphone and call flows for Salesforce, kintone and more."""
-    ctx.obj = CliContext(config_path)
+    if not isinstance(ctx.obj, CliContext):  # tests may hand in a context with a built app
+        ctx.obj = CliContext(config_path)
 
 
 def _register() -> None:
-    from . import config_cmd, db_cmd, serve, users
+    from . import config_cmd, crm_cmd, db_cmd, integrations, serve, users
 
     cli.add_command(serve.serve)
     cli.add_command(serve.worker)
     cli.add_command(db_cmd.db_group)
     cli.add_command(users.user)
     cli.add_command(config_cmd.config)
+    cli.add_command(crm_cmd.sync_command)
+    cli.add_command(crm_cmd.jobs)
+    cli.add_command(crm_cmd.doctor)
+    cli.add_command(integrations.callcenter_xml)
+    cli.add_command(integrations.kintone_plugin)
+    users.user.add_command(integrations.crm_user)
 
 
 _register()

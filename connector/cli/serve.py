@@ -97,7 +97,14 @@ def _create_demo_accounts(ctx: CliContext) -> None:
 @pass_ctx
 def worker(ctx: CliContext, burst: bool, queues: tuple[str, ...]) -> None:
     """Run a background-job worker (with the scheduler that retries need)."""
+    from ..maintenance import Maintenance
     from ..queue import make_worker
 
     _logging(ctx)
-    make_worker(ctx.app, list(queues) or None).work(with_scheduler=True, burst=burst)
+    upkeep = Maintenance(ctx.app)
+    if not burst:
+        upkeep.start()
+    try:
+        make_worker(ctx.app, list(queues) or None).work(with_scheduler=True, burst=burst)
+    finally:
+        upkeep.stop()

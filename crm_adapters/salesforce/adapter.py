@@ -66,6 +66,10 @@ class SalesforceAdapter(CRMAdapter):
         self.rest = SalesforceRest(settings, http, self.auth, adapter=self.name, log=self.log)
         self.owners = OwnerDirectory(settings, self.rest, self.log)
 
+    @property
+    def server_side(self) -> bool:
+        return self.settings.uses_api
+
     # -- lookups -----------------------------------------------------------------------------
 
     def lookup_by_phone(self, e164: str) -> list[Customer]:

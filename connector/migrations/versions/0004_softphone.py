@@ -1,7 +1,7 @@
 """Softphone call control: held and transferred calls.
 
-Revision ID: 0003_softphone
-Revises: 0002
+Revision ID: 0004_softphone
+Revises: 0003_crm_layer
 """
 
 import sqlalchemy as sa
@@ -9,8 +9,8 @@ from alembic import op
 
 from connector.schema import UTCDateTime
 
-revision = "0003_softphone"
-down_revision = "0002"
+revision = "0004_softphone"
+down_revision = "0003_crm_layer"
 
 
 def upgrade() -> None:

@@ -1,0 +1,83 @@
+"""Periodic upkeep run by every ``cti worker``: the write-back sweeper and scheduled syncs.
+
+It runs in a thread of the worker process rather than as jobs scheduled in Redis, because its job
+is to repair what a Redis restart or flush lost. A Redis lock makes one worker do each round.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import timedelta
+
+import redis
+from flask import Flask
+
+from . import clock, crm, queue, sync, writeback
+
+log = logging.getLogger("cti.maintenance")
+
+SYNC_JOB = "connector.maintenance.run_sync"
+
+
+class Maintenance(threading.Thread):
+    def __init__(self, app: Flask, *, interval: float = 30.0) -> None:
+        super().__init__(name="cti-maintenance", daemon=True)
+        self.app = app
+        self.interval = interval
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.wait(self.interval):
+            try:
+                run_once(self.app, lock_seconds=max(1, int(self.interval) - 1))
+            except Exception:  # keep the thread alive; the next round tries again
+                log.exception("maintenance round failed")
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+
+def run_once(app: Flask, *, lock_seconds: int = 29) -> dict[str, object]:
+    """One round: sweep write-backs, queue the syncs that are due. Returns what it did."""
+    client = queue.get_redis(app)
+    try:
+        if not client.set("cti:maintenance:lock", "1", nx=True, ex=lock_seconds):
+            return {"skipped": "another worker holds the maintenance lock"}
+    except redis.RedisError as exc:
+        return {"skipped": f"redis unavailable: {exc}"}
+    with app.app_context():
+        swept = writeback.get_pipeline(app).sweep()
+        synced = schedule_syncs(app)
+    return {"sweep": swept, "syncs": synced}
+
+
+def schedule_syncs(app: Flask) -> list[str]:
+    """Queue an incremental sync for each adapter whose interval has passed."""
+    settings = app.config["CTI_SETTINGS"].crm
+    if not settings.sync_interval_minutes:
+        return []
+    layer = crm.get_layer(app)
+    states = sync.state(layer.engine)
+    now = clock.now(app)
+    due = []
+    for name, adapter in layer.server_side.items():
+        if not adapter.supports_sync:
+            continue
+        last = states.get(name, {}).get("last_sync_at")
+        if last is None or now - last >= timedelta(minutes=settings.sync_interval_minutes):
+            job_id = f"sync-{name}-{int(now.timestamp() // 60)}"
+            queue.get_queue("default", app).enqueue(SYNC_JOB, name, job_id=job_id,
+                                                    job_timeout=3600, result_ttl=3600)
+            due.append(name)
+    return due
+
+
+def run_sync(adapter_name: str, full: bool = False) -> dict[str, object]:
+    """Job: sync one adapter into the phone index."""
+    from flask import current_app
+
+    layer = crm.get_layer(current_app)
+    report = sync.sync_adapter(layer.engine, layer.adapters[adapter_name],
+                               now=current_app.extensions["cti.clock"], full=full)
+    return {"adapter": adapter_name, "records": report.stats.records, "removed": report.removed}

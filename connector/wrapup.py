@@ -1,0 +1,94 @@
+"""``POST /api/calls/<CallSid>/wrapup``: the agent's disposition, notes and chosen customer.
+
+Works before or after the call's final status arrives: before, the values wait on the call record
+and go out with the first write-back; after, the log is written again (same CRM record, keyed by
+CallSid). The CallSid may be the browser's own leg; the call record of its parent is updated.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify
+from sqlalchemy import Connection, select, update
+
+from . import clock, crm, db, phone_index, writeback
+from .auth import current_agent, require_auth
+from .auth.guard import ROLE_RANK
+from .errors import APIError
+from .schema import calls
+from .validation import fields, json_object
+
+bp = Blueprint("wrapup", __name__)
+
+MAX_NOTES = 32000  # Salesforce Task.Description holds 32,000 characters
+
+
+@bp.post("/api/calls/<call_sid>/wrapup")
+@require_auth()
+def wrapup(call_sid: str) -> Any:
+    body = fields(json_object(), {}, {"disposition": str, "notes": str, "customer": dict})
+    customer = _customer_ref(body.get("customer"))
+    problems = {}
+    if len(body.get("disposition", "")) > 100:
+        problems["disposition"] = "at most 100 characters"
+    if len(body.get("notes", "")) > MAX_NOTES:
+        problems["notes"] = f"at most {MAX_NOTES} characters"
+    if problems:
+        raise APIError(422, "invalid_fields", "some fields are invalid", {"fields": problems})
+    agent = current_agent()
+    now = clock.now()
+    with db.get_engine().begin() as conn:
+        call = _parent_call(conn, call_sid)
+        if call.agent_id not in (None, agent.id) and ROLE_RANK[agent.role] < ROLE_RANK[
+                "supervisor"]:
+            raise APIError(403, "forbidden", "this call was handled by another agent")
+        data = dict(call.customer or {})
+        if customer is not None:
+            data["chosen"] = customer
+            if call.customer_number:
+                phone_index.record_choice(conn, call.customer_number, customer["adapter"],
+                                          customer["id"], agent.id, now)
+        values = {"customer": data, "updated_at": now}
+        for key in ("disposition", "notes"):
+            if key in body:
+                values[key] = body[key].strip()
+        conn.execute(update(calls).where(calls.c.call_sid == call.call_sid).values(**values))
+        final = call.finalized_at is not None
+    if final:
+        writeback.call_updated(call.call_sid)
+    return jsonify({"call_sid": call.call_sid, "final": final,
+                    "disposition": values.get("disposition", call.disposition),
+                    "notes": values.get("notes", call.notes), "customer": data.get("chosen"),
+                    "writeback": "queued" if final else "when the call ends"})
+
+
+def _parent_call(conn: Connection, call_sid: str) -> Any:
+    call = conn.execute(select(calls).where(calls.c.call_sid == call_sid)).first()
+    if call is None:
+        raise APIError(404, "unknown_call", f"no call {call_sid}")
+    if call.parent_call_sid:
+        parent = conn.execute(select(calls).where(
+            calls.c.call_sid == call.parent_call_sid)).first()
+        if parent is not None:
+            return parent
+    return call
+
+
+def _customer_ref(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    adapter, record_id = value.get("adapter"), value.get("id")
+    problems = {}
+    if adapter not in crm.get_layer().adapters:
+        problems["customer.adapter"] = "not an enabled CRM adapter"
+    if not isinstance(record_id, str) or not record_id.strip() or len(record_id) > 64:
+        problems["customer.id"] = "a record id of 1 to 64 characters"
+    if problems:
+        raise APIError(422, "invalid_fields", "the customer reference is invalid",
+                       {"fields": problems})
+    ref = {"adapter": adapter, "id": record_id.strip()}
+    for key in ("type", "name"):
+        if isinstance(value.get(key), str):
+            ref[key] = value[key][:255]
+    return ref

@@ -1,0 +1,102 @@
+"""POST /api/calls/<CallSid>/wrapup — before or after the final status, once in the CRM."""
+
+from sqlalchemy import insert, select
+
+from connector import db, phone_index
+from connector.schema import calls
+from tests.connector.crm_fixtures import add_call, run_jobs, sid
+from tests.connector.test_auth import add_agent, bearer, login
+
+
+def agent_token(app, username="agent1", role="agent"):
+    agent = add_agent(app, username=username, role=role)
+    return agent, login(app.test_client(), username=username).get_json()["access_token"]
+
+
+def wrapup(app, call_sid, token, **body):
+    return app.test_client().post(f"/api/calls/{call_sid}/wrapup", json=body,
+                                  headers=bearer(token))
+
+
+def test_wrapup_before_the_call_ends_goes_out_with_the_first_write(crm_app, fake_crm, clock):
+    agent, token = agent_token(crm_app)
+    add_call(crm_app, sid(1), clock=clock, agent_id=agent.id, final=False)
+    response = wrapup(crm_app, sid(1), token, disposition="解決", notes="見積を送付")
+    assert response.status_code == 200
+    assert response.get_json()["final"] is False
+    run_jobs(crm_app)
+    assert fake_crm.logs_for(sid(1)) == []  # nothing is written before the call ends
+    with db.get_engine(crm_app).begin() as conn:
+        from sqlalchemy import update
+
+        conn.execute(update(calls).where(calls.c.call_sid == sid(1)).values(
+            status="completed", finalized_at=clock(), talk_seconds=30, duration_seconds=40))
+    with crm_app.app_context():
+        from connector import writeback
+
+        writeback.call_finished(sid(1))
+    run_jobs(crm_app)
+    (log,) = fake_crm.logs_for(sid(1))
+    assert log["disposition"] == "解決" and log["notes"] == "見積を送付"
+    assert log["agent_username"] == "agent1"
+
+
+def test_wrapup_after_the_call_ended_rewrites_the_same_log(crm_app, fake_crm, clock):
+    agent, token = agent_token(crm_app)
+    contact = fake_crm.add_contact("山田 太郎", ["03-1234-5678"])
+    add_call(crm_app, sid(2), clock=clock, agent_id=agent.id)
+    with crm_app.app_context():
+        from connector import writeback
+
+        writeback.call_finished(sid(2))
+    run_jobs(crm_app)
+    first = fake_crm.logs_for(sid(2))[0]
+    assert first["notes"] == "" and first["customer_record_id"] == ""
+    response = wrapup(crm_app, sid(2), token, notes="折り返し希望",
+                      customer={"adapter": "example", "id": contact, "name": "山田 太郎"})
+    assert response.get_json()["writeback"] == "queued"
+    run_jobs(crm_app)
+    (log,) = fake_crm.logs_for(sid(2))
+    assert log["id"] == first["id"]  # the same CRM record, updated
+    assert log["notes"] == "折り返し希望" and log["customer_record_id"] == contact
+    assert fake_crm.writes[sid(2)] == 2
+    # The choice is remembered: this record comes first for this number from now on.
+    with db.get_engine(crm_app).connect() as conn:
+        from crm_adapters.base import Customer
+
+        ordered = phone_index.order(conn, "+81312345678", [
+            Customer("example", "OTHER", "別人", updated_at="2030-01-01T00:00:00Z"),
+            Customer("example", contact, "山田 太郎")])
+    assert ordered[0].record_id == contact
+
+
+def test_wrapup_on_the_browser_leg_updates_the_parent_call(crm_app, clock):
+    agent, token = agent_token(crm_app)
+    add_call(crm_app, sid(3), clock=clock, agent_id=agent.id, final=False)
+    with db.get_engine(crm_app).begin() as conn:
+        conn.execute(insert(calls).values(
+            call_sid=sid(4), parent_call_sid=sid(3), direction="inbound", status="in-progress",
+            started_at=clock(), created_at=clock(), updated_at=clock()))
+    assert wrapup(crm_app, sid(4), token, disposition="折り返し").status_code == 200
+    with db.get_engine(crm_app).connect() as conn:
+        parent = conn.execute(select(calls.c.disposition).where(
+            calls.c.call_sid == sid(3))).scalar_one()
+    assert parent == "折り返し"
+
+
+def test_wrapup_refusals_name_the_problem(crm_app, clock):
+    agent, token = agent_token(crm_app)
+    other, other_token = agent_token(crm_app, username="agent2")
+    _boss, boss_token = agent_token(crm_app, username="boss", role="supervisor")
+    add_call(crm_app, sid(5), clock=clock, agent_id=agent.id)
+    assert wrapup(crm_app, "CAnope", token).status_code == 404
+    assert wrapup(crm_app, sid(5), other_token, notes="x").status_code == 403
+    assert wrapup(crm_app, sid(5), boss_token, notes="supervisor note").status_code == 200
+    bad = wrapup(crm_app, sid(5), token, disposition="x" * 101,
+                 customer={"adapter": "nosuch", "id": ""})
+    assert bad.status_code == 422
+    fields = bad.get_json()["error"]["details"]["fields"]
+    assert set(fields) == {"customer.adapter", "customer.id"}
+    unknown = wrapup(crm_app, sid(5), token, outcome="x")
+    assert unknown.get_json()["error"]["details"]["fields"] == {"outcome": "unknown field"}
+    assert crm_app.test_client().post(f"/api/calls/{sid(5)}/wrapup", json={}).status_code == 401

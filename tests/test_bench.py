@@ -1,0 +1,28 @@
+"""The benchmark scripts keep working (tiny runs; figures are printed, never asserted on)."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(script, *args):
+    return subprocess.run([sys.executable, str(ROOT / "bench" / script), *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=240)
+
+
+@pytest.mark.slow
+def test_lookup_bench_runs():
+    done = run("lookup.py", "--numbers", "2000", "--samples", "200")
+    assert done.returncode == 0, done.stderr
+    assert "index of 2,000 numbers" in done.stdout and "p99" in done.stdout
+
+
+@pytest.mark.slow
+def test_writeback_bench_runs(redis_url):
+    done = run("writeback.py", "--calls", "20", "--seconds", "1", "--timeout", "60")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "logged: 20/20, duplicates: 0" in done.stdout
