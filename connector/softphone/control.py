@@ -75,23 +75,29 @@ def _set_presence(status: str) -> None:
         presence.set_status(conn, agent.id, status, now=clock.now(), by=agent.id)
 
 
-def _hold(call_sid: str, control: Control | None, context: dict[str, str]) -> Control:
-    client = twilio_rest.rest_client()
+def _customer_leg(call_sid: str, control: Control | None) -> legs.CustomerLeg:
+    """The leg to move: known from an earlier hold, else found through Twilio."""
+    if control is not None:
+        return legs.CustomerLeg(control.customer_call_sid, control.our_number)
     agent = current_agent()
     try:
-        if control is not None and control.state == "active":
-            leg = legs.CustomerLeg(control.customer_call_sid, control.our_number)
-        else:
-            leg = legs.customer_leg(client, call_sid, agent.identity,
-                                    check_owner=ROLE_RANK[agent.role] < 1)
-        queue = call_control.hold_queue_name(call_sid)
-        wait_url, action_url = webhooks.hold_urls(call_sid)
-        legs.redirect(client, leg.sid, str(call_control.hold(queue, wait_url, action_url)))
+        return legs.customer_leg(twilio_rest.rest_client(), call_sid, agent.identity,
+                                 check_owner=ROLE_RANK[agent.role] < 1)
+    except legs.LegError as exc:
+        raise _leg_error(exc) from None
+
+
+def _hold(call_sid: str, leg: legs.CustomerLeg, context: dict[str, str]) -> Control:
+    queue = call_control.hold_queue_name(call_sid)
+    wait_url, action_url = webhooks.hold_urls(call_sid)
+    try:
+        legs.redirect(twilio_rest.rest_client(), leg.sid,
+                      str(call_control.hold(queue, wait_url, action_url)))
     except legs.LegError as exc:
         raise _leg_error(exc) from None
     with db.get_engine().begin() as conn:
         held = control_store.start_hold(
-            conn, call_sid=call_sid, customer_call_sid=leg.sid, agent_id=agent.id,
+            conn, call_sid=call_sid, customer_call_sid=leg.sid, agent_id=current_agent().id,
             queue_name=queue, our_number=leg.our_number, context=context, now=clock.now())
     _set_presence("hold")
     return held
@@ -104,7 +110,8 @@ def hold(call_sid: str) -> Any:
     control = _my_control(call_sid)
     if control is not None and control.state in control_store.OPEN_STATES:
         return jsonify(control.public())  # already held: holding twice changes nothing
-    return jsonify(_hold(call_sid, control, _context(body)).public())
+    leg = _customer_leg(call_sid, control)
+    return jsonify(_hold(call_sid, leg, _context(body)).public())
 
 
 @bp.post("/<call_sid>/unhold")
@@ -180,13 +187,14 @@ def transfer(call_sid: str) -> Any:
         raise _refuse(409, "transfer_in_progress", "転送の処理中です。",
                       "A transfer is in progress.")
     context = _context(body)
-    if control is None or control.state != "held":
-        control = _hold(call_sid, control, context)
-    target = _resolve_target(body["target"], control.our_number)
+    leg = _customer_leg(call_sid, control)
+    target = _resolve_target(body["target"], leg.our_number)
     if body["mode"] == "warm" and target.kind == "group":
         raise _refuse(422, "warm_transfer_to_group",
                       "グループへは保留転送できません。直接転送を使ってください。",
                       "Hold transfer to a group is not possible; use a direct transfer.")
+    if control is None or control.state != "held":
+        control = _hold(call_sid, leg, context)
     with db.get_engine().begin() as conn:
         control_store.change(conn, call_sid, now=clock.now(), target=target, last_error="")
         control = control_store.get(conn, call_sid)

@@ -59,6 +59,11 @@ class CustomerLeg:
     our_number: str  # the number of ours on the customer's call (caller ID for transfers)
 
 
+def caller_of(call: object) -> str:
+    """A REST call's ``from`` (twilio-python keeps it as ``_from``: ``from`` is a keyword)."""
+    return getattr(call, "_from", None) or ""
+
+
 def live_children(client: Client, parent_sid: str) -> list[object]:
     """In-progress child legs of ``parent_sid`` (filtered again here: not every API filters)."""
     found = client.calls.list(parent_call_sid=parent_sid, status="in-progress", limit=20)
@@ -80,13 +85,13 @@ def customer_leg(client: Client, call_sid: str, identity: str, *,
         children = live_children(client, call_sid)
     except TwilioRestException as exc:
         raise twilio_failure(exc) from None
-    if call.from_.startswith("client:"):  # outgoing: the customer is the dialed child
-        if check_owner and call.from_ != me:
+    if caller_of(call).startswith("client:"):  # outgoing: the customer is the dialed child
+        if check_owner and caller_of(call) != me:
             raise not_yours()
         customer = next((c for c in children if not c.to.startswith("client:")), None)
         if customer is None:
             raise ended()
-        return CustomerLeg(customer.sid, customer.from_)
+        return CustomerLeg(customer.sid, caller_of(customer))
     if check_owner and not any(c.to == me for c in children):
         raise not_yours()
     return CustomerLeg(call.sid, call.to)

@@ -30,7 +30,7 @@ DEMO_CALLER = "+819012345678"
 
 @bp.before_request
 def _only_in_simulated_mode() -> None:
-    if "cti.simulator" not in current_app.extensions:
+    if "cti.simulated_mode" not in current_app.extensions:
         raise APIError(404, "not_found", "simulated mode is off: a Twilio account is configured")
 
 

@@ -41,7 +41,7 @@ from voice.simulator import (
 from .. import db
 from ..schema import phone_numbers
 
-log = logging.getLogger("cti.simulator")
+log = logging.getLogger("cti.simulated_mode")
 
 SIM_ACCOUNT_SID = "AC" + "51" * 16
 #: Twilio paths of the voice core (issue 3) that the simulated account is configured with.
@@ -110,7 +110,7 @@ class BrowserEndpoint:
 
 
 class SimulatedTwilio:
-    """The simulated Twilio account of one app (``app.extensions["cti.simulator"]``).
+    """The simulated Twilio account of one app (``app.extensions["cti.simulated_mode"]``).
 
     Args:
         app: The WSGI app whose webhooks the simulator calls.
@@ -154,7 +154,7 @@ class SimulatedTwilio:
                           status_callback_events=ALL_EVENTS)
         if real_time:
             self._thread = threading.Thread(target=self._run, args=(sim,), daemon=True,
-                                            name="cti-simulator")
+                                            name="cti.simulated_mode")
             self._thread.start()
         return sim
 
@@ -280,12 +280,12 @@ class _NeverAnswers:
 
 
 def get(app: Flask) -> SimulatedTwilio:
-    return app.extensions["cti.simulator"]
+    return app.extensions["cti.simulated_mode"]
 
 
 def init_app(app: Flask) -> None:
     if app.config["CTI_SETTINGS"].twilio.configured:
         return
     settings = app.config["CTI_SETTINGS"]
-    app.extensions["cti.simulator"] = SimulatedTwilio(
+    app.extensions["cti.simulated_mode"] = SimulatedTwilio(
         app, settings.server.public_base_url, simulator_auth_token(app.config["SECRET_KEY"]))

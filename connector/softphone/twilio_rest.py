@@ -30,7 +30,7 @@ def init_app(app: Flask) -> None:
         app.extensions["cti.twilio_rest"] = real_client
     else:
         def simulator_client() -> Client:
-            return app.extensions["cti.simulator"].rest_client()
+            return app.extensions["cti.simulated_mode"].rest_client()
         app.extensions["cti.twilio_rest"] = simulator_client
 
 

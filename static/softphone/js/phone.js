@@ -285,6 +285,7 @@ export function normalizeCallerIds(body) {
   const list = Array.isArray(body) ? body : (body.caller_ids || body.numbers || []);
   return list.map((item) => (typeof item === 'string'
     ? { number: item, label: item, default: false }
-    : { number: item.e164 || item.number, label: item.label || item.e164 || item.number,
+    : { number: item.e164 || item.number, display: item.display || '',
+      label: item.label || item.display || item.e164 || item.number,
       default: Boolean(item.default) }));
 }

@@ -108,7 +108,8 @@ export class CallView {
     this._renderAcw(acw);
     this.$('#dial').hidden = Boolean(call || acw);
     this.$('#call-button').disabled = state.dialing || state.registration !== 'registered';
-    fillSelect(this.$('#caller-id'), state.callerIds.map((c) => [c.number, c.label]),
+    fillSelect(this.$('#caller-id'), state.callerIds.map((c) => [c.number,
+      c.display && c.display !== c.label ? `${c.label} ${c.display}` : c.label]),
       state.callerId, t('dial.callerid.none'));
     this.$('.callerid').hidden = state.callerIds.length < 2;
     this._renderHeld(state);
@@ -202,7 +203,8 @@ export class CallView {
       const item = document.createElement('li');
       const button = document.createElement('button');
       button.type = 'button';
-      button.textContent = `${match.name || match.id}${match.type ? ` (${match.type})` : ''}`;
+      const type = match.type && match.type !== 'customer' ? ` (${match.type})` : '';
+      button.textContent = `${match.name || match.id}${type}`;
       button.setAttribute('aria-label', t('call.open_record', { name: match.name || match.id }));
       button.addEventListener('click', () => this._openMatch(match));
       item.appendChild(button);
