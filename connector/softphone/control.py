@@ -11,6 +11,7 @@ work".
 * ``POST …/transfer`` ``{mode: "cold"|"warm", target: {kind, value}, context}`` — direct
   transfer now, or (warm) hold and answer ``connect_params`` for the consult call.
 * ``POST …/transfer/complete`` and ``…/transfer/cancel`` — finish or abandon a hold transfer.
+* ``POST …/hangup`` — end a call whose caller is on hold.
 * ``GET /api/calls/control`` — the agent's held and transferring calls.
 """
 
@@ -257,6 +258,27 @@ def cancel_transfer(call_sid: str) -> Any:
             raise _leg_error(exc) from None
     with db.get_engine().begin() as conn:
         control_store.change(conn, call_sid, now=clock.now(), state="held", clear_target=True)
+        control = control_store.get(conn, call_sid)
+    assert control is not None
+    return jsonify(control.public())
+
+
+@bp.post("/<call_sid>/hangup")
+@require_auth()
+def hang_up_held(call_sid: str) -> Any:
+    """End a call whose caller waits on hold (the agent has no leg of their own to hang up)."""
+    control = _my_control(call_sid)
+    if control is None or control.state not in control_store.OPEN_STATES:
+        raise _refuse(409, "not_held", "この通話は保留中ではありません。",
+                      "The call is not on hold.")
+    try:
+        legs.hang_up(twilio_rest.rest_client(), control.customer_call_sid)
+        if control.consult_call_sid:
+            legs.hang_up(twilio_rest.rest_client(), control.consult_call_sid)
+    except legs.LegError as exc:
+        raise _leg_error(exc) from None
+    with db.get_engine().begin() as conn:
+        control_store.change(conn, call_sid, now=clock.now(), state="ended")
         control = control_store.get(conn, call_sid)
     assert control is not None
     return jsonify(control.public())

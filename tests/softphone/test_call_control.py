@@ -338,3 +338,15 @@ def test_another_agents_outgoing_call_cannot_be_held(net):
     net.run(5)
     refused = net.agent2.post(f"/api/calls/{browser_call.call_sid}/hold")
     assert refused.status_code == 403
+
+
+def test_agent_can_end_a_call_whose_caller_is_on_hold(net):
+    call = net.customer_calls()
+    net.agent1.post(f"/api/calls/{call.call_sid}/hold")
+    net.run()
+    ended = net.agent1.post(f"/api/calls/{call.call_sid}/hangup")
+    assert ended.status_code == 200 and ended.get_json()["state"] == "ended"
+    net.run()
+    assert call.final_status == "completed"
+    again = net.agent1.post(f"/api/calls/{call.call_sid}/hangup")
+    assert again.status_code == 409

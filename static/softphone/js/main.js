@@ -50,6 +50,7 @@ async function main() {
     takeOver: () => phone?.takeOver(),
     applyAudio: () => applyAudioSettings(phone?.device),
     dismissNotice: () => store.set({ notice: null }),
+    signOut: () => signOut(true),
     simIncoming: () => api.post('/api/sim/incoming', {}).catch((e) => phone?.error(e)),
     simCallerHangup: () => {
       const sid = store.state.call?.sid;
@@ -90,8 +91,9 @@ async function main() {
 
   async function signOut(everywhere = true) {
     if (phone) {
-      await phone.stop({ release: true });
+      const stopping = phone;
       phone = null;
+      await stopping.stop({ release: true, wait: true });
     }
     api.signOut(everywhere);
     if (everywhere) tabs.post({ type: 'signout' });
@@ -152,7 +154,8 @@ async function main() {
   const ui = new UI({
     root: document, perform, api, bridge, config,
     onSignIn: signIn,
-    onSignOut: () => signOut(true),
+    // Signing out runs on the leading tab: it gives the device up before the session ends.
+    onSignOut: () => perform('signOut'),
     onLanguage: (language) => {
       setLanguage(language);
       remember(LANGUAGE_KEY, language);

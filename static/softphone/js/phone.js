@@ -78,6 +78,7 @@ export class Phone extends Emitter {
       this._registrationFailed(error, t('error.token'));
       return;
     }
+    if (this.device) this.device.destroy(); // a restart: never two devices
     try {
       this.device = await createDevice(token.token, {
         mode: token.mode, edge: token.edge || this.config.edge, api: this.api });
@@ -92,7 +93,9 @@ export class Phone extends Emitter {
     await this.register();
   }
 
-  async stop({ release = false } = {}) {
+  /** Stop the phone. ``release`` gives the device up on the server (the agent goes offline):
+   * awaited when signing out (before the session is revoked), else sent as the page closes. */
+  async stop({ release = false, wait = false } = {}) {
     this._stopped = true;
     Object.values(this._timers).forEach((timer) => { clearTimeout(timer); clearInterval(timer); });
     this._timers = {};
@@ -105,7 +108,11 @@ export class Phone extends Emitter {
       }
       this.device = null;
     }
-    if (release) this.api.beacon('DELETE', '/api/agents/me/device', { device_id: this.deviceId });
+    if (release && wait) {
+      await this.api.del('/api/agents/me/device', { device_id: this.deviceId }).catch(() => {});
+    } else if (release) {
+      this.api.beacon('DELETE', '/api/agents/me/device', { device_id: this.deviceId });
+    }
     this.store.set({ registration: 'unregistered' });
   }
 
