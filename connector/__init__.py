@@ -24,7 +24,19 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None, *,
             or ``None`` to load the configuration file and environment.
         clock: a callable returning aware UTC ``datetime`` (tests); defaults to the system clock.
     """
-    from . import auth, callcenter, crm, db, errors, health, queue, security, wrapup, writeback
+    from . import (
+        auth,
+        callcenter,
+        crm,
+        db,
+        doctor,
+        errors,
+        health,
+        queue,
+        security,
+        wrapup,
+        writeback,
+    )
     from . import clock as clock_ext
 
     if settings is None:
@@ -48,6 +60,7 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None, *,
     app.register_blueprint(health.bp)
     app.register_blueprint(wrapup.bp)
     app.register_blueprint(callcenter.bp)
+    app.register_blueprint(doctor.bp)
     return app
 
 
