@@ -24,7 +24,7 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None, *,
             or ``None`` to load the configuration file and environment.
         clock: a callable returning aware UTC ``datetime`` (tests); defaults to the system clock.
     """
-    from . import auth, db, errors, health, queue, security
+    from . import auth, builtin_crm, db, errors, health, queue, security
     from . import clock as clock_ext
 
     if settings is None:
@@ -43,6 +43,7 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None, *,
     db.init_app(app)
     queue.init_app(app)
     auth.init_app(app)
+    builtin_crm.init_app(app)
     app.register_blueprint(health.bp)
     return app
 

@@ -37,11 +37,16 @@ _HIRAGANA = {code: code + 0x60 for code in range(0x3041, 0x3097)}
 
 @dataclass(frozen=True)
 class Phone:
-    """One number of a customer: as typed, its E.164 form and a label (会社, 携帯 …)."""
+    """One number of a customer: as typed, its E.164 form and a label (会社, 携帯 …).
+
+    ``source`` is the number's index in the input list, so problems found later (a number
+    another customer already has) can name the field the person typed it in.
+    """
 
     number: str
     e164: str
     label: str = ""
+    source: int = 0
 
 
 @dataclass(frozen=True)
@@ -163,14 +168,15 @@ def _phones(problems: _Problems, value: Any) -> tuple[Phone, ...]:
     phones: list[Phone] = []
     seen: set[str] = set()
     for index, item in enumerate(value):
-        phone = _phone(problems, f"phones[{index}]", item)
+        phone = _phone(problems, index, item)
         if phone is not None and phone.e164 not in seen:  # the same number twice: keep one
             seen.add(phone.e164)
             phones.append(phone)
     return tuple(phones)
 
 
-def _phone(problems: _Problems, path: str, item: Any) -> Phone | None:
+def _phone(problems: _Problems, index: int, item: Any) -> Phone | None:
+    path = f"phones[{index}]"
     if isinstance(item, str):
         item = {"number": item}
     if not isinstance(item, Mapping):
@@ -192,4 +198,4 @@ def _phone(problems: _Problems, path: str, item: Any) -> Phone | None:
     except NumberError as error:
         problems.add(f"{path}.number", error.code, error.message_ja)
         return None
-    return Phone(number=number.strip(), e164=e164, label=label.strip())
+    return Phone(number=number.strip(), e164=e164, label=label.strip(), source=index)
