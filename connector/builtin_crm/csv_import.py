@@ -182,7 +182,7 @@ def import_customers(conn: Connection, data: bytes, mapping: Sequence[str] = (),
     job.check_existing(conn)
     ids = () if dry_run else tuple(store.create_customer(conn, customer, now)
                                    for _number, customer, _columns in job.accepted)
-    errors = job.errors + ([syntax] if syntax else [])
+    errors = sorted(job.errors + syntax, key=lambda problem: problem.row)
     return ImportReport(
         dry_run=dry_run, encoding=encoding, headers=headers,
         mapping={target: [headers[i] for i in idx] for target, idx in columns.items()},
@@ -338,19 +338,29 @@ def _decode(data: bytes) -> tuple[str, str] | None:
     return None
 
 
-def _split_rows(text: str) -> tuple[list[list[str]], Problem | None]:
-    """The file's rows; on broken CSV, those before the break and a problem naming its row."""
+def _split_rows(text: str) -> tuple[list[list[str]], list[Problem]]:
+    """The file's records, and a problem for each malformed one (left as an empty row, so the
+    numbering of the others stays as a spreadsheet shows it). Reading goes on after a bad row;
+    only an unclosed quote swallows the rest of the file."""
     first_line = next((line for line in text.splitlines() if line.strip()), "")
     dialect = csv.excel_tab if "\t" in first_line and "," not in first_line else csv.excel
+    reader = csv.reader(io.StringIO(text, newline=""), dialect=dialect, strict=True)
     rows: list[list[str]] = []
-    try:
-        for row in csv.reader(io.StringIO(text, newline=""), dialect=dialect):
-            rows.append(row)
-    except csv.Error:
-        return rows, Problem(len(rows) + 1, "", "csv_syntax",
-                             "CSV の形式が正しくないため、この行以降を読み込めませんでした"
-                             "（引用符の閉じ忘れなど）。")
-    return rows, None
+    problems: list[Problem] = []
+    while True:
+        try:
+            rows.append(next(reader))
+        except StopIteration:
+            return rows, problems
+        except csv.Error as error:
+            rows.append([])
+            problems.append(Problem(len(rows), "", "csv_syntax", _syntax_message(str(error))))
+
+
+def _syntax_message(error: str) -> str:
+    if "unexpected end of data" in error:
+        return ("引用符（\"）が閉じられていないため、この行から最後までを読み込めませんでした。")
+    return "この行の CSV の形式が正しくありません（引用符の位置など）。この行は読み込みません。"
 
 
 def _filled(row: list[str]) -> bool:

@@ -468,9 +468,21 @@
     row.querySelector('[data-part="number"]').setAttribute('aria-describedby', error.id);
     row.querySelector('[data-part="remove"]').addEventListener('click', function () {
       row.remove();
+      numberPhoneRows();
     });
     list.appendChild(row);
+    numberPhoneRows();
     return row;
+  }
+
+  function numberPhoneRows() {
+    // Each row's fields get their own accessible names: 「電話番号 1」「ラベル 1」…
+    document.querySelectorAll('#phone-rows > li').forEach(function (row, index) {
+      const n = ' ' + (index + 1);
+      row.querySelector('[data-part="number"]').previousElementSibling.textContent = '電話番号' + n;
+      row.querySelector('[data-part="label"]').previousElementSibling.textContent = 'ラベル' + n;
+      row.querySelector('[data-part="remove"]').setAttribute('aria-label', '電話番号' + n + 'を削除');
+    });
   }
 
   function formValues() {
@@ -535,7 +547,8 @@
       list.appendChild(el('li', {}, [link]));
     });
     showDuplicates(error);
-    summary.querySelector('h2').textContent = error.message;
+    summary.querySelector('h2').textContent = error.code === 'duplicate_number'
+      ? '他の顧客と同じ電話番号があります' : '入力内容を確認してください';
     summary.hidden = false;
     summary.focus();
   }

@@ -1,0 +1,91 @@
+"""``/crm`` pages: data-free shells under the strict CSP; the data needs a bearer token."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[3]
+STATIC = ROOT / "connector" / "builtin_crm" / "static"
+PAGES = ["/crm/customers", "/crm/customers/new", "/crm/customers/7", "/crm/customers/7/edit",
+         "/crm/import"]
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_pages_are_shells_without_data_or_inline_code(app, path):
+    response = app.test_client().get(path)
+    assert response.status_code == 200
+    assert response.mimetype == "text/html"
+    html = response.get_data(as_text=True)
+    assert '<html lang="ja">' in html
+    assert '<script src="/crm/static/crm.js" defer></script>' in html
+    assert '<link rel="stylesheet" href="/crm/static/crm.css">' in html
+    assert re.findall(r"<script(?![^>]*\bsrc=)[^>]*>", html) == []  # no inline script
+    assert " style=" not in html and "<style" not in html and " on" not in html.replace(
+        " only", "")
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self';" in csp and "style-src 'self';" in csp
+    assert "unsafe-inline" not in csp
+
+
+def test_customer_page_names_its_customer_for_the_script(app, add_customer):
+    customer_id = add_customer("山田 太郎", "03-1234-5678")
+    html = app.test_client().get(f"/crm/customers/{customer_id}").get_data(as_text=True)
+    assert f'data-page="customer" data-customer-id="{customer_id}"' in html
+    assert "山田" not in html and "1234" not in html  # the data comes from the API only
+
+
+@pytest.fixture
+def add_customer(app):
+    from connector import clock, db
+    from connector.builtin_crm import store
+    from connector.builtin_crm.model import parse_customer
+
+    def add(name, *phones):
+        with db.get_engine(app).begin() as conn:
+            return store.create_customer(conn, parse_customer({"name": name,
+                                                               "phones": list(phones)}),
+                                         clock.now(app))
+    return add
+
+
+def test_index_redirects_to_the_list(app):
+    response = app.test_client().get("/crm/")
+    assert response.status_code == 302 and response.headers["Location"] == "/crm/customers"
+
+
+def test_non_numeric_customer_id_is_not_found(app):
+    assert app.test_client().get("/crm/customers/abc").status_code == 404
+
+
+@pytest.mark.parametrize(("name", "mimetype"), [("crm.js", "text/javascript"),
+                                                ("crm.css", "text/css")])
+def test_static_files(app, name, mimetype):
+    response = app.test_client().get(f"/crm/static/{name}")
+    body = response.get_data()
+    response.close()
+    assert response.status_code == 200 and response.mimetype == mimetype
+    assert body == (STATIC / name).read_bytes()
+
+
+def test_script_parses():
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    result = subprocess.run([node, "--check", str(STATIC / "crm.js")], capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+
+
+def test_script_uses_the_documented_storage_keys_and_messages():
+    script = (STATIC / "crm.js").read_text(encoding="utf-8")
+    docs = (ROOT / "docs" / "builtin-crm.md").read_text(encoding="utf-8")
+    for fragment in ("cti.access_token", "cti.refresh_token", "cti:token-request", "cti:token",
+                     "cti:dial"):
+        assert f"'{fragment}'" in script, fragment
+        assert f"{fragment}" in docs, fragment
+    assert "innerHTML" not in script  # text only: customer data never becomes markup
