@@ -29,7 +29,7 @@
                      canceled: 'キャンセル' };
 
   const body = document.body;
-  const state = { agent: null, renewing: null };
+  const state = { agent: null, renewing: null, started: false };
 
   // -- small DOM helpers -------------------------------------------------------------------
 
@@ -185,7 +185,11 @@
     $('signin-password').value = '';
     keepTokens(data);
     $('signin').hidden = true;
-    start();
+    if (!state.started) { start(); return; }
+    // The session ended while the page was in use: keep what is on screen (a half-filled
+    // form, say) and let the person repeat what they were doing.
+    $('content').hidden = false;
+    status('サインインしました。もう一度操作してください。');
   }
 
   async function signOut() {
@@ -215,6 +219,7 @@
       node.hidden = !may('admin');
     });
     $('content').hidden = false;
+    state.started = true;
     const page = PAGES[body.dataset.page];
     try { await page(); } catch (error) { failed(error); }
   }

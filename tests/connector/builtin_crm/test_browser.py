@@ -198,3 +198,45 @@ def test_dial_button_hands_the_number_to_the_softphone(app, page, yamada):
                     "record": {"crm": "builtin", "recordId": str(yamada), "name": "山田 太郎",
                                "url": f"{page.evaluate('location.origin')}/crm/customers/"
                                       f"{yamada}"}}
+
+
+def test_own_session_is_refreshed_and_a_lost_one_asks_to_sign_in_again(app, page, yamada):
+    add_agent(app, username="agent1")
+    page.goto(f"/crm/customers/{yamada}")
+    page.get_by_label("ユーザーID").fill("agent1")
+    page.get_by_label("パスワード").fill(PASSWORD)
+    page.get_by_role("button", name="サインイン").click()
+    page.locator("#customer-name", has_text="山田 太郎").wait_for()
+    refresh = page.evaluate("sessionStorage.getItem('cti.refresh_token')")
+    page.evaluate("sessionStorage.setItem('cti.access_token', 'expired')")
+    page.get_by_role("textbox", name="メモ").fill("一回目")
+    page.get_by_role("button", name="メモを保存").click()
+    page.locator("#notes-status", has_text="保存しました").wait_for()
+    assert page.evaluate("sessionStorage.getItem('cti.refresh_token')") != refresh  # rotated
+    # Without any usable token the form stays as it is, behind a sign-in.
+    page.evaluate("sessionStorage.setItem('cti.access_token', 'expired');"
+                  "sessionStorage.removeItem('cti.refresh_token')")
+    page.get_by_role("textbox", name="メモ").fill("二回目")
+    page.get_by_role("button", name="メモを保存").click()
+    page.locator("#signin-title").wait_for()
+    page.get_by_label("パスワード").fill(PASSWORD)
+    page.get_by_role("button", name="サインイン").click()
+    page.locator("#status", has_text="もう一度操作してください").wait_for()
+    assert page.get_by_role("textbox", name="メモ").input_value() == "二回目"
+
+
+def test_a_copied_refresh_token_is_never_used(app, page, yamada):
+    """Rotating the softphone's refresh token from the pop-up would end the softphone's
+    session at its next refresh (replay detection)."""
+    add_agent(app, username="agent1")
+    softphone = login(app.test_client(), username="agent1").get_json()
+    page.goto("/crm/static/crm.css")
+    page.evaluate("""tokens => {
+        sessionStorage.setItem('cti.access_token', 'expired');
+        sessionStorage.setItem('cti.refresh_token', tokens.refresh_token);
+    }""", softphone)
+    page.goto(f"/crm/customers/{yamada}")
+    page.locator("#signin-title").wait_for()
+    still_valid = app.test_client().post("/api/auth/refresh",
+                                         json={"refresh_token": softphone["refresh_token"]})
+    assert still_valid.status_code == 200
