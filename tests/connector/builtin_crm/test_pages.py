@@ -22,7 +22,7 @@ def test_pages_are_shells_without_data_or_inline_code(app, path):
     assert response.mimetype == "text/html"
     html = response.get_data(as_text=True)
     assert '<html lang="ja">' in html
-    assert '<script src="/crm/static/crm.js" defer></script>' in html
+    assert '<script type="module" src="/crm/static/main.js"></script>' in html
     assert '<link rel="stylesheet" href="/crm/static/crm.css">' in html
     assert re.findall(r"<script(?![^>]*\bsrc=)[^>]*>", html) == []  # no inline script
     assert " style=" not in html and "<style" not in html and " on" not in html.replace(
@@ -62,7 +62,10 @@ def test_non_numeric_customer_id_is_not_found(app):
     assert app.test_client().get("/crm/customers/abc").status_code == 404
 
 
-@pytest.mark.parametrize(("name", "mimetype"), [("crm.js", "text/javascript"),
+SCRIPTS = sorted(STATIC.glob("*.js"))
+
+
+@pytest.mark.parametrize(("name", "mimetype"), [*[(p.name, "text/javascript") for p in SCRIPTS],
                                                 ("crm.css", "text/css")])
 def test_static_files(app, name, mimetype):
     response = app.test_client().get(f"/crm/static/{name}")
@@ -72,17 +75,24 @@ def test_static_files(app, name, mimetype):
     assert body == (STATIC / name).read_bytes()
 
 
-def test_script_parses():
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
+def test_scripts_parse_as_modules(script):
     node = shutil.which("node")
     if node is None:
         pytest.skip("node is not installed")
-    result = subprocess.run([node, "--check", str(STATIC / "crm.js")], capture_output=True,
-                            text=True, timeout=60)
+    result = subprocess.run([node, "--input-type=module", "--check"], input=script.read_text(),
+                            capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
 
 
+def test_modules_import_only_each_other():
+    for script in SCRIPTS:
+        for target in re.findall(r"from '([^']+)'", script.read_text(encoding="utf-8")):
+            assert target.startswith("./") and (STATIC / target[2:]).is_file(), (script, target)
+
+
 def test_script_uses_the_documented_storage_keys_and_messages():
-    script = (STATIC / "crm.js").read_text(encoding="utf-8")
+    script = "".join(p.read_text(encoding="utf-8") for p in SCRIPTS)
     docs = (ROOT / "docs" / "builtin-crm.md").read_text(encoding="utf-8")
     for fragment in ("cti.access_token", "cti.refresh_token", "cti:token-request", "cti:token",
                      "cti:dial"):
