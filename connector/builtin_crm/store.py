@@ -145,13 +145,23 @@ def _query_condition(query: str) -> Any:
     if pattern is not None:
         return customers.c.id.in_(select(customer_phones.c.customer_id).where(
             customer_phones.c.e164.like(pattern, escape="\\")))
-    text = f"%{_escape_like(query.lower())}%"
-    reading = f"%{_escape_like(kana(query))}%"
-    return or_(func.lower(customers.c.name).like(text, escape="\\"),
-               customers.c.name_kana.like(reading, escape="\\"),
-               func.lower(customers.c.company).like(text, escape="\\"),
+    # Spaces are ignored on both sides: 「山田太郎」 finds 「山田 太郎」 and the other way round.
+    text = f"%{_escape_like(_squeeze(query.lower()))}%"
+    reading = f"%{_escape_like(_squeeze(kana(query)))}%"
+    return or_(_squeezed(func.lower(customers.c.name)).like(text, escape="\\"),
+               _squeezed(customers.c.name_kana).like(reading, escape="\\"),
+               _squeezed(func.lower(customers.c.company)).like(text, escape="\\"),
                customers.c.id.in_(select(customer_tags.c.customer_id)
                                   .where(customer_tags.c.tag == query)))
+
+
+def _squeeze(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def _squeezed(column: Any) -> Any:
+    # Stored names have single ASCII spaces (model.py normalises them), so one REPLACE does.
+    return func.replace(column, " ", "")
 
 
 def _number_pattern(query: str) -> str | None:

@@ -56,6 +56,8 @@ def test_customer_json_has_numbers_as_typed_and_normalised(agent_api, add_custom
 
 @pytest.mark.parametrize(("query", "expected"), [
     ("山田", ["山田 太郎"]),
+    ("山田太郎", ["山田 太郎"]),  # spaces do not matter
+    ("ヤマダ\u3000タロウ", ["山田 太郎"]),
     ("やまだ", ["山田 太郎"]),  # hiragana finds the katakana reading
     ("ｽｽﾞｷ", ["鈴木 一郎"]),  # so does half-width katakana
     ("商事", ["山田 太郎"]),
