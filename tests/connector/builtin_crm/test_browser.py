@@ -91,7 +91,7 @@ def with_token(page, token: str) -> None:
 def test_screen_pop_with_the_softphones_token(app, page, yamada):
     with_token(page, token_for(app))
     page.goto(f"/crm/customers/{yamada}")
-    assert page.locator("#customer-name").inner_text() == "山田 太郎"
+    page.locator("#customer-name", has_text="山田 太郎").wait_for()  # "…" until loaded
     assert page.title() == "山田 太郎 — 顧客管理"
     assert page.locator("#customer-company").inner_text() == "山田商事"
     assert page.locator("#customer-phones li").first.inner_text().split("\n")[:2] == [
