@@ -38,6 +38,12 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
+def crm_app(app):
+    """One database is enough for the browser (``add_customer`` uses this)."""
+    return app
+
+
+@pytest.fixture
 def server(app) -> Iterator[LiveServer]:
     with LiveServer(app) as live:
         yield live
@@ -62,19 +68,6 @@ def yamada(app, add_customer) -> int:
     adapter.write_call_logs([sample_log("CA" + "b" * 32, customer_record_id=str(customer_id))])
     adapter.close()
     return customer_id
-
-
-@pytest.fixture
-def add_customer(app):
-    from connector import clock
-    from connector.builtin_crm import store
-    from connector.builtin_crm.model import parse_customer
-
-    def add(name, *phones, **fields):
-        data = parse_customer({"name": name, "phones": list(phones), **fields})
-        with db.get_engine(app).begin() as conn:
-            return store.create_customer(conn, data, clock.now(app))
-    return add
 
 
 def token_for(app, username="agent1", role="agent") -> str:

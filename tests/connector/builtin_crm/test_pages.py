@@ -15,6 +15,12 @@ PAGES = ["/crm/customers", "/crm/customers/new", "/crm/customers/7", "/crm/custo
          "/crm/import"]
 
 
+@pytest.fixture
+def crm_app(app):
+    """The pages do not depend on the database: SQLite only (``add_customer`` uses this)."""
+    return app
+
+
 @pytest.mark.parametrize("path", PAGES)
 def test_pages_are_shells_without_data_or_inline_code(app, path):
     response = app.test_client().get(path)
@@ -37,20 +43,6 @@ def test_customer_page_names_its_customer_for_the_script(app, add_customer):
     html = app.test_client().get(f"/crm/customers/{customer_id}").get_data(as_text=True)
     assert f'data-page="customer" data-customer-id="{customer_id}"' in html
     assert "山田" not in html and "1234" not in html  # the data comes from the API only
-
-
-@pytest.fixture
-def add_customer(app):
-    from connector import clock, db
-    from connector.builtin_crm import store
-    from connector.builtin_crm.model import parse_customer
-
-    def add(name, *phones):
-        with db.get_engine(app).begin() as conn:
-            return store.create_customer(conn, parse_customer({"name": name,
-                                                               "phones": list(phones)}),
-                                         clock.now(app))
-    return add
 
 
 def test_index_redirects_to_the_list(app):
