@@ -26,6 +26,7 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None, *,
     """
     from . import (
         auth,
+        builtin_crm,
         callcenter,
         crm,
         db,
@@ -57,6 +58,7 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None, *,
     auth.init_app(app)
     crm.init_app(app)
     writeback.init_app(app)
+    builtin_crm.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(wrapup.bp)
     app.register_blueprint(callcenter.bp)
