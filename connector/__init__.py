@@ -26,9 +26,11 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None, *,
     """
     from . import (
         auth,
+        builtin_crm,
         callcenter,
         crm,
         db,
+        doctor,
         errors,
         health,
         queue,
@@ -57,10 +59,12 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None, *,
     auth.init_app(app)
     crm.init_app(app)
     writeback.init_app(app)
+    builtin_crm.init_app(app)
     softphone.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(wrapup.bp)
     app.register_blueprint(callcenter.bp)
+    app.register_blueprint(doctor.bp)
     return app
 
 

@@ -243,6 +243,72 @@ agent_crm_users = Table(
     Column("crm_user", String(255), nullable=False),
 )
 
+# -- built-in CRM (SPEC CR-1) -----------------------------------------------------------------
+# The embedded CRM for users without one. crm_adapters/builtin/tables.py declares the columns its
+# adapter reads and writes (it may not import connector); a test checks the two agree.
+
+customers = Table(
+    "customers", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("name_kana", String(200), nullable=False, server_default=""),  # katakana, for search
+    Column("company", String(200), nullable=False, server_default=""),
+    Column("notes", Text, nullable=False, server_default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+    # Bumped by every change, phone numbers and tags included: the phone index syncs by it.
+    Column("updated_at", UTCDateTime, nullable=False),
+    # Deleted customers stay (their call history keeps its link) and are synced without numbers,
+    # so the phone index forgets them.
+    Column("deleted_at", UTCDateTime),
+    Index("ix_customers_updated_at", "updated_at", "id"),
+)
+
+customer_phones = Table(
+    "customer_phones", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("customer_id", Integer, ForeignKey("customers.id", ondelete="CASCADE"),
+           nullable=False, index=True),
+    Column("position", Integer, nullable=False, server_default="0"),
+    Column("label", String(50), nullable=False, server_default=""),
+    Column("number", String(64), nullable=False),  # as typed
+    Column("e164", String(20), nullable=False, index=True),
+    UniqueConstraint("customer_id", "e164", name="uq_customer_phones_customer_e164"),
+)
+
+customer_tags = Table(
+    "customer_tags", metadata,
+    Column("customer_id", Integer, ForeignKey("customers.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("tag", String(50), primary_key=True),
+    Index("ix_customer_tags_tag", "tag"),
+)
+
+customer_call_logs = Table(
+    "customer_call_logs", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("call_sid", String(34), nullable=False, unique=True),  # the upsert key
+    Column("customer_id", Integer, ForeignKey("customers.id", ondelete="SET NULL"), index=True),
+    Column("direction", String(8), nullable=False),
+    Column("status", String(16), nullable=False, server_default=""),
+    Column("from_number", String(64), nullable=False, server_default=""),
+    Column("to_number", String(64), nullable=False, server_default=""),
+    Column("customer_number", String(20), nullable=False, server_default="", index=True),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("answered_at", UTCDateTime),
+    Column("ended_at", UTCDateTime),
+    Column("duration_seconds", Integer, nullable=False, server_default="0"),
+    Column("talk_seconds", Integer, nullable=False, server_default="0"),
+    Column("agent_username", String(64), nullable=False, server_default=""),
+    Column("agent_name", String(200), nullable=False, server_default=""),
+    Column("disposition", String(100), nullable=False, server_default=""),
+    Column("notes", Text, nullable=False, server_default=""),
+    Column("recording_url", Text, nullable=False, server_default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    CheckConstraint("direction IN ('inbound', 'outbound')", name="direction"),
+    Index("ix_customer_call_logs_started_at", "started_at"),
+)
+
 # -- softphone call control (hold, transfer) ----------------------------------------------------
 
 CALL_CONTROL_STATES = ("active", "held", "consulting", "transferring", "transferred", "ended")
@@ -273,5 +339,6 @@ call_controls = Table(
 
 __all__ = ["CALL_CONTROL_STATES", "PRESENCE_STATUSES", "ROLES", "UTCDateTime", "agent_crm_users",
            "agent_presence", "agents", "auth_sessions", "call_controls", "call_events", "calls",
-           "crm_sync_state", "crm_writebacks", "func", "metadata", "number_choices",
-           "phone_index", "phone_numbers", "stop_statuses", "utcnow"]
+           "crm_sync_state", "crm_writebacks", "customer_call_logs", "customer_phones",
+           "customer_tags", "customers", "func", "metadata", "number_choices", "phone_index",
+           "phone_numbers", "stop_statuses", "utcnow"]

@@ -76,7 +76,7 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
 
 
 def _register() -> None:
-    from . import config_cmd, crm_cmd, db_cmd, integrations, serve, users
+    from . import builtin_crm_cmd, config_cmd, crm_cmd, db_cmd, integrations, serve, users
 
     cli.add_command(serve.serve)
     cli.add_command(serve.worker)
@@ -86,6 +86,7 @@ def _register() -> None:
     cli.add_command(crm_cmd.sync_command)
     cli.add_command(crm_cmd.jobs)
     cli.add_command(crm_cmd.doctor)
+    cli.add_command(builtin_crm_cmd.crm)
     cli.add_command(integrations.callcenter_xml)
     cli.add_command(integrations.kintone_plugin)
     users.user.add_command(integrations.crm_user)

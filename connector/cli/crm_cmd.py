@@ -9,7 +9,7 @@ import click
 
 from crm_adapters.errors import AdapterError
 
-from .. import clock, crm, db, queue, sync, writeback
+from .. import clock, crm, queue, sync, writeback
 from . import CliContext, pass_ctx
 
 
@@ -112,29 +112,13 @@ def sweep(ctx: CliContext) -> None:
 @pass_ctx
 def doctor(ctx: CliContext) -> None:
     """Check every external link and say what to fix (SPEC AD-7)."""
-    app = ctx.app
-    verdicts: list[tuple[str, bool, str]] = []
-    database = db.check(db.get_engine(app))
-    verdicts.append(("database", database["ok"], database.get("error", database["backend"])))
-    redis_state = queue.check(queue.get_redis(app))
-    verdicts.append(("redis", redis_state["ok"], redis_state.get("error", redis_state["where"])))
-    layer = crm.get_layer(app)
-    for name, reason in layer.unavailable.items():
-        verdicts.append((f"crm.{name}", False, reason))
-    for name, adapter in layer.adapters.items():
-        for check in adapter.check():
-            if check.severity == "info" and check.ok:
-                continue
-            ok = check.ok or check.severity != "error"
-            verdicts.append((f"crm.{name}: {check.name}", ok,
-                             ("warning: " if not check.ok else "") + check.message))
-    failed_rows = len(writeback.get_pipeline(app).failed())
-    verdicts.append(("write-back", failed_rows == 0,
-                     f"{failed_rows} failed write-back(s): see `cti jobs failed`" if failed_rows
-                     else "no failed write-backs"))
-    for name, ok, message in verdicts:
-        click.echo(f"{'OK ' if ok else 'NG '} {name}: {message}")
-    bad = sum(not ok for _, ok, _ in verdicts)
+    from .. import doctor as checks
+
+    verdicts = checks.run(ctx.app)
+    for v in verdicts:
+        mark = "OK " if v.ok and v.severity != "warning" else ("!  " if v.ok else "NG ")
+        click.echo(f"{mark} {v.name}: {v.message}")
+    bad = sum(not v.ok for v in verdicts)
     click.echo(f"{len(verdicts) - bad} OK, {bad} to fix (checked at "
-               f"{clock.now(app):%Y-%m-%d %H:%M} UTC)")
+               f"{clock.now(ctx.app):%Y-%m-%d %H:%M} UTC)")
     sys.exit(1 if bad else 0)

@@ -45,6 +45,7 @@ def serve(ctx: CliContext, host: str | None, port: int | None, worker: bool,
     db.upgrade(db.get_engine(app))
     if demo if demo is not None else settings.embedded["database"]:
         _create_demo_accounts(ctx)
+        _create_demo_customers(ctx)
     worker_process = _start_worker(ctx) if worker else None
     host, port = settings.server.host, settings.server.port
     click.echo(f"cti-connector on http://{host}:{port}  (public URL "
@@ -88,6 +89,17 @@ def _create_demo_accounts(ctx: CliContext) -> None:
     click.echo("Created demo accounts (also saved in " + str(path) + "):", err=True)
     for line in created:
         click.echo("  " + line, err=True)
+
+
+def _create_demo_customers(ctx: CliContext) -> None:
+    """On a fresh install, give the built-in CRM someone to pop (see builtin_crm/demo.py)."""
+    from ..builtin_crm.demo import create_demo_data
+
+    with db.get_engine(ctx.app).begin() as conn:
+        created = create_demo_data(conn, clock.now(ctx.app))
+    if created:
+        click.echo(f"Created {created} demo customers in the built-in CRM: "
+                   f"{ctx.settings.server.public_base_url}/crm/customers", err=True)
 
 
 @click.command()

@@ -169,6 +169,10 @@ def test_serve_on_embedded_defaults_from_an_empty_directory(tmp_path):
         login = requests.post(f"http://127.0.0.1:{port}/api/auth/login",
                               json={"username": username, "password": password}, timeout=5)
         assert login.status_code == 200
+        customers = requests.get(f"http://127.0.0.1:{port}/api/crm/customers", timeout=5,
+                                 headers={"Authorization": "Bearer "
+                                                           + login.json()["access_token"]})
+        assert customers.json()["total"] == 10  # demo customers, so a newcomer can pop one
         assert oct(Path(tmp_path / "var" / "demo-credentials.txt").stat().st_mode)[-3:] == "600"
     finally:
         os.killpg(process.pid, signal.SIGTERM)

@@ -1,7 +1,7 @@
 """Softphone call control: held and transferred calls.
 
-Revision ID: 0004_softphone
-Revises: 0003_crm_layer
+Revision ID: 0005_softphone
+Revises: 0004_builtin_crm
 """
 
 import sqlalchemy as sa
@@ -9,8 +9,8 @@ from alembic import op
 
 from connector.schema import UTCDateTime
 
-revision = "0004_softphone"
-down_revision = "0003_crm_layer"
+revision = "0005_softphone"
+down_revision = "0004_builtin_crm"
 
 
 def upgrade() -> None:

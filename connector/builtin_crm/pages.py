@@ -1,0 +1,52 @@
+"""``/crm``: the built-in CRM's pages — the customer page is the screen-pop target.
+
+The pages are shells without any customer data: the softphone keeps its bearer token in
+``sessionStorage`` (cookies are blocked in third-party iframes), so the page's script reads the
+token — copied into a window the softphone opens — and fetches ``/api/crm``. Without a token the
+page asks its opener for one, then falls back to a sign-in form. No inline scripts or styles, so
+the strict CSP of ``connector/security.py`` applies unchanged.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, redirect, render_template, url_for
+
+bp = Blueprint("builtin_crm", __name__, url_prefix="/crm", template_folder="templates",
+               static_folder="static", static_url_path="/static")
+
+
+def _page(template: str, page: str, customer_id: int | None = None) -> Any:
+    response = render_template(f"crm/{template}", page=page, customer_id=customer_id)
+    return response, 200, {"Cache-Control": "no-cache"}
+
+
+@bp.get("/")
+def index() -> Any:
+    return redirect(url_for(".customer_list"))
+
+
+@bp.get("/customers")
+def customer_list() -> Any:
+    return _page("list.html", "list")
+
+
+@bp.get("/customers/new")
+def new_customer() -> Any:
+    return _page("form.html", "form")
+
+
+@bp.get("/customers/<int:customer_id>")
+def customer(customer_id: int) -> Any:
+    return _page("customer.html", "customer", customer_id)
+
+
+@bp.get("/customers/<int:customer_id>/edit")
+def edit_customer(customer_id: int) -> Any:
+    return _page("form.html", "form", customer_id)
+
+
+@bp.get("/import")
+def import_page() -> Any:
+    return _page("import.html", "import")

@@ -1,0 +1,59 @@
+"""Configuration checks (SPEC AD-7, "接続する"): every external link tested, with a verdict that
+says what to fix. Used by ``cti doctor`` and ``GET /api/admin/doctor``."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from flask import Blueprint, Flask, jsonify
+
+from . import crm, db, queue, writeback
+from .auth import require_auth
+
+bp = Blueprint("doctor", __name__)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    name: str
+    ok: bool
+    message: str
+    severity: str = "error"  # "error": must be fixed; "warning": works, but look at it
+
+
+def run(app: Flask) -> list[Verdict]:
+    verdicts = []
+    database = db.check(db.get_engine(app))
+    verdicts.append(Verdict("database", database["ok"],
+                            database.get("error", f"{database['backend']} reachable, schema "
+                                                  f"at {database.get('revision')}")))
+    redis_state = queue.check(queue.get_redis(app))
+    verdicts.append(Verdict("redis", redis_state["ok"],
+                            redis_state.get("error", f"{redis_state['where']} reachable")))
+    layer = crm.get_layer(app)
+    for name, reason in layer.unavailable.items():
+        verdicts.append(Verdict(f"crm.{name}", False, reason))
+    for name, adapter in layer.adapters.items():
+        for check in adapter.check():
+            if check.ok and check.severity == "info":
+                continue
+            severity = "warning" if check.severity != "error" else "error"
+            verdicts.append(Verdict(f"crm.{name}: {check.name}", check.ok or severity ==
+                                    "warning", check.message, severity if not check.ok
+                                    else "error"))
+    failed = len(writeback.get_pipeline(app).failed())
+    verdicts.append(Verdict("write-back", failed == 0,
+                            f"{failed} call log(s) could not be written: see `cti jobs failed`"
+                            if failed else "no failed write-backs"))
+    return verdicts
+
+
+@bp.get("/api/admin/doctor")
+@require_auth("admin")
+def doctor_api() -> Any:
+    from flask import current_app
+
+    verdicts = run(current_app)
+    return jsonify({"ok": all(v.ok for v in verdicts),
+                    "verdicts": [asdict(v) for v in verdicts]})
