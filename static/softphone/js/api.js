@@ -5,6 +5,10 @@
 import { Emitter } from './emitter.js';
 
 const SESSION_KEY = 'cti.session';
+// The built-in CRM's pages, opened from the softphone, start with a copy of this tab's
+// sessionStorage and read the access token under these keys (connector/builtin_crm/static/
+// session.js); they never use a copied refresh token.
+const SHARED_KEYS = { access: 'cti.access_token', refresh: 'cti.refresh_token' };
 /** Refresh when this share of the access token's lifetime has passed. */
 const REFRESH_AT = 0.8;
 
@@ -173,8 +177,14 @@ function readSession() {
 
 function writeSession(session) {
   try {
-    if (session) sessionStorage.setItem(SESSION_KEY, JSON.stringify(session));
-    else sessionStorage.removeItem(SESSION_KEY);
+    if (session) {
+      sessionStorage.setItem(SESSION_KEY, JSON.stringify(session));
+      sessionStorage.setItem(SHARED_KEYS.access, session.access_token);
+      sessionStorage.setItem(SHARED_KEYS.refresh, session.refresh_token);
+    } else {
+      [SESSION_KEY, SHARED_KEYS.access, SHARED_KEYS.refresh]
+        .forEach((key) => sessionStorage.removeItem(key));
+    }
   } catch {
     // storage may be unavailable (privacy modes); the session then lives in memory only
   }

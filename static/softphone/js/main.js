@@ -178,6 +178,14 @@ async function main() {
     },
   });
 
+  // The built-in CRM's pages that this tab opened ask it for a fresh access token.
+  window.addEventListener('message', (event) => {
+    if (event.origin !== window.location.origin || event.data?.type !== 'cti:token-request'
+        || !api.session || !event.source) return;
+    event.source.postMessage({ type: 'cti:token', version: 1,
+      access_token: api.session.access_token }, window.location.origin);
+  });
+
   window.addEventListener('pagehide', () => {
     if (phone) phone.stop({ release: !tabs.hasPeers });
     tabs.leave();
