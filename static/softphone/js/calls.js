@@ -1,16 +1,16 @@
-// Calls on the leading tab: ringing, answering, dialling, mute, DTMF, hold, transfer, and the
-// after-call work that follows (SPEC SP-1…SP-5, SP-7).
+// Calls on the leading tab: ringing, answering, dialling, mute, DTMF, hold and transfer
+// (SPEC SP-1…SP-5); the after-call work that follows is acw.js.
 //
 // state.call.phase: ringing → open (inbound); connecting → ringing_out → open (outbound);
 // open → holding → held → resuming → open; held → consulting → completing (hold transfer);
 // open/held → transferring (direct transfer). When the agent's leg ends in "open",
 // "transferring" or "completing", after-call work starts.
 
-import { customParameters } from './device.js';
-import { apiMessage, t } from './i18n.js';
-import { MIC_ERRORS } from './phone.js';
-import { cleanNumber, displayNumber } from './numbers.js';
+import { AfterCallWork } from './acw.js';
 import { audioConstraints } from './audio.js';
+import { customParameters, MIC_ERRORS } from './device.js';
+import { apiMessage, t } from './i18n.js';
+import { cleanNumber, displayNumber } from './numbers.js';
 
 /** How long to wait for Twilio to end the agent's leg after a hold before ending it here. */
 const LEG_END_GRACE_MS = 5000;
@@ -26,6 +26,7 @@ export class CallHandler {
     this.current = null; // the agent's live leg (a Twilio Call)
     this.consult = null; // the consult call of a hold transfer
     this._timers = {};
+    this.acw = new AfterCallWork(phone);
   }
 
   get state() {
@@ -33,6 +34,7 @@ export class CallHandler {
   }
 
   stop() {
+    this.acw.stop();
     Object.values(this._timers).forEach((timer) => { clearTimeout(timer); clearInterval(timer); });
     this._timers = {};
     this.current?.disconnect?.();
@@ -131,7 +133,7 @@ export class CallHandler {
       this.current.disconnect();
     } else if (call.phase === 'held') {
       this.api.post(`/api/calls/${call.sid}/hangup`).catch((e) => this.phone.error(e));
-      this._startAcw(call);
+      this.acw.start(call);
     }
   }
 
@@ -192,7 +194,7 @@ export class CallHandler {
     }
     if (mode === 'cold') {
       this.phone.notice('info', t('transfer.done', { name: label }));
-      if (!this.current) this._startAcw(this.state.call);
+      if (!this.current) this.acw.start(this.state.call);
       this._watchControls();
       return;
     }
@@ -230,72 +232,6 @@ export class CallHandler {
     this.store.patchCall({ phase: 'held', transferTarget: '' });
   }
 
-  // -- after-call work (SPEC SP-7) -------------------------------------------------------------
-  async saveWrapup({ disposition, notes, customer }) {
-    const acw = this.state.acw;
-    if (!acw) return;
-    if (!disposition) {
-      this.phone.notice('error', t('acw.need_disposition'), 'need_disposition');
-      return;
-    }
-    this.store.set({ acw: { ...acw, saving: true } });
-    const body = { disposition, notes: notes || '' };
-    if (customer) body.customer = customer;
-    try {
-      await this.api.post(`/api/calls/${acw.sid}/wrapup`, body);
-    } catch (error) {
-      this.store.set({ acw: { ...this.state.acw, saving: false } });
-      this.phone.error(error);
-      return;
-    }
-    this.phone.bridge.saveLog?.({ ...acw.summary, callSid: acw.sid, disposition,
-      notes: notes || '', customer: customer || null });
-    clearTimeout(this._timers.acw);
-    this.store.set({ acw: null });
-    this.phone.notice('info', t('acw.saved'));
-    await this.phone.returnToChosenStatus();
-  }
-
-  async finishAcw() {
-    clearTimeout(this._timers.acw);
-    this.store.set({ acw: null });
-    await this.phone.returnToChosenStatus();
-  }
-
-  _startAcw(call) {
-    const answered = Boolean(call.startedAt);
-    this.store.set({ call: null });
-    const wanted = answered || (call.direction === 'outbound' && this.config.acw_after_unanswered)
-      || call.phase === 'transferring';
-    if (!wanted || !call.sid) {
-      this.phone.returnToChosenStatus();
-      return;
-    }
-    const now = Date.now();
-    const seconds = Number(this.config.acw_seconds) || 0;
-    this.store.set({ acw: {
-      sid: call.sid, startedAt: now, endsAt: seconds ? now + seconds * 1000 : null,
-      timedOut: false, saving: false,
-      matches: call.matches || [], record: call.record || null,
-      summary: { direction: call.direction, number: call.number, e164: call.e164,
-        name: call.name, company: call.company,
-        durationSeconds: answered ? Math.round((now - call.startedAt) / 1000) : 0,
-        transferredTo: call.transferTarget || '' },
-    } });
-    this.phone.autoStatus('acw');
-    if (seconds) {
-      clearTimeout(this._timers.acw);
-      this._timers.acw = setTimeout(() => this._acwTimedOut(call.sid), seconds * 1000);
-    }
-  }
-
-  _acwTimedOut(sid) {
-    const acw = this.state.acw;
-    if (!acw || acw.sid !== sid) return;
-    this.store.set({ acw: { ...acw, timedOut: true } });
-    if (this.config.acw_auto_available) this.phone.returnToChosenStatus();
-  }
-
   // -- Twilio call events ----------------------------------------------------------------------
   _bind(call, role = 'current') {
     call.on('accept', () => this._accepted(call, role));
@@ -331,7 +267,7 @@ export class CallHandler {
       if (call !== this.consult) return;
       this.consult = null;
       const state = this.state.call;
-      if (state?.phase === 'completing') this._startAcw(state);
+      if (state?.phase === 'completing') this.acw.start(state);
       else if (state?.phase === 'consulting') this.store.patchCall({ phase: 'held',
         transferTarget: '' });
       return;
@@ -351,7 +287,7 @@ export class CallHandler {
       this.phone.returnToChosenStatus();
       return;
     }
-    this._startAcw(state);
+    this.acw.start(state);
   }
 
   _missed(call) {
@@ -435,7 +371,7 @@ export class CallHandler {
     this.store.set({ heldCalls: rows });
     const call = this.state.call;
     if (call?.phase === 'held' && !rows.some((r) => r.call_sid === call.sid)) {
-      this._startAcw(call); // the caller hung up while on hold
+      this.acw.start(call); // the caller hung up while on hold
     }
     for (const row of rows) {
       const failed = row.last_error.startsWith('transfer_')

@@ -10,6 +10,9 @@ import { SimulatedDevice } from './sim-device.js';
 
 const SDK_URL = 'vendor/twilio.min.js';
 
+/** Twilio errors that mean the browser refused the microphone (twilio.com/docs/api/errors). */
+export const MIC_ERRORS = new Set([31208, 31401, 31402]);
+
 export const DEVICE_OPTIONS = {
   codecPreferences: ['opus', 'pcmu'],
   // Ask before leaving the page during a call: navigating away drops it.

@@ -4,7 +4,7 @@
 // status. Calls themselves are handled by calls.js.
 
 import { CallHandler } from './calls.js';
-import { createDevice } from './device.js';
+import { createDevice, MIC_ERRORS } from './device.js';
 import { applyAudioSettings, microphoneBlocked } from './audio.js';
 import { Emitter } from './emitter.js';
 import { apiMessage, t } from './i18n.js';
@@ -16,8 +16,6 @@ const MANUAL_STATUSES = ['available', 'away', 'paused'];
 const LAST_STATUS_KEY = 'cti.lastStatus';
 /** Twilio errors that mean the token is no longer good (ecosystem.md; twilio.com/docs/api/errors). */
 const TOKEN_ERRORS = new Set([20101, 20103, 20104, 20157, 31204, 31205]);
-/** Twilio errors that mean the browser refused the microphone. */
-export const MIC_ERRORS = new Set([31208, 31401, 31402]);
 
 export class Phone extends Emitter {
   constructor({ api, config, store, bridge, deviceId }) {
