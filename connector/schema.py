@@ -147,6 +147,9 @@ calls = Table(
     Column("outcome", String(16), nullable=False, server_default=""),
     Column("detail", String(64), nullable=False, server_default=""),
     Column("group_id", Integer, ForeignKey("agent_groups.id", ondelete="SET NULL")),
+    # How many dialed legs the TwiML we served creates: the call is final only once that many
+    # have reported their end, whatever order Twilio's callbacks arrive in.
+    Column("expected_legs", Integer, nullable=False, server_default="0"),
     CheckConstraint("direction IN ('inbound', 'outbound')", name="direction"),
     Index("ix_calls_started_at", "started_at"),
 )

@@ -71,5 +71,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("outcome", sa.String(16), nullable=False, server_default=""))
         batch.add_column(sa.Column("detail", sa.String(64), nullable=False, server_default=""))
         batch.add_column(sa.Column("group_id", sa.Integer))
+        batch.add_column(sa.Column("expected_legs", sa.Integer, nullable=False,
+                                   server_default="0"))
         batch.create_foreign_key("fk_calls_group_id_agent_groups", "agent_groups",
                                  ["group_id"], ["id"], ondelete="SET NULL")
