@@ -250,8 +250,8 @@ def _agent_id(conn: Connection, client: str) -> int | None:
 def _insert_ignore(conn: Connection, table: Any, values: Mapping[str, Any], key: str) -> bool:
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     statement = dialect.insert(table).values(**values).on_conflict_do_nothing(
-        index_elements=[key])
-    return conn.execute(statement).rowcount == 1
+        index_elements=[key]).returning(table.c[key])
+    return conn.execute(statement).first() is not None
 
 
 __all__ = ["apply_recording", "apply_status", "child_rows", "children_of", "e164_or_empty",
