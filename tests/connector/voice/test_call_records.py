@@ -12,7 +12,6 @@ from __future__ import annotations
 import random
 
 import pytest
-
 from sqlalchemy import delete
 from werkzeug.datastructures import MultiDict
 
