@@ -8,7 +8,7 @@ whichever CallSid its SDK reports.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, RowMapping, and_, or_, select
@@ -58,7 +58,9 @@ def page(conn: Connection, agent: Agent, limit: int, before: str | None) -> list
 
 
 def cursor(row: RowMapping) -> str:
-    return f"{row['started_at'].isoformat()}_{row['call_sid']}"
+    """An opaque, URL-safe position: the start time in UTC and the SID."""
+    started = row["started_at"].astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return f"{started}_{row['call_sid']}"
 
 
 def parse_cursor(text: str) -> tuple[datetime, str]:
