@@ -75,13 +75,17 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
 
 
 def _register() -> None:
-    from . import config_cmd, db_cmd, serve, users
+    from . import config_cmd, db_cmd, numbers_cmd, serve, simulate, users
 
     cli.add_command(serve.serve)
     cli.add_command(serve.worker)
     cli.add_command(db_cmd.db_group)
     cli.add_command(users.user)
     cli.add_command(config_cmd.config)
+    cli.add_command(numbers_cmd.number)
+    cli.add_command(numbers_cmd.group)
+    cli.add_command(numbers_cmd.number_list_group)
+    cli.add_command(simulate.simulate)
 
 
 _register()
