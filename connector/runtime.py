@@ -12,4 +12,7 @@ def app_secrets(app: Flask) -> list[str]:
     settings = app.config["CTI_SETTINGS"]
     found = secret_values(settings)
     found.append(app.config["SECRET_KEY"])
+    voice = app.extensions.get("cti.voice")
+    if voice is not None:  # the generated simulator token is in no settings
+        found.append(voice.auth_token.reveal())
     return found
