@@ -252,14 +252,15 @@ number_list_rules = Table(
     CheckConstraint("list_name IN ('block', 'restrict')", name="list_name"),
 )
 
-#: One row per list; ``version`` grows with every change so processes can cache compiled lists.
-number_list_versions = Table(
-    "number_list_versions", metadata,
-    Column("list_name", String(16), primary_key=True),
+#: One row per cached piece of voice configuration (``block``, ``restrict``, ``routing``);
+#: ``version`` grows with every change, so each process reloads its copy only then.
+voice_versions = Table(
+    "voice_versions", metadata,
+    Column("name", String(16), primary_key=True),
     Column("version", Integer, nullable=False, server_default="0"),
 )
 
 __all__ = ["NUMBER_LISTS", "PRESENCE_STATUSES", "ROLES", "UTCDateTime", "agent_caller_ids",
            "agent_group_members", "agent_groups", "agent_presence", "agents", "auth_sessions",
            "call_events", "calls", "crm_writebacks", "func", "metadata", "number_list_rules",
-           "number_list_versions", "phone_numbers", "stop_statuses", "utcnow"]
+           "phone_numbers", "stop_statuses", "utcnow", "voice_versions"]

@@ -247,11 +247,25 @@ def _agent_id(conn: Connection, client: str) -> int | None:
                         ).scalar_one_or_none()
 
 
+def _ignoring_insert(dialect: Any, table: Any, key: str) -> Any:
+    return dialect.insert(table).on_conflict_do_nothing(index_elements=[key]).returning(
+        table.c[key])
+
+
+# Built once: INSERT … ON CONFLICT DO NOTHING RETURNING <key>, per dialect and table. Passing
+# the row as parameters (not .values()) lets SQLAlchemy reuse the compiled statement, which
+# matters on the webhook path.
+_INSERT_IGNORING = {
+    (name, table.name): _ignoring_insert(dialect, table, key)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+    for table, key in ((calls, "call_sid"), (call_events, "dedupe_key"))}
+
+
 def _insert_ignore(conn: Connection, table: Any, values: Mapping[str, Any], key: str) -> bool:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table).values(**values).on_conflict_do_nothing(
-        index_elements=[key]).returning(table.c[key])
-    return conn.execute(statement).first() is not None
+    """Insert unless a row with the same ``key`` exists; True if this call inserted it."""
+    dialect = "postgresql" if conn.dialect.name == "postgresql" else "sqlite"
+    statement = _INSERT_IGNORING[dialect, table.name]
+    return conn.execute(statement, dict(values)).first() is not None
 
 
 __all__ = ["apply_recording", "apply_status", "child_rows", "children_of", "e164_or_empty",

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 
 from ..auth import accounts
 from ..schema import agent_group_members, agent_groups, agents, phone_numbers
+from . import versions
 
 NAME_RE = re.compile(r"[A-Za-z0-9_-]{1,50}")
 
@@ -88,6 +89,7 @@ def save_group(conn: Connection, name: str, *, display_name: str | None = None,
                 group_id=group.id, agent_id=agent_id, position=position))
         group = get_group(conn, name)
         assert group is not None
+    versions.bump(conn, "routing")
     return group
 
 
@@ -103,7 +105,9 @@ def delete_group(conn: Connection, name: str) -> bool:
            & (phone_numbers.c.fallback_target == name)))).scalars().all()
     if using:
         raise GroupError({"name": f"numbers still use this group: {', '.join(using)}"})
-    return bool(conn.execute(delete(agent_groups).where(agent_groups.c.name == name)).rowcount)
+    deleted = conn.execute(delete(agent_groups).where(agent_groups.c.name == name)).rowcount
+    versions.bump(conn, "routing")
+    return bool(deleted)
 
 
 def _member_ids(conn: Connection, usernames: list[str]) -> list[int]:

@@ -1,25 +1,23 @@
 """Block list (着信拒否) and restriction list (発信規制) in the database (SPEC CF-9).
 
 The rules themselves — patterns, matching, the CSV format — are :mod:`voice.number_lists`.
-Here they are stored, changed and cached: every change bumps the list's row in
-``number_list_versions`` in the same transaction, and :class:`NumberListCache` keeps each
-process's compiled :class:`~voice.number_lists.NumberList` until that version moves, so the
-webhook path pays one primary-key read instead of loading the list.
+Here they are stored and changed; every change bumps the list's version, so the webhooks'
+compiled copies (:mod:`.cache`) are reloaded on the next call.
 """
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, select
 
-from voice.number_lists import NumberList, NumberRule, RowError, parse_number_list_csv
+from voice.number_lists import NumberRule, RowError, parse_number_list_csv
 from voice.numbering import NumberError
 
-from ..schema import NUMBER_LISTS, number_list_rules, number_list_versions
+from ..schema import NUMBER_LISTS, number_list_rules
+from . import versions
 
 LABELS = {"block": "着信拒否", "restrict": "発信規制"}
 
@@ -81,7 +79,7 @@ def add_rule(conn: Connection, name: str, pattern: str, note: str, *, now: datet
         return existing, False
     conn.execute(insert(number_list_rules).values(
         list_name=name, pattern=rule.pattern, note=rule.note, created_by=by, created_at=now))
-    _bump(conn, name)
+    versions.bump(conn, name)
     found = _find(conn, name, rule.pattern)
     assert found is not None
     return found, True
@@ -97,7 +95,7 @@ def remove_rule(conn: Connection, name: str, *, rule_id: int | None = None,
         condition &= number_list_rules.c.pattern == NumberRule(pattern or "").pattern
     removed = conn.execute(delete(number_list_rules).where(condition)).rowcount
     if removed:
-        _bump(conn, name)
+        versions.bump(conn, name)
     return bool(removed)
 
 
@@ -111,7 +109,7 @@ def import_csv(conn: Connection, name: str, data: bytes, *, now: datetime,
         conn.execute(insert(number_list_rules), [
             {"list_name": name, "pattern": r.pattern, "note": r.note[:200], "created_by": by,
              "created_at": now} for r in new])
-        _bump(conn, name)
+        versions.bump(conn, name)
     return ImportReport(len(new), len(parsed.rules) - len(new), parsed.errors)
 
 
@@ -121,34 +119,5 @@ def _find(conn: Connection, name: str, pattern: str) -> StoredRule | None:
     return StoredRule(row.id, row.pattern, row.note, row.created_at) if row else None
 
 
-def _bump(conn: Connection, name: str) -> None:
-    conn.execute(update(number_list_versions).where(
-        number_list_versions.c.list_name == name).values(
-        version=number_list_versions.c.version + 1))
-
-
-class NumberListCache:
-    """Compiled lists per process, reloaded when the list's version in the database moves."""
-
-    def __init__(self) -> None:
-        self._lists: dict[str, tuple[int, NumberList]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, conn: Connection, name: str) -> NumberList:
-        version = conn.execute(select(number_list_versions.c.version).where(
-            number_list_versions.c.list_name == check_list(name))).scalar_one_or_none() or 0
-        cached = self._lists.get(name)
-        if cached is not None and cached[0] == version:
-            return cached[1]
-        compiled = NumberList(NumberRule(r.pattern, r.note) for r in list_rules(conn, name))
-        with self._lock:
-            self._lists[name] = (version, compiled)
-        return compiled
-
-    def match(self, conn: Connection, name: str, number: str | None) -> NumberRule | None:
-        """The rule of list ``name`` that matches ``number``, if any."""
-        return self.get(conn, name).match(number)
-
-
-__all__ = ["LABELS", "ImportReport", "NumberError", "NumberListCache", "StoredRule",
+__all__ = ["LABELS", "ImportReport", "NumberError", "StoredRule",
            "UnknownList", "add_rule", "check_list", "import_csv", "list_rules", "remove_rule"]

@@ -29,7 +29,7 @@ from voice.numbering import NumberError
 
 from ..auth import accounts
 from ..schema import agent_caller_ids, agents, phone_numbers
-from . import groups
+from . import groups, versions
 
 ROUTE_TYPES = ("none", "agent", "group", "voicemail", "external")
 
@@ -163,13 +163,16 @@ def save_number(conn: Connection, e164: str, changes: NumberChanges, *,
     else:
         conn.execute(update(phone_numbers).where(phone_numbers.c.id == current.id).values(
             **values))
+    versions.bump(conn, "routing")
     saved = get_number(conn, e164)
     assert saved is not None
     return saved
 
 
 def delete_number(conn: Connection, e164: str) -> bool:
-    return bool(conn.execute(delete(phone_numbers).where(phone_numbers.c.e164 == e164)).rowcount)
+    deleted = conn.execute(delete(phone_numbers).where(phone_numbers.c.e164 == e164)).rowcount
+    versions.bump(conn, "routing")
+    return bool(deleted)
 
 
 def _merge(current: PhoneNumber | None, e164: str, changes: NumberChanges) -> PhoneNumber:

@@ -73,7 +73,7 @@ def decide(conn: Connection, runtime: VoiceRuntime, agent_id: int, to: str,
     if not verdict.allowed:
         return DialDecision(False, verdict.code, verdict.message_ja, verdict.message_en,
                             destination, chosen)
-    if runtime.lists.match(conn, "restrict", destination.dial_string) is not None:
+    if runtime.cache.refresh(conn).restrict.match(destination.dial_string) is not None:
         return DialDecision(False, "restricted", *_RESTRICTED, destination, chosen)
     return DialDecision(True, verdict.code, verdict.message_ja, verdict.message_en, destination,
                         chosen)

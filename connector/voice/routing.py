@@ -19,8 +19,8 @@ from voice.client_params import CallerInfo, Match, client_parameters
 from voice.twiml import ClientRing
 
 from .. import presence
-from ..auth import accounts
 from . import groups
+from .cache import Routing
 from .numbers import PhoneNumber, Route
 from .runtime import VoiceRuntime
 
@@ -61,21 +61,22 @@ def customer_summary(customers: list[Customer]) -> dict[str, Any]:
             "matches": matches, "selected": None}
 
 
-def plan_inbound(conn: Connection, runtime: VoiceRuntime, number: PhoneNumber,
-                 caller: Caller) -> Plan:
+def plan_inbound(conn: Connection, runtime: VoiceRuntime, routing: Routing,
+                 number: PhoneNumber, caller: Caller) -> Plan:
     """The first answer to a call on a configured number."""
-    return (plan_route(conn, runtime, number, number.route, caller, "route")
-            or plan_route(conn, runtime, number, number.fallback, caller, "fallback")
+    return (plan_route(conn, runtime, routing, number, number.route, caller, "route")
+            or plan_route(conn, runtime, routing, number, number.fallback, caller, "fallback")
             or nobody(runtime))
 
 
-def plan_after_dial(conn: Connection, runtime: VoiceRuntime, number: PhoneNumber | None,
-                    caller: Caller, step: str, dial_status: str) -> Plan:
+def plan_after_dial(conn: Connection, runtime: VoiceRuntime, routing: Routing,
+                    number: PhoneNumber | None, caller: Caller, step: str,
+                    dial_status: str) -> Plan:
     """The answer to a ``<Dial>`` action: done, or the fallback if nobody answered."""
     if dial_status in ("completed", "answered"):
         return Plan(twiml.hang_up())
     if step == "route" and number is not None:
-        plan = plan_route(conn, runtime, number, number.fallback, caller, "fallback")
+        plan = plan_route(conn, runtime, routing, number, number.fallback, caller, "fallback")
         if plan is not None:
             return plan
     return nobody(runtime)
@@ -86,9 +87,13 @@ def nobody(runtime: VoiceRuntime) -> Plan:
                 "nobody_available")
 
 
-def plan_route(conn: Connection, runtime: VoiceRuntime, number: PhoneNumber, route: Route,
-               caller: Caller, step: str) -> Plan | None:
-    """The plan for one route, or ``None`` when it finds nobody to ring."""
+def plan_route(conn: Connection, runtime: VoiceRuntime, routing: Routing, number: PhoneNumber,
+               route: Route, caller: Caller, step: str) -> Plan | None:
+    """The plan for one route, or ``None`` when it finds nobody to ring.
+
+    Numbers, groups and user IDs come from the cached ``routing``; only presence is read
+    live (one query).
+    """
     detail = f"{step}:{route.type}"
     urls = runtime.urls(step)
     if route.type == "voicemail":
@@ -99,11 +104,11 @@ def plan_route(conn: Connection, runtime: VoiceRuntime, number: PhoneNumber, rou
                                       timeout=runtime.settings.ring_timeout,
                                       record=number.recording), "", detail, legs=1)
     if route.type == "agent":
-        agent = accounts.find_agent(conn, route.target)
-        ids = presence.available_agents(conn, [agent.id]) if agent else []
+        agent_id = routing.agent_ids.get(route.target)
+        ids = presence.available_agents(conn, [agent_id]) if agent_id else []
         return _ring(runtime, number, caller, [route.target] if ids else [], detail, None)
     if route.type == "group":
-        group = groups.get_group(conn, route.target)
+        group = routing.groups.get(route.target)
         if group is None:
             return None
         available = set(presence.available_agents(conn, list(group.member_ids)))

@@ -25,7 +25,7 @@ from crm_adapters.settings import Secret
 from voice.twiml import Speaker, Urls
 
 from ..config import Settings, VoiceSettings
-from .number_lists import NumberListCache
+from .cache import VoiceCache
 
 #: The simulated account (the same default ``cti simulate`` uses).
 SIMULATOR_ACCOUNT_SID = "AC" + "0" * 32
@@ -51,7 +51,7 @@ class VoiceRuntime:
     settings: VoiceSettings
     token_ttl: int
     edge: str
-    lists: NumberListCache = field(default_factory=NumberListCache)
+    cache: VoiceCache = field(default_factory=VoiceCache)
     media: requests.Session | None = None
 
     @classmethod

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any
 
 from flask import Blueprint, current_app, request
@@ -36,6 +37,8 @@ log = logging.getLogger("cti.voice")
 
 bp = Blueprint("voice_webhooks", __name__, url_prefix=WEBHOOK_PREFIX)
 
+#: Twilio sends our numbers in E.164 already; anything else is normalised.
+_E164 = re.compile(r"\+[1-9]\d{6,14}")
 #: Seconds an outside number rings for an outgoing call before the agent hears "no answer".
 OUTBOUND_RING_SECONDS = 60
 _AFTER_OUTBOUND_DIAL = {"busy": "outbound_busy", "no-answer": "outbound_no_answer",
@@ -48,26 +51,28 @@ _RECORD_KEYS = ("adapter", "id", "type", "name")
 def inbound() -> str:
     runtime, now = get_runtime(), clock.now()
     sid, caller_from, called = param("CallSid"), request.values.get("From"), param("To")
-    caller = Caller(sid, calls.e164_or_empty(caller_from or ""), display_number(caller_from))
+    caller = describe_caller(sid, caller_from)
+    our_number = called if _E164.fullmatch(called) else calls.e164_or_empty(called)
     record = {"call_sid": sid, "direction": "inbound", "leg": "customer",
               "status": param("CallStatus") or "ringing", "now": now,
               "from_number": (caller_from or "")[:64], "to_number": called[:64],
-              "customer_number": caller.e164, "our_number": calls.e164_or_empty(called)}
-    with db.get_engine().connect() as conn:
-        blocked = runtime.lists.match(conn, "block", caller_from)
-        number = numbers.get_number(conn, record["our_number"]) if not blocked else None
-    if blocked is not None:
-        _open(record, outcome="rejected", detail="block_list")
-        log.info("inbound call rejected (block list)", extra=_log_fields(sid, caller_from, called))
-        return twiml.reject(runtime.settings.block_reject_reason)
-    if number is None or not number.configured:
-        _open(record, outcome="unconfigured", detail="unconfigured_number")
-        log.warning("inbound call to an unconfigured number", extra=_log_fields(
-            sid, caller_from, called))
-        return twiml.say_and_hang_up(twiml.MESSAGES["unconfigured"], runtime.speaker)
-    caller = Caller(sid, caller.e164, caller.display, _lookup(caller.e164))
+              "customer_number": caller.e164, "our_number": our_number}
+    # One transaction; its only write comes last, so no lock is held during the CRM lookup.
     with db.get_engine().begin() as conn:
-        plan = routing.plan_inbound(conn, runtime, number, caller)
+        config = runtime.cache.refresh(conn)
+        if config.block.match(caller_from) is not None:
+            calls.open_call(conn, **record, outcome="rejected", detail="block_list")
+            log.info("inbound call rejected (block list)",
+                     extra=_log_fields(sid, caller_from, called))
+            return twiml.reject(runtime.settings.block_reject_reason)
+        number = config.routing.numbers.get(our_number)
+        if number is None or not number.configured:
+            calls.open_call(conn, **record, outcome="unconfigured", detail="unconfigured_number")
+            log.warning("inbound call to an unconfigured number",
+                        extra=_log_fields(sid, caller_from, called))
+            return twiml.say_and_hang_up(twiml.MESSAGES["unconfigured"], runtime.speaker)
+        caller = Caller(sid, caller.e164, caller.display, _lookup(caller.e164))
+        plan = routing.plan_inbound(conn, runtime, config.routing, number, caller)
         calls.open_call(conn, **record, customer=caller.customer, outcome=plan.outcome,
                         detail=plan.detail, group_id=plan.group_id, expected_legs=plan.legs)
     log.info("inbound call routed", extra={**_log_fields(sid, caller_from, called),
@@ -90,12 +95,14 @@ def dial_action() -> str:
         return twiml.hang_up()  # the caller has gone; Twilio ignores this answer
     sid = param("CallSid")
     with db.get_engine().begin() as conn:
+        config = runtime.cache.refresh(conn)
         row = calls.get_row(conn, sid)
         our_number = row["our_number"] if row else calls.e164_or_empty(param("To"))
-        number = numbers.get_number(conn, our_number)
+        number = config.routing.numbers.get(our_number)
         caller = Caller(sid, row["customer_number"] if row else "",
                         display_number(param("From")), (row["customer"] if row else None) or {})
-        plan = routing.plan_after_dial(conn, runtime, number, caller, step, dial_status)
+        plan = routing.plan_after_dial(conn, runtime, config.routing, number, caller, step,
+                                       dial_status)
         if row is not None and row["finalized_at"] is None and plan.detail and first_time:
             changes: dict[str, Any] = {"outcome": plan.outcome, "detail": plan.detail}
             if plan.group_id is not None:
@@ -174,14 +181,20 @@ def outbound_call() -> str:
 
 # --- helpers ----------------------------------------------------------------------------------
 
-def display_number(raw: str | None) -> str:
-    """How the softphone shows a caller: ``090-1234-5678``, ``+1 212-555-0100``, 「非通知」."""
+def describe_caller(call_sid: str, raw: str | None) -> Caller:
+    """The caller's E.164 and how the softphone shows them (``090-1234-5678``,
+    ``+1 212-555-0100``, 「非通知」), from one parse of ``From``."""
     if is_anonymous(raw):
-        return routing.WITHHELD_DISPLAY
+        return Caller(call_sid, "", routing.WITHHELD_DISPLAY)
     try:
-        return numbering.parse_destination(raw or "").display
+        destination = numbering.parse_destination(raw or "")
     except NumberError:
-        return (raw or "")[:32]
+        return Caller(call_sid, "", (raw or "")[:32])
+    return Caller(call_sid, destination.e164 or "", destination.display)
+
+
+def display_number(raw: str | None) -> str:
+    return describe_caller("", raw).display
 
 
 def _lookup(e164: str) -> dict[str, Any]:
@@ -190,11 +203,6 @@ def _lookup(e164: str) -> dict[str, Any]:
         return routing.customer_summary([])
     budget = get_runtime().settings.lookup_budget_ms / 1000
     return routing.customer_summary(crm.caller_lookup(e164, budget=budget, app=current_app))
-
-
-def _open(record: dict[str, Any], **values: Any) -> None:
-    with db.get_engine().begin() as conn:
-        calls.open_call(conn, **record, **values)
 
 
 def _apply(handler: Any) -> str | None:

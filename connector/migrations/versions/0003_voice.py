@@ -52,13 +52,13 @@ def upgrade() -> None:
         sa.CheckConstraint("list_name IN ('block', 'restrict')", name="list_name"),
     )
     versions = op.create_table(
-        "number_list_versions",
-        sa.Column("list_name", sa.String(16), primary_key=True),
+        "voice_versions",
+        sa.Column("name", sa.String(16), primary_key=True),
         sa.Column("version", sa.Integer, nullable=False, server_default="0"),
     )
-    # One row per list from the start, so a change only ever UPDATEs (no insert race).
-    op.bulk_insert(versions, [{"list_name": "block", "version": 0},
-                              {"list_name": "restrict", "version": 0}])
+    # One row per cached piece from the start, so a change only ever UPDATEs (no insert race).
+    op.bulk_insert(versions, [{"name": name, "version": 0}
+                              for name in ("block", "restrict", "routing")])
     with op.batch_alter_table("phone_numbers") as batch:
         batch.add_column(sa.Column("fallback_type", sa.String(16), nullable=False,
                                    server_default="none"))

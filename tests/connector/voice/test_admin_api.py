@@ -152,11 +152,15 @@ def test_list_changes_reach_the_webhook_cache_at_once(env, admin):
     from connector.voice import get_runtime
 
     client, auth = admin
-    runtime = get_runtime(env.app)
+    cache = get_runtime(env.app).cache
     with db.get_engine(env.app).connect() as conn:
-        assert runtime.lists.match(conn, "block", "+819012345678") is None
-        cached = runtime.lists.get(conn, "block")
-        assert runtime.lists.get(conn, "block") is cached  # no reload without a change
+        first = cache.refresh(conn)
+        assert first.block.match("+819012345678") is None
+        assert cache.refresh(conn) is first  # no reload without a change
     client.post("/api/admin/number-lists/block", headers=auth, json={"pattern": "090*"})
+    client.post("/api/admin/numbers", headers=auth, json={"e164": NUMBER, "route": "voicemail"})
     with db.get_engine(env.app).connect() as conn:
-        assert runtime.lists.match(conn, "block", "+819012345678").pattern == "+8190*"
+        second = cache.refresh(conn)
+        assert second.block.match("+819012345678").pattern == "+8190*"
+        assert second.routing.numbers[NUMBER].route.type == "voicemail"
+        assert second.restrict is first.restrict  # unchanged pieces are kept
