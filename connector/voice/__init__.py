@@ -8,8 +8,9 @@ SPEC SP-1…SP-3, SP-8, CF-1, CF-7…CF-10, CF-12; see ``docs/voice.md``. Bluepr
 * :mod:`.admin` — ``/api/admin/numbers``, ``groups``, ``agents/<u>/caller-ids``,
   ``number-lists``.
 
-For other parts of the app: :func:`signed_recording_url` (CRM call logs),
-:func:`webhook_auth_token` and :func:`attach_simulator` (the softphone's simulated mode).
+For other parts of the app: :func:`signed_recording_url` (CRM call logs), :func:`rest_client`
+(hold and transfer), :func:`webhook_auth_token` and :func:`attach_simulator` (the softphone's
+simulated mode).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 from flask import Flask
 
 from .recordings import signed_recording_url
-from .runtime import attach_simulator, get_runtime, webhook_auth_token
+from .runtime import attach_simulator, get_runtime, rest_client, webhook_auth_token
 
 
 def init_app(app: Flask) -> None:
@@ -29,5 +30,5 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(admin.bp)
 
 
-__all__ = ["attach_simulator", "get_runtime", "init_app", "signed_recording_url",
+__all__ = ["attach_simulator", "get_runtime", "init_app", "rest_client", "signed_recording_url",
            "webhook_auth_token"]

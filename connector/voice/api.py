@@ -3,7 +3,7 @@
 * ``POST /api/token`` → ``{token, identity, expires_in, mode, edge}``
 * ``POST /api/dial/check`` ``{to, caller_id?}`` → ``{allowed, code, message_ja, message_en,
   destination: {e164, display, kind} | null, caller_id}``
-* ``GET /api/me/caller-ids`` → ``{"caller_ids": [{e164, display, label, default}]}``
+* ``GET /api/me/caller-ids`` → ``[{e164, display, label, default}]`` (the default first)
 * ``GET /api/calls?limit=&before=`` → ``{"calls": [...], "next_before": cursor | null}``
 * ``GET /api/calls/<sid>`` → ``{"call": {..., "legs": [...]}}``
 * ``GET /api/calls/<sid>/recording`` → the audio; ``GET /api/calls/<sid>/recording-link`` →
@@ -60,7 +60,7 @@ def my_caller_ids() -> Any:
     """The numbers the agent may call from, the default first (SP-3)."""
     with db.get_engine().connect() as conn:
         found = numbers.caller_ids(conn, current_agent().id)
-    return jsonify({"caller_ids": [c.public() for c in found]})
+    return jsonify([c.public() for c in found])
 
 
 @bp.get("/api/calls")

@@ -20,6 +20,8 @@ from typing import Any
 
 import requests
 from flask import Flask, current_app
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
 
 from crm_adapters.settings import Secret
 from voice.twiml import Speaker, Urls
@@ -114,6 +116,28 @@ def get_runtime(app: Flask | None = None) -> VoiceRuntime:
 def webhook_auth_token(app: Flask | None = None) -> str:
     """The token that signs and validates webhooks (Twilio's auth token, or the simulator's)."""
     return get_runtime(app).auth_token.reveal()
+
+
+#: Timeout (seconds) of every REST request to Twilio made through :func:`rest_client`.
+REST_TIMEOUT = 10
+
+
+def rest_client(app: Flask | None = None) -> Client | None:
+    """A twilio-python REST client for this deployment (hold, transfer, hang-up …).
+
+    Twilio mode: authenticated with the API key, every request with a timeout. Simulator mode:
+    talks to the simulator attached with :func:`attach_simulator`, or ``None`` without one.
+    """
+    app = app or current_app
+    runtime = get_runtime(app)
+    if runtime.mode == "twilio":
+        return Client(runtime.api_key_sid, runtime.api_key_secret.reveal(), runtime.account_sid,
+                      http_client=TwilioHttpClient(timeout=REST_TIMEOUT))
+    simulator = app.extensions.get("cti.simulator")
+    if simulator is None:
+        return None
+    return Client(runtime.account_sid, runtime.auth_token.reveal(),
+                  http_client=simulator.http_client())
 
 
 def attach_simulator(app: Flask, simulator: Any) -> None:

@@ -94,7 +94,7 @@ def test_agent_caller_ids(admin, env):
     assert [(c["e164"], c["default"]) for c in put.get_json()["caller_ids"]] == [
         (NUMBER, True), (MAIN, False)]
     mine = client.get("/api/me/caller-ids", headers=env.login("sato")).get_json()
-    assert mine["caller_ids"][0]["e164"] == NUMBER
+    assert mine[0]["e164"] == NUMBER
     wrong = client.put("/api/admin/agents/sato/caller-ids", headers=auth,
                        json={"numbers": ["+81611112222"]})
     assert wrong.status_code == 422

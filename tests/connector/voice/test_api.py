@@ -221,3 +221,29 @@ def test_twilio_mode_fetches_media_with_the_api_key(make_app):
     gone = app.test_client().get(f"/api/calls/{sid}/recording",
                                  headers=bearer(token_for(app)))
     assert gone.status_code == 404 and gone.get_json()["error"]["code"] == "recording_not_found"
+
+
+def test_rest_client_reaches_the_attached_simulator(env):
+    from connector.voice import rest_client
+
+    env.add_agent("sato")
+    env.add_number(NUMBER, "agent:sato")
+    env.sim.on_client("sato", answers(after=1, hangup_after=5))
+    call = env.sim.place_inbound_call(CALLER, NUMBER)
+    env.sim.run_until_idle()
+    with env.app.app_context():
+        fetched = rest_client().calls(call.call_sid).fetch()
+    assert fetched.status == "completed" and fetched.sid == call.call_sid
+
+
+def test_rest_client_in_twilio_mode_uses_the_api_key_with_a_timeout(make_app, app):
+    from connector.voice import rest_client
+
+    with app.app_context():
+        assert rest_client() is None  # simulator mode, no simulator in this process
+    twilio_app = make_app(twilio=TWILIO)
+    with twilio_app.app_context():
+        client = rest_client()
+    assert client.username == TWILIO["api_key_sid"] and client.account_sid == TWILIO[
+        "account_sid"]
+    assert client.http_client.timeout == 10

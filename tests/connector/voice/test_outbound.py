@@ -139,6 +139,6 @@ def test_dial_check_api(caller_env):
 def test_my_caller_ids(caller_env):
     env = caller_env
     body = env.app.test_client().get("/api/me/caller-ids", headers=env.login("sato")).get_json()
-    assert body == {"caller_ids": [
+    assert body == [
         {"e164": MAIN, "display": "03-1234-5678", "label": "本社", "default": True},
-        {"e164": NUMBER, "display": "050-1234-5678", "label": "サポート050", "default": False}]}
+        {"e164": NUMBER, "display": "050-1234-5678", "label": "サポート050", "default": False}]
