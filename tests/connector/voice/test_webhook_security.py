@@ -122,3 +122,25 @@ def test_twilio_mode_validates_with_the_auth_token(make_app):
     bad = compute_signature(url, PARAMS, "1234")
     assert client.post("/twilio/voice/status", data=MultiDict(PARAMS),
                        headers={SIGNATURE_HEADER: bad}).status_code == 403
+
+
+def test_twilio_documented_vector_through_the_webhook_check(make_app):
+    """twilio.com/docs/usage/security: token 12345, URL https://mycompany.com/myapp.php?foo=1&bar=2
+    (ecosystem.md §4.4, vector 1), checked the way every webhook view is."""
+    from connector.voice.webhook import twilio_webhook
+
+    app = make_app(server={"public_base_url": "https://mycompany.com"},
+                   twilio={"account_sid": "AC" + "a" * 32, "auth_token": "12345",
+                           "api_key_sid": "SK" + "b" * 32, "api_key_secret": "s" * 32,
+                           "twiml_app_sid": "AP" + "c" * 32})
+    app.add_url_rule("/myapp.php", "vector", twilio_webhook(on_error="empty")(
+        lambda: "<Response/>"), methods=["POST"])
+    params = MultiDict([("CallSid", "CA1234567890ABCDE"), ("Caller", "+12349013030"),
+                        ("Digits", "1234"), ("From", "+12349013030"), ("To", "+18005551212")])
+    client = app.test_client()
+    ok = client.post("/myapp.php?foo=1&bar=2", data=params, base_url="http://10.1.2.3:8000",
+                     headers={SIGNATURE_HEADER: "0/KCTR6DLpKmkAf8muzZqo1nDgQ="})
+    assert ok.status_code == 200 and ok.get_data(as_text=True) == "<Response/>"
+    reordered = client.post("/myapp.php?bar=2&foo=1", data=params,
+                            headers={SIGNATURE_HEADER: "0/KCTR6DLpKmkAf8muzZqo1nDgQ="})
+    assert reordered.status_code == 403  # the query string is signed exactly as sent
