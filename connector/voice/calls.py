@@ -52,6 +52,9 @@ def open_call(conn: Connection, *, call_sid: str, direction: str, leg: str, stat
     ``customer_number``, ``our_number``, ``agent_id``, ``group_id``, ``customer``,
     ``outcome``, ``detail``.
     """
+    if not call_sid:  # nothing to key a record on; the call is still answered
+        log.warning("webhook without CallSid; no call record")
+        return False
     row = {"call_sid": call_sid, "direction": direction, "leg": leg, "status": status,
            "started_at": now, "created_at": now, "updated_at": now, **values}
     return _insert_ignore(conn, calls, row, "call_sid")

@@ -176,18 +176,22 @@ def delete_number(conn: Connection, e164: str) -> bool:
 
 
 def _merge(current: PhoneNumber | None, e164: str, changes: NumberChanges) -> PhoneNumber:
+    """The number as it will be: ``current`` (or defaults) with the given changes applied."""
     base = current or PhoneNumber(0, e164, "", Route(), Route(), "", False, True)
-    transfer = changes.transfer_caller_id
-    if transfer:
-        transfer = normalize_number(transfer)
-    pick = {name: getattr(changes, name) for name in (
-        "label", "route", "fallback", "caller_id_name", "recording", "active")}
-    values = {name: getattr(base, name) if value is None else value
-              for name, value in pick.items()}
-    return PhoneNumber(base.id, e164, str(values["label"]).strip(), values["route"],
-                       values["fallback"], str(values["caller_id_name"]).strip(),
-                       bool(values["recording"]), bool(values["active"]),
-                       base.transfer_caller_id if transfer is None else transfer)
+    given = {name: value for name, value in dataclasses.asdict(changes).items()
+             if value is not None}
+    for name in ("route", "fallback"):  # asdict() turned the routes into dicts
+        if name in given:
+            given[name] = getattr(changes, name)
+    for name in ("label", "caller_id_name"):
+        if name in given:
+            given[name] = given[name].strip()
+    if given.get("transfer_caller_id"):
+        try:
+            given["transfer_caller_id"] = numbering.normalize(given["transfer_caller_id"])
+        except NumberError as exc:
+            raise RoutingError({"transfer_caller_id": exc.message_en}) from None
+    return dataclasses.replace(base, **given)
 
 
 def _route_problems(conn: Connection, field_name: str, route: Route,

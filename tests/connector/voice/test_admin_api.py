@@ -47,6 +47,7 @@ def test_number_lifecycle(admin):
     ({"e164": NUMBER, "fallback": "external:0570-000-111"}, "fallback", "Navi Dial"),
     ({"e164": NUMBER, "route": "external:0120-444-444"}, "route", "free-dial"),
     ({"e164": NUMBER, "transfer_caller_id": "03-9999-9999"}, "transfer_caller_id", "our numbers"),
+    ({"e164": NUMBER, "transfer_caller_id": "0399"}, "transfer_caller_id", "too short"),
     ({"e164": NUMBER, "recording": "yes"}, "recording", "true or false"),
 ])
 def test_number_settings_checked_field_by_field(admin, body, field, says):

@@ -144,3 +144,13 @@ def test_twilio_documented_vector_through_the_webhook_check(make_app):
     reordered = client.post("/myapp.php?bar=2&foo=1", data=params,
                             headers={SIGNATURE_HEADER: "0/KCTR6DLpKmkAf8muzZqo1nDgQ="})
     assert reordered.status_code == 403  # the query string is signed exactly as sent
+
+
+def test_webhook_without_call_sid_is_answered_but_not_recorded(env):
+    env.add_number(NUMBER, "voicemail")
+    params = [(k, v) for k, v in PARAMS if k != "CallSid"]
+    url = "https://cti.example.com/twilio/voice/inbound"
+    response = post(env, "/twilio/voice/inbound", params, sign(env, url, params))
+    assert response.status_code == 200 and "<Record" in response.get_data(as_text=True)
+    with db.get_engine(env.app).connect() as conn:
+        assert conn.execute(select(func.count()).select_from(calls)).scalar_one() == 0
