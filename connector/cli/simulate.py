@@ -82,9 +82,15 @@ def _normalized_to(argv: list[str]) -> list[str]:
     """``--to 050-1234-5678`` → E.164, as Twilio sends ``To``."""
     out = list(argv)
     for index, arg in enumerate(out):
-        if arg == "--to" and index + 1 < len(out):
-            try:
-                out[index + 1] = normalize(out[index + 1])
-            except NumberError:
-                pass
+        if arg.startswith("--to="):
+            out[index] = "--to=" + _e164(arg.removeprefix("--to="))
+        elif arg == "--to" and index + 1 < len(out):
+            out[index + 1] = _e164(out[index + 1])
     return out
+
+
+def _e164(number: str) -> str:
+    try:
+        return normalize(number)
+    except NumberError:
+        return number  # the simulator says it is not one of the account's numbers

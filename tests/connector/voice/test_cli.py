@@ -184,3 +184,22 @@ def _wait_healthy(port: int, tmp_path: Path) -> None:
         except requests.ConnectionError:
             time.sleep(0.2)
     raise AssertionError((tmp_path / "serve.log").read_text())
+
+
+def test_simulate_defaults_come_from_the_configuration(run, tmp_path):
+    from connector.cli import CliContext
+    from connector.cli.simulate import with_defaults
+    from connector.voice import webhook_auth_token
+
+    run("number", "add", "050-1234-5678", "--route", "voicemail")
+    ctx = CliContext(str(tmp_path / "cti.toml"))
+    token = webhook_auth_token(ctx.app)
+    hooks = "http://127.0.0.1:5000/twilio/voice"
+    assert with_defaults(ctx, ["--agent", "sato:1"]) == [
+        "--agent", "sato:1", "--voice-url", f"{hooks}/inbound", "--to", "+815012345678",
+        "--status-callback", f"{hooks}/status", "--account-sid", "AC" + "0" * 32,
+        "--auth-token", token]
+    outbound = with_defaults(ctx, ["--client", "sato", "--param", "To=110"])
+    assert outbound[4:6] == ["--app-url", f"{hooks}/outbound"] and "--to" not in outbound
+    mine = with_defaults(ctx, ["--to=０５０-１２３４-５６７８", "--auth-token", "x"])
+    assert mine[0] == "--to=+815012345678" and mine.count("--auth-token") == 1
