@@ -20,6 +20,7 @@ def init_app(app: Flask) -> None:
 
     simulated.init_app(app)
     twilio_rest.init_app(app)
+    app.extensions.setdefault("cti.outbound_hooks", []).append(webhooks.outbound_action)
     for blueprint in (page.bp, agents.bp, stop_statuses.bp, control.bp, webhooks.bp,
                       sim_views.bp):
         app.register_blueprint(blueprint)

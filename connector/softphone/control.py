@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, jsonify
 from sqlalchemy import select
 from twilio.base.exceptions import TwilioRestException
 
@@ -32,6 +32,9 @@ from ..auth.guard import ROLE_RANK
 from ..errors import APIError
 from ..schema import agent_presence
 from ..validation import fields, json_object
+from ..voice import calls as call_records
+from ..voice import groups
+from ..voice.runtime import get_runtime
 from . import control_store, legs, twilio_rest, webhooks
 from .control_store import Control, Target
 
@@ -93,7 +96,7 @@ def _hold(call_sid: str, leg: legs.CustomerLeg, context: dict[str, str]) -> Cont
     wait_url, action_url = webhooks.hold_urls(call_sid)
     try:
         legs.redirect(twilio_rest.rest_client(), leg.sid,
-                      str(call_control.hold(queue, wait_url, action_url)))
+                      call_control.hold(queue, wait_url, action_url))
     except legs.LegError as exc:
         raise _leg_error(exc) from None
     with db.get_engine().begin() as conn:
@@ -167,13 +170,17 @@ def _number_target(text: str, our_number: str) -> Target:
     return Target("number", destination.dial_string, destination.display)
 
 
-def _group_target(key: str) -> Target:
-    resolver = current_app.extensions.get("cti.group_routing")
-    found = resolver(key) if resolver else None
-    if found is None:
+def _group_target(name: str) -> Target:
+    with db.get_engine().connect() as conn:
+        group = groups.get_group(conn, name)
+        members = webhooks.available_members(conn, name) if group else []
+    if group is None:
         raise _refuse(404, "unknown_target", "転送先のグループが見つかりません。", "No such group.")
-    label, routing_url = found
-    return Target("group", routing_url, label)
+    if not members:
+        raise _refuse(409, "target_offline",
+                      f"グループ「{group.label}」に待機中のオペレーターがいません。",
+                      f"Nobody in the group {group.label} is available.")
+    return Target("group", group.name, group.label)
 
 
 @bp.post("/<call_sid>/transfer")
@@ -203,12 +210,28 @@ def transfer(call_sid: str) -> Any:
     if body["mode"] == "warm":
         return jsonify({**control.public(),
                         "connect_params": {"cti_action": "consult", "cti_call": call_sid}})
-    response = webhooks.dial_target(control, current_agent().display_name, mode="cold",
-                                    action_url=webhooks.transfer_result_url(call_sid))
+    # An incoming call's record is the customer's leg itself: the target's leg is reported to
+    # the voice core's status callback and recorded as a leg of the call.
+    inbound = control.customer_call_sid == call_sid
+    runtime = get_runtime()
+    with db.get_engine().begin() as conn:
+        try:
+            response = webhooks.dial_target(
+                conn, control, current_agent().display_name, mode="cold",
+                action_url=webhooks.transfer_result_url(call_sid),
+                status_callback=runtime.url("status") if inbound else None)
+        except webhooks.NobodyToRing as exc:
+            raise _refuse(409, "target_offline",
+                          f"グループ「{exc}」に待機中のオペレーターがいません。",
+                          f"Nobody in the group {exc} is available.") from None
     try:
-        legs.redirect(twilio_rest.rest_client(), control.customer_call_sid, str(response))
+        legs.redirect(twilio_rest.rest_client(), control.customer_call_sid, response)
     except legs.LegError as exc:
         raise _leg_error(exc) from None
+    if inbound:
+        with db.get_engine().begin() as conn:
+            call_records.expect_legs(conn, call_sid, response.count("<Client") +
+                                     response.count("<Number"), clock.now())
     with db.get_engine().begin() as conn:
         control_store.change(conn, call_sid, now=clock.now(), state="transferring")
         control = control_store.get(conn, call_sid)
@@ -233,8 +256,7 @@ def complete_transfer(call_sid: str) -> Any:
         raise _refuse(409, "target_not_connected", "転送先がまだ応答していません。",
                       "The transfer target has not answered yet.")
     try:
-        legs.redirect(client, target_legs[0].sid,
-                      str(call_control.take_from_hold(control.queue_name)))
+        legs.redirect(client, target_legs[0].sid, call_control.take_from_hold(control.queue_name))
     except legs.LegError as exc:
         raise _leg_error(exc) from None
     with db.get_engine().begin() as conn:
@@ -304,6 +326,7 @@ def transfer_targets() -> Any:
                    "status": statuses.get(a.id, "offline"),
                    "status_label": presence.LABELS_JA[statuses.get(a.id, "offline")]}
                   for a in account_store.list_agents(conn) if a.active and a.id != me]
-    lister = current_app.extensions.get("cti.group_list")
-    groups = lister() if lister else []
-    return jsonify({"agents": agents, "groups": groups})
+        found = [{"value": g.name, "label": g.label,
+                  "available": len(webhooks.available_members(conn, g.name))}
+                 for g in groups.list_groups(conn)]
+    return jsonify({"agents": agents, "groups": found})

@@ -15,8 +15,6 @@ start no thread.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 import threading
 from collections import deque
@@ -40,15 +38,10 @@ from voice.simulator import (
 
 from .. import db
 from ..schema import phone_numbers
+from ..voice import attach_simulator, get_runtime
 
 log = logging.getLogger("cti.simulated_mode")
 
-SIM_ACCOUNT_SID = "AC" + "51" * 16
-#: Twilio paths of the voice core (issue 3) that the simulated account is configured with.
-VOICE_INBOUND_PATH = "/twilio/voice/inbound"
-VOICE_OUTBOUND_PATH = "/twilio/voice/outbound"
-VOICE_STATUS_PATH = "/twilio/voice/status"
-ALL_EVENTS = ("initiated", "ringing", "answered", "completed")
 #: Seconds after which an outside number dialed in simulated mode answers.
 OUTSIDE_ANSWER_AFTER = 2.0
 #: Events kept per identity for browsers that poll late.
@@ -57,11 +50,6 @@ EVENT_BACKLOG = 200
 ENGINE_WAIT = 5.0
 
 T = TypeVar("T")
-
-
-def simulator_auth_token(secret_key: str) -> str:
-    """The auth token the simulated account signs webhooks with (derived, never configured)."""
-    return hmac.new(secret_key.encode(), b"cti-simulated-twilio", hashlib.sha256).hexdigest()[:32]
 
 
 class EventLog:
@@ -112,19 +100,19 @@ class BrowserEndpoint:
 class SimulatedTwilio:
     """The simulated Twilio account of one app (``app.extensions["cti.simulated_mode"]``).
 
+    The account SID and the token that signs webhooks are the voice core's simulator
+    credentials (``connector.voice.runtime``), and the simulator is attached to the app
+    (:func:`connector.voice.attach_simulator`) so recordings come from it too.
+
     Args:
         app: The WSGI app whose webhooks the simulator calls.
-        base_url: The app's public URL (webhook signatures are checked against it).
-        auth_token: Signs the webhooks and authenticates REST requests.
         clock: ``RealTimeClock`` (default, a background thread runs the engine) or a virtual
             clock (tests drive ``simulator.run()`` themselves and no thread starts).
     """
 
-    def __init__(self, app: Flask, base_url: str, auth_token: str,
-                 clock: Clock | None = None) -> None:
+    def __init__(self, app: Flask, clock: Clock | None = None) -> None:
         self._wsgi = app
-        self.base_url = base_url.rstrip("/")
-        self._auth_token = auth_token
+        self.base_url = get_runtime(app).base_url
         self._clock = clock
         self._lock = threading.Lock()
         self._sim: Simulator | None = None
@@ -146,12 +134,13 @@ class SimulatedTwilio:
 
     def _build(self) -> Simulator:
         real_time = self._clock is None
-        sim = Simulator(SIM_ACCOUNT_SID, self._auth_token,
+        runtime = get_runtime(self._wsgi)
+        sim = Simulator(runtime.account_sid, runtime.auth_token.reveal(),
                         WSGITransport(self._wsgi, self.base_url),
                         clock=self._clock or RealTimeClock())
-        sim.set_twiml_app(self.base_url + VOICE_OUTBOUND_PATH,
-                          status_callback=self.base_url + VOICE_STATUS_PATH,
-                          status_callback_events=ALL_EVENTS)
+        # As configured in Twilio (docs/voice.md): a TwiML App reports only "completed".
+        sim.set_twiml_app(runtime.url("outbound"), status_callback=runtime.url("status"))
+        attach_simulator(self._wsgi, sim)
         if real_time:
             self._thread = threading.Thread(target=self._run, args=(sim,), daemon=True,
                                             name="cti.simulated_mode")
@@ -197,7 +186,7 @@ class SimulatedTwilio:
 
     def rest_client(self) -> Client:
         sim = self.simulator
-        return Client(SIM_ACCOUNT_SID, self._auth_token, http_client=sim.http_client())
+        return Client(sim.account_sid, sim.signing_key(), http_client=sim.http_client())
 
     # --- numbers -----------------------------------------------------------------------------
     def sync_numbers(self) -> list[str]:
@@ -206,13 +195,13 @@ class SimulatedTwilio:
             numbers = [r.e164 for r in conn.execute(select(phone_numbers.c.e164).where(
                 phone_numbers.c.active.is_(True)).order_by(phone_numbers.c.id))]
         sim = self.simulator
+        runtime = get_runtime(self._wsgi)
 
         def add() -> None:
             for e164 in numbers:
                 if e164 not in sim.numbers:
-                    sim.add_number(e164, self.base_url + VOICE_INBOUND_PATH,
-                                   status_callback=self.base_url + VOICE_STATUS_PATH,
-                                   status_callback_events=ALL_EVENTS)
+                    sim.add_number(e164, runtime.url("inbound"),
+                                   status_callback=runtime.url("status"))
         self.in_engine(add)
         return numbers
 
@@ -284,8 +273,7 @@ def get(app: Flask) -> SimulatedTwilio:
 
 
 def init_app(app: Flask) -> None:
-    if app.config["CTI_SETTINGS"].twilio.configured:
-        return
-    settings = app.config["CTI_SETTINGS"]
-    app.extensions["cti.simulated_mode"] = SimulatedTwilio(
-        app, settings.server.public_base_url, simulator_auth_token(app.config["SECRET_KEY"]))
+    """Simulated mode is on exactly when no Twilio account is configured (the voice core's
+    ``simulator`` mode); the simulator itself starts on first use."""
+    if get_runtime(app).mode == "simulator":
+        app.extensions["cti.simulated_mode"] = SimulatedTwilio(app)

@@ -7,61 +7,44 @@ client identities. Every step goes through the real call-control API and the rea
 from __future__ import annotations
 
 import pytest
-from flask import Blueprint, request
 from sqlalchemy import select
-from twilio.twiml.voice_response import VoiceResponse
 
-from connector import db
+from connector import clock, db
+from connector.auth import accounts
 from connector.schema import agent_presence, call_controls
-from connector.softphone import simulated, webhooks
+from connector.softphone import simulated
+from connector.voice import calls as call_records
+from connector.voice import groups, numbers
+from connector.voice.numbers import NumberChanges, Route
 from voice.simulator import CallerScript, ScriptedEndpoint, VirtualClock
 from voice.simulator.transcript import QueueEvent
 
-BASE = "https://cti.example.com"
 OUR_NUMBER = "+81312345678"
+PASSWORD = "Correct-horse-42"
 CUSTOMER = "+819012345678"
 
 
-def stand_in_voice_routes() -> Blueprint:
-    """Minimal stand-ins for the voice core's number and TwiML App webhooks."""
-    bp = Blueprint("stand_in_voice", __name__)
-
-    @bp.post("/test/inbound")
-    def inbound():
-        response = VoiceResponse()
-        client = response.dial().client()
-        client.identity("agent1")
-        client.parameter(name="cti_parent_call_sid", value=request.form["CallSid"])
-        return str(response), 200, {"Content-Type": "text/xml"}
-
-    @bp.post("/test/outbound")
-    def outbound():
-        action = webhooks.outbound_action(request.form)
-        if action is None:
-            action = VoiceResponse()
-            action.dial(caller_id=OUR_NUMBER).number(request.form["To"])
-        return str(action), 200, {"Content-Type": "text/xml"}
-
-    return bp
-
-
 class PhoneNet:
-    """A simulated account wired to the app, with agents' browsers as scripted endpoints."""
+    """The app's simulated account on a virtual clock, with the voice core's real webhooks;
+    agents' browsers are scripted endpoints for their client identities."""
 
     def __init__(self, app, sign_in) -> None:
-        app.register_blueprint(stand_in_voice_routes())
-        token = simulated.simulator_auth_token(app.config["SECRET_KEY"])
-        self.service = simulated.SimulatedTwilio(app, BASE, token, clock=VirtualClock())
+        self.service = simulated.SimulatedTwilio(app, clock=VirtualClock())
         app.extensions["cti.simulated_mode"] = self.service
         self.sim = self.service.simulator
-        self.sim.add_number(OUR_NUMBER, BASE + "/test/inbound")
-        self.sim.set_twiml_app(BASE + "/test/outbound")
         self.app = app
         self.agent1 = sign_in(app, "agent1", display_name="佐藤 花子")
         self.agent2 = sign_in(app, "agent2", display_name="田中 一郎")
+        with db.get_engine(app).begin() as conn:
+            numbers.save_number(conn, OUR_NUMBER, NumberChanges(
+                label="代表", route=Route.parse("agent:agent1")), now=clock.now(app))
+            for username in ("agent1", "agent2"):
+                numbers.grant_caller_id(conn, username, OUR_NUMBER, default=True)
+        self.service.sync_numbers()
         self.browser1 = self.sim.on_client("agent1", answer_after=1)
         self.browser2 = self.sim.on_client("agent2", answer_after=2)
-        self.agent2.put("/api/agents/me/status", json={"status": "available"})
+        for agent in (self.agent1, self.agent2):
+            agent.put("/api/agents/me/status", json={"status": "available"})
 
     def customer_calls(self, caller=None):
         transcript = self.sim.place_inbound_call(CUSTOMER, OUR_NUMBER,
@@ -76,6 +59,14 @@ class PhoneNet:
         with db.get_engine(self.app).connect() as conn:
             return conn.execute(select(call_controls).where(
                 call_controls.c.call_sid == call_sid)).first()
+
+    def record(self, call_sid):
+        with db.get_engine(self.app).connect() as conn:
+            return call_records.get_row(conn, call_sid)
+
+    def legs_of(self, call_sid):
+        with db.get_engine(self.app).connect() as conn:
+            return call_records.child_rows(conn, call_sid)
 
     def status_of(self, agent):
         with db.get_engine(self.app).connect() as conn:
@@ -133,13 +124,20 @@ def test_resume_bridges_the_agent_back_to_the_held_caller(net):
     browser_call = net.sim.place_client_call("agent1", resume["connect_params"])
     net.run()
     assert [e.queue for e in queue_events(call, "dequeued")] == ["hold-" + call.call_sid]
-    assert browser_call.requests_to("/test/outbound")[0].body.endswith(
+    assert browser_call.requests_to("/twilio/voice/outbound")[0].body.endswith(
         "<Dial><Queue>hold-" + call.call_sid + "</Queue></Dial></Response>")
     assert net.control(call.call_sid).state == "active"
     net.sim.party_hangup(net.leg(browser_call.call_sid))
     net.run()
     assert call.final_status == "completed"
     assert net.control(call.call_sid).state == "ended"
+    # The resumed leg is a leg of the same call record, which is final once, at the end.
+    legs = {row["call_sid"]: row for row in net.legs_of(call.call_sid)}
+    assert legs[browser_call.call_sid]["leg"] == "agent"
+    assert legs[browser_call.call_sid]["agent_id"] == net.agent1.agent.id
+    assert legs[browser_call.call_sid]["status"] == "completed"
+    assert net.record(call.call_sid)["finalized_at"] is not None
+    assert net.record(browser_call.call_sid)["finalized_at"] is None
 
 
 def test_only_the_holding_agent_may_resume(net):
@@ -153,7 +151,8 @@ def test_only_the_holding_agent_may_resume(net):
     sneaky = net.sim.place_client_call("agent2", {"cti_action": "resume",
                                                   "cti_call": call.call_sid})
     net.run()
-    assert sneaky.requests_to("/test/outbound")[0].body.endswith("<Hangup /></Response>")
+    assert sneaky.requests_to("/twilio/voice/outbound")[0].body.endswith(
+        "<Hangup /></Response>")
     assert net.leg(call.call_sid).alive and not queue_events(call, "dequeued")
 
 
@@ -201,6 +200,9 @@ def test_direct_transfer_to_an_agent_rings_them_with_the_callers_context(net):
     net.sim.party_hangup(net.leg(rung.call_sid))
     net.run()
     assert net.control(call.call_sid).state == "transferred"
+    target_leg = {row["call_sid"]: row for row in net.legs_of(call.call_sid)}[rung.call_sid]
+    assert (target_leg["leg"], target_leg["agent_id"]) == ("agent", net.agent2.agent.id)
+    assert net.record(call.call_sid)["finalized_at"] is not None
 
 
 def test_direct_transfer_nobody_answers_comes_back_on_hold(net):
@@ -304,10 +306,44 @@ def test_complete_before_the_target_answered_is_refused(net):
     assert early.get_json()["error"]["code"] == "target_not_connected"
 
 
-def test_transfer_targets_list_other_agents_with_status(net):
+def test_transfer_targets_list_other_agents_with_status_and_groups(net):
+    with db.get_engine(net.app).begin() as conn:
+        groups.save_group(conn, "support", display_name="サポート", members=["agent1", "agent2"],
+                          now=clock.now(net.app))
     body = net.agent1.get("/api/calls/transfer-targets").get_json()
     assert body["agents"] == [{"value": "agent2", "label": "田中 一郎", "status": "available",
                                "status_label": "待機"}]
+    assert body["groups"] == [{"value": "support", "label": "サポート", "available": 2}]
+
+
+def test_direct_transfer_to_a_group_rings_its_available_members(net):
+    third = net.sim.on_client("agent3", answer_after=1)
+    with db.get_engine(net.app).begin() as conn:
+        accounts.create_agent(conn, username="agent3", display_name="鈴木", password=PASSWORD,
+                              policy=net.app.config["CTI_SETTINGS"].auth, now=clock.now(net.app))
+        groups.save_group(conn, "billing", display_name="請求窓口",
+                          members=["agent2", "agent3"], now=clock.now(net.app))
+    call = net.customer_calls()  # agent3 never signed in: offline, not rung
+    response = net.agent1.post(f"/api/calls/{call.call_sid}/transfer", json={
+        "mode": "cold", "target": {"kind": "group", "value": "billing"}})
+    assert response.status_code == 200, response.get_json()
+    net.run(10)
+    assert net.browser2.rung[0].parameters["cti_group"] == "請求窓口"
+    assert third.rung == []
+    warm = net.agent1.post(f"/api/calls/{call.call_sid}/transfer", json={
+        "mode": "warm", "target": {"kind": "group", "value": "billing"}})
+    assert warm.status_code in (409, 422)
+
+
+def test_transfer_to_a_group_nobody_can_take_is_refused(net):
+    with db.get_engine(net.app).begin() as conn:
+        groups.save_group(conn, "night", members=["agent1"], now=clock.now(net.app))
+    call = net.customer_calls()
+    net.agent1.put("/api/agents/me/status", json={"status": "on_call"})
+    response = net.agent1.post(f"/api/calls/{call.call_sid}/transfer", json={
+        "mode": "cold", "target": {"kind": "group", "value": "night"}})
+    assert response.status_code == 409
+    assert "待機中のオペレーターがいません" in response.get_json()["error"]["details"]["message_ja"]
 
 
 def test_webhooks_refuse_unsigned_requests(app):

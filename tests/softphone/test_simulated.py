@@ -21,7 +21,8 @@ def test_a_call_rings_the_registered_browser_which_answers_and_hangs_up(app, sig
     first = events(net.agent1)
     incoming = first["events"][0]
     assert incoming["type"] == "incoming" and incoming["from"] == "+819012345678"
-    assert incoming["parameters"] == {"cti_parent_call_sid": call.call_sid}
+    assert incoming["parameters"]["cti_parent_call_sid"] == call.call_sid
+    assert incoming["parameters"]["cti_caller_number"] == "090-1234-5678"
     leg_sid = incoming["call_sid"]
     assert net.agent1.post(f"/api/sim/calls/{leg_sid}/answer").get_json() == {"done": True}
     net.run()
@@ -68,10 +69,21 @@ def test_unregistered_browser_is_not_rung(app, sign_in):
 
 
 def test_demo_control_needs_a_configured_number(app, sign_in):
-    net = PhoneNet(app, sign_in)
-    response = net.agent1.post("/api/sim/incoming")
+    agent = sign_in(app, "agent1")
+    response = agent.post("/api/sim/incoming")
     assert response.status_code == 409
     assert "電話番号が登録されていません" in response.get_json()["error"]["message"]
+
+
+def test_demo_control_has_a_made_up_customer_call_our_number(app, sign_in):
+    net = PhoneNet(app, sign_in)
+    net.agent1.post("/api/sim/register")
+    placed = net.agent1.post("/api/sim/incoming").get_json()
+    assert (placed["from"], placed["to"]) == ("+819012345678", OUR_NUMBER)
+    net.run()
+    assert [e["type"] for e in events(net.agent1)["events"]] == ["incoming"]
+    assert net.agent1.post(f"/api/sim/calls/{placed['call_sid']}/caller-hangup").get_json() == {
+        "done": True}
 
 
 def test_sim_routes_are_off_with_a_twilio_account(make_app, sign_in):

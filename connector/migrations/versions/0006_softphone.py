@@ -1,7 +1,7 @@
 """Softphone call control: held and transferred calls.
 
-Revision ID: 0005_softphone
-Revises: 0004_builtin_crm
+Revision ID: 0006_softphone
+Revises: 0005_voice
 """
 
 import sqlalchemy as sa
@@ -9,8 +9,8 @@ from alembic import op
 
 from connector.schema import UTCDateTime
 
-revision = "0005_softphone"
-down_revision = "0004_builtin_crm"
+revision = "0006_softphone"
+down_revision = "0005_voice"
 
 
 def upgrade() -> None:
