@@ -217,16 +217,19 @@ export class UI {
     const item = document.createElement('li');
     const number = call.customer_number || (call.direction === 'inbound'
       ? call.from_number : call.to_number) || '';
-    const answered = Boolean(call.answered_at || call.talk_seconds);
+    const missed = call.direction === 'inbound'
+      && (call.outcome === 'missed' || !(call.answered_at || call.talk_seconds));
     const direction = document.createElement('span');
-    direction.className = `log-dir${!answered && call.direction === 'inbound' ? ' missed' : ''}`;
-    direction.textContent = t(!answered && call.direction === 'inbound' ? 'log.missed'
+    direction.className = `log-dir${missed ? ' missed' : ''}`;
+    direction.textContent = t(missed ? 'log.missed'
       : call.direction === 'inbound' ? 'log.inbound' : 'log.outbound');
     const body = document.createElement('div');
     body.className = 'log-body';
     const who = document.createElement('div');
     who.className = 'log-who';
-    who.textContent = call.customer?.name || call.customer_name || displayNumber(number);
+    const customer = call.customer || {};
+    who.textContent = customer.chosen?.name || customer.name || call.customer_display
+      || displayNumber(number);
     const when = document.createElement('div');
     when.className = 'log-when';
     when.textContent = [formatTime(call.started_at),
@@ -237,7 +240,7 @@ export class UI {
     if (number) {
       const back = document.createElement('button');
       back.type = 'button';
-      back.textContent = '📞';
+      back.append(phoneIcon());
       back.setAttribute('aria-label', t('log.callback', { number: displayNumber(number) }));
       back.title = t('log.callback', { number: displayNumber(number) });
       back.addEventListener('click', () => {
@@ -261,6 +264,23 @@ export class UI {
     fillSelect(this.$('#audio-ringer'), withDefault(outputs), chosen.ringer,
       t('settings.default_device'));
   }
+}
+
+const PHONE_PATH = 'M6.6 10.8a15.1 15.1 0 0 0 6.6 6.6l2.2-2.2a1 1 0 0 1 1-.24 11.4 11.4 0 0 0 '
+  + '3.6.57 1 1 0 0 1 1 1V20a1 1 0 0 1-1 1A17 17 0 0 1 3 4a1 1 0 0 1 1-1h3.5a1 1 0 0 1 1 1c0 '
+  + '1.25.2 2.45.57 3.57a1 1 0 0 1-.25 1z';
+
+/** The phone icon of the call buttons (inline SVG: no icon font, no emoji font needed). */
+function phoneIcon() {
+  const ns = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(ns, 'svg');
+  svg.setAttribute('class', 'icon');
+  svg.setAttribute('viewBox', '0 0 24 24');
+  svg.setAttribute('aria-hidden', 'true');
+  const path = document.createElementNS(ns, 'path');
+  path.setAttribute('d', PHONE_PATH);
+  svg.append(path);
+  return svg;
 }
 
 function statusLabel(presence) {

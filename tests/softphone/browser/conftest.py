@@ -78,6 +78,7 @@ class Live:
         page = (context or self.context()).new_page()
         page.on("pageerror", lambda error: self.errors.append(f"{page.url}: {error}"))
         page.goto(f"{self.url}/softphone/{query}")
+        page.wait_for_selector("#app:not([hidden])")  # started: texts and state in place
         return page
 
     def sign_in(self, page: Any, username: str = "agent1", password: str = PASSWORD) -> Any:
