@@ -104,7 +104,7 @@ export class CallHandler {
     const destination = typeof check.destination === 'string' ? check.destination
       : (check.destination?.e164 || check.destination?.dial_string || to);
     const params = withCallerId({ To: destination }, this.state.callerId, 'CallerId');
-    if (record) params.cti_record = JSON.stringify(record).slice(0, MAX_RECORD_JSON);
+    if (record) params.cti_record = JSON.stringify(recordRef(record)).slice(0, MAX_RECORD_JSON);
     const display = check.destination?.display || displayNumber(destination);
     this.store.set({ dialing: false, call: {
       sid: '', legSid: '', direction: 'outbound', phase: 'connecting', muted: false,
@@ -411,9 +411,19 @@ export function callerInfo(params, from) {
   };
 }
 
+/** The clicked record as the voice core keeps it (``cti_record``: adapter, id, type, name),
+ * from what click-to-dial sources send (kintone: crm, appId, recordId; builtin: crm, recordId). */
+export function recordRef(record) {
+  return {
+    adapter: String(record.adapter || record.crm || ''),
+    id: String(record.id || record.recordId || ''),
+    type: String(record.type || record.appId || ''),
+    name: String(record.name || ''),
+  };
+}
+
 function recordAsMatch(record) {
-  return { adapter: record.crm || '', id: record.recordId || record.id || '',
-    type: record.type || '', name: record.name || '', url: record.url || '' };
+  return { ...recordRef(record), url: record.url || '' };
 }
 
 function withCallerId(body, callerId, key = 'caller_id') {

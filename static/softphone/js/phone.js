@@ -30,6 +30,7 @@ export class Phone extends Emitter {
     this._timers = {};
     this._retry = 0;
     this._stopped = false;
+    this._statusChain = Promise.resolve();
   }
 
   get state() {
@@ -214,7 +215,15 @@ export class Phone extends Emitter {
   }
 
   // -- status (SPEC SP-6) ----------------------------------------------------------------------
-  async setStatus(status, stopStatusId = null, { manual = true } = {}) {
+  /** Status changes go to the server one after another, in the order they were made: a
+   * call's 着信中 → 通話中 sent at once could otherwise arrive the wrong way round. */
+  setStatus(status, stopStatusId = null, options = {}) {
+    const next = this._statusChain.then(() => this._putStatus(status, stopStatusId, options));
+    this._statusChain = next.catch(() => {});
+    return next;
+  }
+
+  async _putStatus(status, stopStatusId, { manual = true } = {}) {
     const body = { status };
     if (stopStatusId) body.stop_status_id = Number(stopStatusId);
     try {

@@ -1,7 +1,8 @@
 // The popup protocol the kintone plugin uses (docs/kintone.md, "the softphone protocol"):
 // opened as window "cti-softphone", the softphone tells its opener {type: "cti:ready",
 // version: 1}; the plugin then sends {type: "cti:dial", version: 1, number, record}.
-// Dial requests are accepted only from the configured CRM origins ([server] frame_ancestors).
+// Dial requests are accepted only from the configured CRM origins ([server] frame_ancestors)
+// and from the connector's own pages (the built-in CRM's customer page this softphone opened).
 
 const VERSION = 1;
 const MAX_FIELD = 500;
@@ -10,7 +11,7 @@ export function startWindowProtocol({ origins, onDial }) {
   window.addEventListener('message', (event) => {
     const data = event.data;
     if (!data || data.type !== 'cti:dial' || data.version !== VERSION) return;
-    if (!originAllowed(event.origin, origins)) {
+    if (event.origin !== window.location.origin && !originAllowed(event.origin, origins)) {
       console.warn(`ignored cti:dial from ${event.origin}: not one of the CRM origins`);
       return;
     }

@@ -84,6 +84,8 @@ class Phone:
         return endpoint
 
     def customer_calls(self) -> str:
+        # Only 待機 agents are rung: wait until the softphone has set it after signing in.
+        eventually(lambda: self.presence(self.agent1) == "available")
         return self.service.place_incoming(CUSTOMER, NUMBER)
 
     def ring_page(self, page: Any, endpoint: ScriptedEndpoint | None = None) -> Any:
@@ -368,4 +370,37 @@ def test_english_is_available(live, phone):
     assert page.inner_text('[data-testid="registration"]') == "Registered (simulated)"
     assert page.inner_text('[data-testid="dial"]').strip() == "Call"
     page.reload()
+    page.wait_for_selector("#app:not([hidden])")
     assert page.inner_text("#tab-phone") == "Phone"  # remembered in this browser
+
+
+def test_blocked_microphone_is_explained(live, phone):
+    context = live.context()
+    # The browser says the site may not use the microphone (as after "Block" in Chrome).
+    context.add_init_script("navigator.permissions.query = async () => ({state: 'denied'});")
+    page = live.sign_in(live.open(context))
+    message = page.wait_for_selector("#mic-blocked:not([hidden])")
+    assert "マイクの使用がブロックされています" in message.inner_text()
+
+
+def test_microphone_refused_during_a_call_is_explained(live, phone):
+    page = live.sign_in(live.open())
+    assert page.is_hidden("#mic-blocked")
+    answered_call(phone, page)
+    page.evaluate("__fake.lastCall().emit('error', {code: 31208, message: 'denied'})")
+    page.wait_for_selector("#mic-blocked:not([hidden])")
+    assert "マイク" in page.inner_text('[data-testid="notice"]')
+
+
+def test_audio_devices_are_chosen_and_remembered(live, phone):
+    context = live.context()
+    page = live.sign_in(live.open(context))
+    page.click("#tab-settings")
+    page.wait_for_function("() => document.querySelectorAll('#audio-input option').length > 1")
+    device = page.evaluate("document.querySelectorAll('#audio-input option')[1].value")
+    page.select_option("#audio-input", device)
+    assert f"input {device}" in fake_log(page)
+    assert page.evaluate("JSON.parse(localStorage.getItem('cti.audio')).input") == device
+    again = live.open(context)  # another tab of the browser: remembered
+    again.click("#tab-settings")
+    again.wait_for_function("(d) => document.querySelector('#audio-input').value === d", arg=device)
