@@ -82,11 +82,15 @@ class Live:
         return page
 
     def sign_in(self, page: Any, username: str = "agent1", password: str = PASSWORD) -> Any:
+        self.sign_in_without_waiting(page, username, password)
+        wait_registered(page)
+        return page
+
+    def sign_in_without_waiting(self, page: Any, username: str = "agent1",
+                                password: str = PASSWORD) -> None:
         page.fill("#username", username)
         page.fill("#password", password)
         page.click("#signin-submit")
-        wait_registered(page)
-        return page
 
 
 def wait_registered(page: Any) -> None:

@@ -404,3 +404,22 @@ def test_audio_devices_are_chosen_and_remembered(live, phone):
     again = live.open(context)  # another tab of the browser: remembered
     again.click("#tab-settings")
     again.wait_for_function("(d) => document.querySelector('#audio-input').value === d", arg=device)
+
+
+def test_the_twilio_sdk_is_served_by_us_and_allowed_by_the_page_policy(twilio_live):
+    live = twilio_live
+    Phone(live)
+    context = live.context(fake_device=False)
+    page = live.open(context)
+    blocked: list[str] = []
+    page.on("console", lambda m: blocked.append(m.text)
+            if "Content Security Policy" in m.text else None)
+    with page.expect_response("**/softphone/vendor/twilio.min.js") as sdk:
+        live.sign_in_without_waiting(page)
+    assert sdk.value.status == 200
+    wait_for(page, "() => typeof window.Twilio?.Device === 'function'")
+    # Offline here, so the device cannot reach Twilio: it keeps trying and says so.
+    page.wait_for_selector('#registration[data-state="registering"], '
+                           '#registration[data-state="error"], '
+                           '#registration[data-state="unregistered"]')
+    assert blocked == []
