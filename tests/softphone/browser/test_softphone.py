@@ -262,6 +262,11 @@ def test_mute_hold_and_transfer_reach_the_backend(live, phone):
     page.click('[data-testid="mute"]')
     assert page.get_attribute('[data-testid="mute"]', "aria-pressed") == "true"
     assert "mute true" in fake_log(page)
+    page.click("#keypad-toggle")
+    page.click('#keypad button:has-text("1")')
+    page.click('#keypad button:has-text("#")')
+    assert [line for line in fake_log(page) if line.startswith("digits")] == [
+        "digits 1", "digits #"]
 
     page.click('[data-testid="hold"]')
     eventually(lambda: (r := phone.control(customer)) and r.state == "held")
@@ -423,3 +428,18 @@ def test_the_twilio_sdk_is_served_by_us_and_allowed_by_the_page_policy(twilio_li
                            '#registration[data-state="error"], '
                            '#registration[data-state="unregistered"]')
     assert blocked == []
+
+
+def test_the_device_registers_again_after_unregistered_or_error(live, phone):
+    page = live.sign_in(live.open())
+    page.evaluate("__fake.devices[0].state = 'unregistered'; "
+                  "__fake.devices[0].emit('unregistered')")
+    page.wait_for_selector('#registration[data-state="unregistered"]')
+    wait_for(page, "() => __fake.log.filter((l) => l === 'register').length === 2")
+    wait_registered(page)
+    page.evaluate("__fake.devices[0].state = 'unregistered'; "
+                  "__fake.devices[0].emit('error', {code: 31005, message: 'connection lost'})")
+    page.wait_for_selector('#registration[data-state="error"]')
+    assert "connection lost" in page.inner_text("#reg-error")
+    wait_for(page, "() => __fake.log.filter((l) => l === 'register').length === 3")
+    wait_registered(page)
