@@ -216,7 +216,6 @@ class CRMSettings:
     ``[crm.<name>]`` table (validated by that adapter's ``Settings``)."""
 
     adapters: list[str] = field(default_factory=lambda: ["builtin"])
-    lookup_budget_ms: int = 300
     miss_cache_seconds: int = 300
     sync_interval_minutes: int = 15
     writeback_delay_seconds: float = 2.0
@@ -224,7 +223,6 @@ class CRMSettings:
     tables: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        _check_range("lookup_budget_ms", self.lookup_budget_ms, 0, 5000)
         _check_range("miss_cache_seconds", self.miss_cache_seconds, 0, 86400)
         _check_range("sync_interval_minutes", self.sync_interval_minutes, 0, 24 * 60)
         if not 0 <= self.writeback_delay_seconds <= 60:
