@@ -443,3 +443,17 @@ def test_the_device_registers_again_after_unregistered_or_error(live, phone):
     assert "connection lost" in page.inner_text("#reg-error")
     wait_for(page, "() => __fake.log.filter((l) => l === 'register').length === 3")
     wait_registered(page)
+
+
+@pytest.mark.parametrize("width", [200, 400])
+def test_fits_the_utility_bar_from_200_to_400_pixels(live, phone, width):
+    context = live.context()
+    page = live.sign_in(live.open(context))
+    page.set_viewport_size({"width": width, "height": 600})
+    answered_call(phone, page)
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0
+    for control in ("mute", "hold", "transfer-toggle", "hangup"):
+        box = page.locator(f'[data-testid="{control}"]').bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= width, control
+    screenshot(page, f"6-on-call-{width}px")
