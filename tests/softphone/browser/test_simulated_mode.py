@@ -6,21 +6,27 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from connector import db
+from connector.builtin_crm.demo import create_demo_data
 from connector.schema import calls
 from connector.voice import numbers
 from connector.voice.numbers import NumberChanges, Route
+from tests.connector.crm_fixtures import run_jobs
 from tests.softphone.browser.conftest import screenshot, state, wait_for
 
 NUMBER = "+815012345678"
 
 
-def test_newcomer_sees_a_whole_call_without_an_account(live):
+def test_newcomer_sees_a_whole_call_without_an_account(live_factory, redis_url):
+    live = live_factory(crm={"adapters": ["builtin"], "writeback_delay_seconds": 0},
+                        queue={"redis_url": redis_url})
     live.agent("agent1", display_name="佐藤 花子")
     with db.get_engine(live.app).begin() as conn:
         from connector import clock
 
         numbers.save_number(conn, NUMBER, NumberChanges(
             label="代表", route=Route.parse("agent:agent1")), now=clock.now(live.app))
+        # The demo customers `cti serve` creates on a fresh install; 山田 太郎 is the caller.
+        create_demo_data(conn, clock.now(live.app))
     context = live.context(fake_device=False)
     page = live.sign_in(live.open(context))
     assert page.inner_text('[data-testid="registration"]') == "登録済み（模擬）"
@@ -32,7 +38,7 @@ def test_newcomer_sees_a_whole_call_without_an_account(live):
     assert page.inner_text('[data-testid="call-number"]') == "090-1234-5678"
     with context.expect_page() as popped:  # the built-in CRM's page opens on answer
         page.click('[data-testid="accept"]')
-    assert "/crm/customers/" in popped.value.url
+    assert "/crm/customers/" in popped.value.url and "/new" not in popped.value.url
     page.wait_for_selector('#call[data-phase="open"]')
     call_sid = state(page)["call"]["sid"]
 
@@ -51,3 +57,11 @@ def test_newcomer_sees_a_whole_call_without_an_account(live):
     wait_for(page, "() => document.querySelectorAll('#log li button').length > 0")
     assert "折り返し予定" in page.inner_text('[data-testid="log"]')
     screenshot(page, "5-history")
+
+    # The worker writes the call into the built-in CRM: the customer's page lists it.
+    run_jobs(live.app)
+    customer_page = popped.value
+    customer_page.reload()
+    customer_page.wait_for_selector("#history tbody tr")
+    history = customer_page.inner_text("#history")
+    assert "明日午前に折り返す" in history and "折り返し予定" in history
