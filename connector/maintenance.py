@@ -1,5 +1,6 @@
 """Periodic upkeep run by every ``cti worker``: finalizing calls whose last callbacks never
-came, the write-back sweeper and scheduled syncs.
+came, the write-back sweeper, scheduled syncs, and taking agents whose softphone went away
+offline.
 
 It runs in a thread of the worker process rather than as jobs scheduled in Redis, because its job
 is to repair what a Redis restart or flush lost. A Redis lock makes one worker do each round.
@@ -14,7 +15,7 @@ from datetime import timedelta
 import redis
 from flask import Flask
 
-from . import clock, crm, queue, sync, writeback
+from . import clock, crm, db, queue, sync, writeback
 
 log = logging.getLogger("cti.maintenance")
 
@@ -50,10 +51,21 @@ def run_once(app: Flask, *, lock_seconds: int = 29) -> dict[str, object]:
     from .voice import jobs as voice_jobs
 
     with app.app_context():
+        offline = sweep_devices(app)
         overdue = voice_jobs.finalize_overdue_calls()
         swept = writeback.get_pipeline(app).sweep()
         synced = schedule_syncs(app)
-    return {"finalized": overdue, "sweep": swept, "syncs": synced}
+    return {"offline": offline, "finalized": overdue, "sweep": swept, "syncs": synced}
+
+
+def sweep_devices(app: Flask) -> int:
+    """Set agents whose softphone stopped reporting offline, so routing stops offering them
+    calls even when nobody opens the agent list (a closed laptop does not sign out)."""
+    from .softphone import devices
+
+    stale = timedelta(seconds=app.config["CTI_SETTINGS"].softphone.device_stale_seconds)
+    with db.get_engine(app).begin() as conn:
+        return devices.sweep_stale(conn, now=clock.now(app), stale_after=stale)
 
 
 def schedule_syncs(app: Flask) -> list[str]:
