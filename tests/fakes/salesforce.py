@@ -17,7 +17,8 @@ instance. What it follows (REST API Developer Guide; ecosystem.md §3):
 * Task rules: ``TaskSubtype`` is insert-only; a Lead ``WhoId`` allows no ``WhatId``; owners
   and related records must exist.
 * Agents' interactive sign-in (authorize, code exchange with PKCE, identity URL):
-  :mod:`tests.fakes.salesforce_signin`.
+  :mod:`tests.fakes.salesforce_signin`; the Lightning page that frames the softphone, with a
+  fake Open CTI library and ``saveLog``: :mod:`tests.fakes.salesforce_lightning`.
 
 Phone search: Salesforce's normalisation is UNVERIFIED, so this fake is deliberately plain — a
 term matches a phone field when the term's digits equal all the stored value's digits or one
@@ -40,6 +41,7 @@ import jwt
 from cryptography import x509
 from werkzeug.wrappers import Request, Response
 
+from tests.fakes.salesforce_lightning import LightningPages
 from tests.fakes.salesforce_query import (
     QuerySyntaxError,
     evaluate,
@@ -131,7 +133,7 @@ class SalesforceError(Exception):
 ORG_ID = "00D000000000042EAA"
 
 
-class FakeSalesforce(SignInEndpoints):
+class FakeSalesforce(SignInEndpoints, LightningPages):
     """A WSGI app holding one org. Implements ``crm_adapters.testing.FakeCRM``."""
 
     def __init__(self, certificate_pem: bytes, *, consumer_key: str = "3MVG9FAKECONSUMERKEY",
@@ -159,6 +161,7 @@ class FakeSalesforce(SignInEndpoints):
         self.integration_user_id = self.add_user(username, "integration@example.com")
         self.approved_users = {username}
         self._init_signin()
+        self._init_lightning()
 
     # -- test controls ---------------------------------------------------------------------
 
@@ -239,6 +242,9 @@ class FakeSalesforce(SignInEndpoints):
         identity = re.fullmatch(r"/id/(\w+)/(\w+)", path)
         if identity and request.method == "GET":
             return self._identity(request, *identity.groups())
+        lightning = self._lightning(request)
+        if lightning is not None:
+            return lightning
         if path.rstrip("/") == "/services/data":
             return _json([{"label": f"v{v}", "url": f"/services/data/v{v}", "version": v}
                           for v in API_VERSIONS])
