@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None, *,
         health,
         queue,
         security,
+        voice,
         wrapup,
         writeback,
     )
@@ -59,6 +61,7 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None, *,
     crm.init_app(app)
     writeback.init_app(app)
     builtin_crm.init_app(app)
+    voice.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(wrapup.bp)
     app.register_blueprint(callcenter.bp)
@@ -74,12 +77,31 @@ def _secret_key(settings: Settings) -> str:
     """
     if settings.server.secret_key is not None:
         return settings.server.secret_key.reveal()
-    path = Path(settings.data_dir) / "secret_key"
+    return generated_secret(Path(settings.data_dir) / "secret_key")
+
+
+def generated_secret(path: Path) -> str:
+    """A random secret kept in ``path`` (mode 0600): read it, or create it on first use.
+
+    Two processes starting together may race to create it; the loser reads the winner's.
+    """
     if path.is_file():
         return path.read_text(encoding="ascii").strip()
     path.parent.mkdir(parents=True, exist_ok=True)
     key = secrets.token_urlsafe(48)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return _read_when_written(path)
     with os.fdopen(fd, "w", encoding="ascii") as fh:
         fh.write(key + "\n")
     return key
+
+
+def _read_when_written(path: Path) -> str:
+    for _ in range(50):  # the other process has created the file and is writing it
+        value = path.read_text(encoding="ascii").strip()
+        if value:
+            return value
+        time.sleep(0.01)
+    raise RuntimeError(f"{path} stays empty; delete it and start again")

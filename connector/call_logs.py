@@ -2,9 +2,9 @@
 
 Which customer record a log is attached to, per CRM, in order of preference:
 
-1. the record the agent chose at wrap-up,
-2. the record the agent clicked to dial (click-to-call),
-3. the only match for the caller when the phone rang,
+1. the record the agent chose at wrap-up (``customer.chosen``),
+2. the record the agent clicked to dial (click-to-call, ``customer.selected``),
+3. the only match for the caller when the phone rang (``customer.matches``),
 4. the only match in the phone index now.
 
 With several candidates and no choice, the log is written without a customer link rather than to
@@ -28,11 +28,13 @@ class CallMissing(LookupError):
     """The write-back row names a call that is not in the database."""
 
 
-def build(conn: Connection, call_sid: str, adapter: str, *,
-          recording_url: str = "") -> CallLog:
+def build(conn: Connection, call_sid: str, adapter: str, *, base_url: str) -> CallLog:
+    """The log of ``call_sid`` for ``adapter``; ``base_url`` is the public URL of the connector
+    (recording links point at its player page, which requires signing in — SPEC CF-10)."""
     call = conn.execute(select(calls).where(calls.c.call_sid == call_sid)).first()
     if call is None:
         raise CallMissing(f"call {call_sid} is not recorded")
+    recording_url = f"{base_url}/crm/recordings/{call_sid}" if call.recording_sid else ""
     agent = _agent(conn, call.agent_id, adapter)
     customer = choose_customer(conn, call, adapter)
     return CallLog(
@@ -62,7 +64,8 @@ def build(conn: Connection, call_sid: str, adapter: str, *,
 
 def choose_customer(conn: Connection, call: Any, adapter: str) -> dict[str, Any]:
     data = call.customer or {}
-    for key in ("chosen", "clicked"):
+    # "chosen": at wrap-up; "selected": clicked to dial (the voice layer's outbound webhook).
+    for key in ("chosen", "selected"):
         for ref in _refs(data.get(key)):
             if ref.get("adapter") == adapter and ref.get("id"):
                 return ref

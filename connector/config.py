@@ -205,6 +205,30 @@ class SalesforceSignInSettings:
 
 
 @dataclass(frozen=True)
+class VoiceSettings:
+    """``[voice]``: call flows behind the numbers (SPEC CF-1, CF-7, CF-9, CF-12)."""
+
+    tts_voice: str = "Polly.Mizuki"
+    tts_language: str = "ja-JP"
+    lookup_budget_ms: int = 300
+    ring_timeout: int = 20
+    allowed_countries: list[str] = field(default_factory=list)
+    block_reject_reason: Literal["rejected", "busy"] = "rejected"
+
+    def __post_init__(self) -> None:
+        if not self.tts_voice.strip() or not self.tts_language.strip():
+            raise ValueError("tts_voice and tts_language: must not be empty")
+        _check_range("lookup_budget_ms", self.lookup_budget_ms, 0, 2000)
+        _check_range("ring_timeout", self.ring_timeout, 5, 600)
+        for index, code in enumerate(self.allowed_countries):
+            if not re.fullmatch(r"[A-Za-z]{2}", code):
+                raise ValueError(f"allowed_countries[{index}]: {code!r} is not an ISO country "
+                                 "code such as \"US\"")
+        object.__setattr__(self, "allowed_countries",
+                           [c.upper() for c in self.allowed_countries])
+
+
+@dataclass(frozen=True)
 class AuthSettings:
     max_failed_attempts: int = 5
     lockout_minutes: int = 15
@@ -245,7 +269,6 @@ class CRMSettings:
     sync_interval_minutes: int = 15
     writeback_delay_seconds: float = 2.0
     writeback_max_attempts: int = 8
-    recording_link_days: int = 90
     tables: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -255,7 +278,6 @@ class CRMSettings:
         if not 0 <= self.writeback_delay_seconds <= 60:
             raise ValueError("writeback_delay_seconds: must be between 0 and 60")
         _check_range("writeback_max_attempts", self.writeback_max_attempts, 1, 50)
-        _check_range("recording_link_days", self.recording_link_days, 1, 3650)
 
 
 @dataclass(frozen=True)
@@ -265,6 +287,7 @@ class Settings:
     queue: QueueSettings = field(default_factory=QueueSettings)
     twilio: TwilioSettings = field(default_factory=TwilioSettings)
     auth: AuthSettings = field(default_factory=AuthSettings)
+    voice: VoiceSettings = field(default_factory=VoiceSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     crm: CRMSettings = field(default_factory=CRMSettings)
     source: str = "built-in defaults"
@@ -371,7 +394,8 @@ def _build(raw: dict[str, Any], environ: Mapping[str, str],
 
 def _section_class(name: str) -> type:
     return {"server": ServerSettings, "storage": StorageSettings, "queue": QueueSettings,
-            "twilio": TwilioSettings, "auth": AuthSettings, "logging": LoggingSettings}[name]
+            "twilio": TwilioSettings, "auth": AuthSettings, "voice": VoiceSettings,
+            "logging": LoggingSettings}[name]
 
 
 def _parse_crm(value: Any, environ: Mapping[str, str]) -> CRMSettings:

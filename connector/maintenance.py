@@ -1,4 +1,5 @@
-"""Periodic upkeep run by every ``cti worker``: the write-back sweeper and scheduled syncs.
+"""Periodic upkeep run by every ``cti worker``: finalizing calls whose last callbacks never
+came, the write-back sweeper and scheduled syncs.
 
 It runs in a thread of the worker process rather than as jobs scheduled in Redis, because its job
 is to repair what a Redis restart or flush lost. A Redis lock makes one worker do each round.
@@ -46,10 +47,13 @@ def run_once(app: Flask, *, lock_seconds: int = 29) -> dict[str, object]:
             return {"skipped": "another worker holds the maintenance lock"}
     except redis.RedisError as exc:
         return {"skipped": f"redis unavailable: {exc}"}
+    from .voice import jobs as voice_jobs
+
     with app.app_context():
+        overdue = voice_jobs.finalize_overdue_calls()
         swept = writeback.get_pipeline(app).sweep()
         synced = schedule_syncs(app)
-    return {"sweep": swept, "syncs": synced}
+    return {"finalized": overdue, "sweep": swept, "syncs": synced}
 
 
 def schedule_syncs(app: Flask) -> list[str]:

@@ -15,4 +15,7 @@ def app_secrets(app: Flask) -> list[str]:
     layer = app.extensions.get("cti.crm")
     for adapter in (layer.adapters.values() if layer else ()):
         found.extend(secret_values(adapter.settings))
+    voice = app.extensions.get("cti.voice")
+    if voice is not None:  # the generated simulator token is in no settings
+        found.append(voice.auth_token.reveal())
     return found

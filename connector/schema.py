@@ -109,6 +109,11 @@ phone_numbers = Table(
     Column("active", Boolean, nullable=False, server_default="1"),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # Voice (migration 0005_voice): where calls go when the route finds nobody, and the caller
+    # ID of an external transfer ("" = the called number, CF-8).
+    Column("fallback_type", String(16), nullable=False, server_default="none"),
+    Column("fallback_target", String(100), nullable=False, server_default=""),
+    Column("transfer_caller_id", String(20), nullable=False, server_default=""),
 )
 
 calls = Table(
@@ -135,6 +140,16 @@ calls = Table(
     Column("finalized_at", UTCDateTime),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # Voice (migration 0005_voice): which leg this row is (customer, agent, external), the
+    # business outcome once final (answered, voicemail, missed, rejected, refused …) with a
+    # detail code, and the group the call came through.
+    Column("leg", String(16), nullable=False, server_default=""),
+    Column("outcome", String(16), nullable=False, server_default=""),
+    Column("detail", String(64), nullable=False, server_default=""),
+    Column("group_id", Integer, ForeignKey("agent_groups.id", ondelete="SET NULL")),
+    # How many dialed legs the TwiML we served creates: the call is final only once that many
+    # have reported their end, whatever order Twilio's callbacks arrive in.
+    Column("expected_legs", Integer, nullable=False, server_default="0"),
     CheckConstraint("direction IN ('inbound', 'outbound')", name="direction"),
     Index("ix_calls_started_at", "started_at"),
 )
@@ -309,8 +324,58 @@ customer_call_logs = Table(
     Index("ix_customer_call_logs_started_at", "started_at"),
 )
 
-__all__ = ["PRESENCE_STATUSES", "ROLES", "agent_crm_users", "agent_presence", "agents",
-           "auth_sessions", "call_events", "calls", "crm_sync_state", "crm_writebacks",
-           "customer_call_logs", "customer_phones", "customer_tags", "customers", "func",
-           "metadata", "number_choices", "phone_index", "phone_numbers", "stop_statuses",
-           "UTCDateTime", "utcnow"]
+# --- Voice: groups, caller IDs, block and restriction lists (migration 0005_voice) ---------
+
+agent_groups = Table(
+    "agent_groups", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(50), nullable=False, unique=True),
+    Column("display_name", String(100), nullable=False, server_default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+agent_group_members = Table(
+    "agent_group_members", metadata,
+    Column("group_id", Integer, ForeignKey("agent_groups.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("agent_id", Integer, ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True),
+    Column("position", Integer, nullable=False, server_default="0"),
+)
+
+agent_caller_ids = Table(
+    "agent_caller_ids", metadata,
+    Column("agent_id", Integer, ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True),
+    Column("phone_number_id", Integer, ForeignKey("phone_numbers.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("is_default", Boolean, nullable=False, server_default="0"),
+)
+
+NUMBER_LISTS = ("block", "restrict")
+
+number_list_rules = Table(
+    "number_list_rules", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("list_name", String(16), nullable=False),
+    Column("pattern", String(40), nullable=False),
+    Column("note", String(200), nullable=False, server_default=""),
+    Column("created_by", Integer, ForeignKey("agents.id", ondelete="SET NULL")),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("list_name", "pattern", name="uq_number_list_rules_list_pattern"),
+    CheckConstraint("list_name IN ('block', 'restrict')", name="list_name"),
+)
+
+#: One row per cached piece of voice configuration (``block``, ``restrict``, ``routing``);
+#: ``version`` grows with every change, so each process reloads its copy only then.
+voice_versions = Table(
+    "voice_versions", metadata,
+    Column("name", String(16), primary_key=True),
+    Column("version", Integer, nullable=False, server_default="0"),
+)
+
+__all__ = ["NUMBER_LISTS", "PRESENCE_STATUSES", "ROLES", "agent_caller_ids", "agent_crm_users",
+           "agent_group_members", "agent_groups", "agent_presence", "agents", "auth_sessions",
+           "call_events", "calls", "crm_sync_state", "crm_writebacks", "customer_call_logs",
+           "customer_phones", "customer_tags", "customers", "func", "metadata", "number_choices",
+           "number_list_rules", "phone_index", "phone_numbers", "stop_statuses", "UTCDateTime",
+           "utcnow", "voice_versions"]

@@ -54,7 +54,8 @@ def write_back(adapter_name: str, call_sid: str) -> dict[str, Any]:
     token, rows = claim(engine, adapter_name, call_sid, limit, now)
     if not rows:
         return {"adapter": adapter_name, "claimed": 0}
-    batch = Batch(engine, token, rows, now)
+    batch = Batch(engine, token, rows, now,
+                  base_url=app.config["CTI_SETTINGS"].server.public_base_url)
     if adapter is None or not adapter.server_side:
         batch.defer(UNAVAILABLE_RETRY, f"adapter {adapter_name!r} is not available")
         return {"adapter": adapter_name, "claimed": len(rows), "deferred": len(rows)}
@@ -112,8 +113,10 @@ def claim(engine: Engine, adapter: str, first_call_sid: str, limit: int,
 class Batch:
     """The claimed rows of one job and the bookkeeping of their outcome."""
 
-    def __init__(self, engine: Engine, token: str, rows: list[Any], now: datetime) -> None:
+    def __init__(self, engine: Engine, token: str, rows: list[Any], now: datetime, *,
+                 base_url: str = "") -> None:
         self.engine = engine
+        self.base_url = base_url
         self.token = token
         self.rows = rows
         self.now = now
@@ -125,7 +128,8 @@ class Batch:
         with self.engine.connect() as conn:
             for row in list(self.rows):
                 try:
-                    logs.append(call_logs.build(conn, row.call_sid, row.adapter))
+                    logs.append(call_logs.build(conn, row.call_sid, row.adapter,
+                                                base_url=self.base_url))
                 except call_logs.CallMissing as exc:
                     self._finish(row, state="failed", last_error=str(exc))
                     self.rows.remove(row)

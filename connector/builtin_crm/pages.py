@@ -17,8 +17,10 @@ bp = Blueprint("builtin_crm", __name__, url_prefix="/crm", template_folder="temp
                static_folder="static", static_url_path="/static")
 
 
-def _page(template: str, page: str, customer_id: int | None = None) -> Any:
-    response = render_template(f"crm/{template}", page=page, customer_id=customer_id)
+def _page(template: str, page: str, customer_id: int | None = None,
+          call_sid: str = "") -> Any:
+    response = render_template(f"crm/{template}", page=page, customer_id=customer_id,
+                               call_sid=call_sid)
     return response, 200, {"Cache-Control": "no-cache"}
 
 
@@ -50,3 +52,10 @@ def edit_customer(customer_id: int) -> Any:
 @bp.get("/import")
 def import_page() -> Any:
     return _page("import.html", "import")
+
+
+@bp.get("/recordings/<call_sid>")
+def recording(call_sid: str) -> Any:
+    """The link CRM call logs carry: plays a call's recording after the agent signs in
+    (SPEC CF-10: playable only by authorised users, never through Twilio's media URL)."""
+    return _page("recording.html", "recording", call_sid=call_sid)

@@ -76,7 +76,17 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
 
 
 def _register() -> None:
-    from . import builtin_crm_cmd, config_cmd, crm_cmd, db_cmd, integrations, serve, users
+    from . import (
+        builtin_crm_cmd,
+        config_cmd,
+        crm_cmd,
+        db_cmd,
+        integrations,
+        numbers_cmd,
+        serve,
+        simulate,
+        users,
+    )
 
     cli.add_command(serve.serve)
     cli.add_command(serve.worker)
@@ -90,6 +100,10 @@ def _register() -> None:
     cli.add_command(integrations.callcenter_xml)
     cli.add_command(integrations.kintone_plugin)
     users.user.add_command(integrations.crm_user)
+    cli.add_command(numbers_cmd.number)
+    cli.add_command(numbers_cmd.group)
+    cli.add_command(numbers_cmd.number_list_group)
+    cli.add_command(simulate.simulate)
 
 
 _register()

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from voice.simulator import facts
-from voice.simulator.calls import CallbackConfig, Fetch, Leg, PartyHangup, new_sid
+from voice.simulator.calls import CallbackConfig, Fetch, Leg, PartyHangup
 from voice.simulator.executor import Stop
 from voice.simulator.kernel import Event, ProcessGen
 from voice.simulator.transcript import Bridged, Dialed, Recorded
@@ -185,13 +185,13 @@ class Dialer:
             return ()
         start = ring_started if "ringing" in mode else answered
         seconds = round(self.kernel.now() - start)
-        sid = new_sid("RE")
+        channels = "2" if mode.endswith("dual") else "1"
+        sid = self.sim.add_recording(leg, seconds, int(channels), "DialVerb")
         media = (f"https://api.twilio.com/{facts.API_VERSION}/Accounts/"
                  f"{self.sim.account_sid}/Recordings/{sid}")
         leg.transcript.add(Recorded(self.kernel.now(), leg.sid, sid, media, seconds))
         callback = verb.attr("recordingStatusCallback")
         if callback:
-            channels = "2" if mode.endswith("dual") else "1"
             self.sim.webhooks.notify(
                 leg, "recording-callback", resolve(url, callback),
                 verb.method("recordingStatusCallbackMethod"),

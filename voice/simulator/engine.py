@@ -34,6 +34,7 @@ from voice.simulator.executor import Executor
 from voice.simulator.kernel import Clock, Kernel
 from voice.simulator.parties import CallerScript, Endpoint, Party, ScriptedEndpoint
 from voice.simulator.queues import Queues
+from voice.simulator.recordings import Recording, RecordingsAdapter
 from voice.simulator.transcript import Redirected, Transcript
 from voice.simulator.transport import Transport
 from voice.simulator.webhooks import Webhooks
@@ -81,6 +82,7 @@ class Simulator:
         self.application: NumberConfig | None = None
         self.legs: dict[str, Leg] = {}
         self.transcripts: list[Transcript] = []
+        self.recordings: dict[str, Recording] = {}
         self._clients: dict[str, Endpoint] = {}
         self._phones: dict[str, Endpoint] = {}
 
@@ -276,6 +278,18 @@ class Simulator:
     def run_until_idle(self, limit: float = 86400.0) -> None:
         """Run until every call has ended and no callback is pending."""
         self.kernel.run(limit=limit)
+
+    def add_recording(self, leg: Leg, seconds: int, channels: int, source: str) -> str:
+        """Register a finished recording of ``leg``'s call; returns its ``RE`` SID."""
+        sid = new_sid("RE")
+        call_sid = leg.parent.sid if leg.parent is not None else leg.sid
+        self.recordings[sid] = Recording(sid, call_sid, seconds, channels, source)
+        return sid
+
+    def requests_adapter(self) -> RecordingsAdapter:
+        """A ``requests`` adapter serving recording media from this simulator; mount it on a
+        session for ``https://api.twilio.com`` (see :mod:`voice.simulator.recordings`)."""
+        return RecordingsAdapter(self)
 
     def http_client(self) -> Any:
         """A twilio-python ``HttpClient`` that serves the REST API from this simulator."""

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from voice.simulator import facts
-from voice.simulator.calls import Fetch, Leg, PartyHangup, RestHangup, RestRedirect, new_sid
+from voice.simulator.calls import Fetch, Leg, PartyHangup, RestHangup, RestRedirect
 from voice.simulator.kernel import ProcessGen
 from voice.simulator.media import digits_seconds, play_seconds, say_seconds
 from voice.simulator.parties import GatherPrompt, Press, Speech
@@ -275,7 +275,7 @@ class Executor:
 
     def _finish_recording(self, leg: Leg, verb: Verb, url: str, action: Fetch,
                           seconds: float, digits: str) -> Fetch:
-        sid = new_sid("RE")
+        sid = self.sim.add_recording(leg, round(seconds), 1, "RecordVerb")
         media_url = (f"https://api.twilio.com/{facts.API_VERSION}/Accounts/"
                      f"{self.sim.account_sid}/Recordings/{sid}")
         duration = str(round(seconds))

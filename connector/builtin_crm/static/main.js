@@ -10,10 +10,12 @@ import { $, status } from './dom.js';
 import { formPage } from './form.js';
 import { importPage } from './import.js';
 import { listPage } from './list.js';
+import { recordingPage } from './recording.js';
 import { KEYS, SignInNeeded, api, failed, keepTokens, may, showSignIn, state }
   from './session.js';
 
-const PAGES = { list: listPage, customer: customerPage, form: formPage, import: importPage };
+const PAGES = { list: listPage, customer: customerPage, form: formPage, import: importPage,
+                recording: recordingPage };
 
 async function signIn(event) {
   event.preventDefault();

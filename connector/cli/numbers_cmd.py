@@ -1,0 +1,319 @@
+"""``cti number``, ``cti group`` and ``cti numbers block|restrict``: routing data (CF-1, CF-9).
+
+Examples::
+
+    cti number add 050-1234-5678 --label サポート --route group:support --fallback voicemail
+    cti number grant 050-1234-5678 sato ito --default
+    cti group add support --name サポート --members sato,ito
+    cti numbers block add 090-1234-5678 --note 迷惑電話
+    cti numbers restrict import restrict.csv
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from voice.numbering import NumberError
+
+from .. import clock, db
+from ..voice import groups, number_lists, numbers
+from ..voice.groups import GroupError
+from ..voice.numbers import NumberChanges, Route, RoutingError
+from . import CliContext, pass_ctx
+
+
+def _fail(message: str, problems: dict[str, str] | None = None) -> None:
+    click.echo(f"cti: {message}", err=True)
+    for name, problem in (problems or {}).items():
+        click.echo(f"  - {name}: {problem}", err=True)
+    sys.exit(1)
+
+
+def _route(value: str | None, name: str) -> Route | None:
+    if value is None:
+        return None
+    try:
+        return Route.parse(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint=f"--{name}") from None
+
+
+# --- cti number -------------------------------------------------------------------------------
+
+@click.group("number")
+def number() -> None:
+    """Our phone numbers: where their calls go, who may call from them."""
+
+
+def _number_options(command: Any) -> Any:
+    options = [
+        click.option("--label", help="Name shown to agents, e.g. サポート窓口."),
+        click.option("--route", help="agent:<user>, group:<name>, voicemail, external:<number> "
+                                     "or none."),
+        click.option("--fallback", help="Where calls go when the route finds nobody (same "
+                                        "forms)."),
+        click.option("--recording/--no-recording", default=None, help="Record calls (CF-10)."),
+        click.option("--caller-id-name", help="Caller-ID display name."),
+        click.option("--transfer-caller-id", help="Caller ID of external transfers (default: "
+                                                  "the called number)."),
+        click.option("--active/--inactive", default=None, help="Inactive numbers announce "
+                                                               "that they take no calls."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _save(ctx: CliContext, e164: str, options: dict[str, Any], *, create: bool) -> None:
+    changes = NumberChanges(
+        label=options["label"], route=_route(options["route"], "route"),
+        fallback=_route(options["fallback"], "fallback"), recording=options["recording"],
+        caller_id_name=options["caller_id_name"],
+        transfer_caller_id=options["transfer_caller_id"], active=options["active"])
+    with db.get_engine(ctx.app).begin() as conn:
+        try:
+            normalized = numbers.normalize_number(e164)
+            exists = numbers.get_number(conn, normalized) is not None
+            if exists and create:
+                _fail(f"{normalized} exists already; change it with `cti number set`")
+            if not exists and not create:
+                _fail(f"{normalized} is not one of our numbers; add it with `cti number add`")
+            saved = numbers.save_number(conn, normalized, changes, now=clock.now(ctx.app))
+        except RoutingError as exc:
+            _fail("the number was not saved", exc.problems)
+    click.echo(f"{'added' if create else 'changed'} {_describe(saved)}")
+
+
+def _describe(n: numbers.PhoneNumber) -> str:
+    extras = [f"fallback {n.fallback}"] if n.fallback.type != "none" else []
+    if n.recording:
+        extras.append("recorded")
+    if not n.active:
+        extras.append("inactive")
+    label = f" ({n.label})" if n.label else ""
+    return f"{n.display}{label} → {n.route}" + (f"  [{', '.join(extras)}]" if extras else "")
+
+
+@number.command("add")
+@click.argument("e164")
+@_number_options
+@pass_ctx
+def number_add(ctx: CliContext, e164: str, **options: Any) -> None:
+    """Add one of our numbers."""
+    _save(ctx, e164, options, create=True)
+
+
+@number.command("set")
+@click.argument("e164")
+@_number_options
+@pass_ctx
+def number_set(ctx: CliContext, e164: str, **options: Any) -> None:
+    """Change a number; options not given stay as they are."""
+    _save(ctx, e164, options, create=False)
+
+
+@number.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+def number_list(ctx: CliContext, as_json: bool) -> None:
+    """List our numbers and their routes."""
+    with db.get_engine(ctx.app).connect() as conn:
+        found = numbers.list_numbers(conn)
+    if as_json:
+        click.echo(json.dumps([n.public() for n in found], ensure_ascii=False, indent=2))
+        return
+    for n in found:
+        click.echo(_describe(n))
+
+
+@number.command("remove")
+@click.argument("e164")
+@pass_ctx
+def number_remove(ctx: CliContext, e164: str) -> None:
+    """Remove a number (its calls then hear the unconfigured-number announcement)."""
+    with db.get_engine(ctx.app).begin() as conn:
+        try:
+            removed = numbers.delete_number(conn, numbers.normalize_number(e164))
+        except RoutingError as exc:
+            _fail("not removed", exc.problems)
+    if not removed:
+        _fail(f"{e164} is not one of our numbers")
+    click.echo(f"removed {e164}")
+
+
+@number.command("grant")
+@click.argument("e164")
+@click.argument("usernames", nargs=-1, required=True)
+@click.option("--default", "as_default", is_flag=True, help="Make it their default caller ID.")
+@pass_ctx
+def number_grant(ctx: CliContext, e164: str, usernames: tuple[str, ...],
+                 as_default: bool) -> None:
+    """Let agents call from this number (SP-3)."""
+    with db.get_engine(ctx.app).begin() as conn:
+        try:
+            for username in usernames:
+                numbers.grant_caller_id(conn, username, e164, default=as_default)
+        except RoutingError as exc:
+            _fail("nothing was changed", exc.problems)
+    click.echo(f"{', '.join(usernames)} may call from {e164}" + (" (default)" if as_default
+                                                                 else ""))
+
+
+@number.command("revoke")
+@click.argument("e164")
+@click.argument("usernames", nargs=-1, required=True)
+@pass_ctx
+def number_revoke(ctx: CliContext, e164: str, usernames: tuple[str, ...]) -> None:
+    """Stop agents calling from this number."""
+    with db.get_engine(ctx.app).begin() as conn:
+        try:
+            for username in usernames:
+                numbers.revoke_caller_id(conn, username, e164)
+        except RoutingError as exc:
+            _fail("nothing was changed", exc.problems)
+    click.echo(f"{', '.join(usernames)} may no longer call from {e164}")
+
+
+# --- cti group --------------------------------------------------------------------------------
+
+@click.group("group")
+def group() -> None:
+    """Groups of agents a number rings together."""
+
+
+def _members(value: str | None) -> list[str] | None:
+    return None if value is None else [m.strip() for m in value.split(",") if m.strip()]
+
+
+def _save_group(ctx: CliContext, name: str, display_name: str | None, members: str | None,
+                *, create: bool) -> None:
+    with db.get_engine(ctx.app).begin() as conn:
+        exists = groups.get_group(conn, name) is not None
+        if exists == create:
+            _fail(f"group {name!r} {'exists already' if create else 'does not exist'}")
+        try:
+            saved = groups.save_group(conn, name, display_name=display_name,
+                                      members=_members(members), now=clock.now(ctx.app))
+        except GroupError as exc:
+            _fail("the group was not saved", exc.problems)
+    click.echo(f"{'added' if create else 'changed'} group {saved.name}: "
+               f"{', '.join(saved.members) or '(no members)'}")
+
+
+@group.command("add")
+@click.argument("name")
+@click.option("--name", "display_name", help="Display name, e.g. サポート.")
+@click.option("--members", help="User IDs in ring order, comma-separated.")
+@pass_ctx
+def group_add(ctx: CliContext, name: str, display_name: str | None, members: str | None) -> None:
+    """Add a group."""
+    _save_group(ctx, name, display_name, members, create=True)
+
+
+@group.command("set")
+@click.argument("name")
+@click.option("--name", "display_name", help="Display name.")
+@click.option("--members", help="User IDs in ring order, comma-separated (replaces them).")
+@pass_ctx
+def group_set(ctx: CliContext, name: str, display_name: str | None, members: str | None) -> None:
+    """Change a group's name or members."""
+    _save_group(ctx, name, display_name, members, create=False)
+
+
+@group.command("list")
+@pass_ctx
+def group_list(ctx: CliContext) -> None:
+    """List groups and their members."""
+    with db.get_engine(ctx.app).connect() as conn:
+        for g in groups.list_groups(conn):
+            label = f" ({g.display_name})" if g.display_name else ""
+            click.echo(f"{g.name}{label}: {', '.join(g.members) or '(no members)'}")
+
+
+@group.command("remove")
+@click.argument("name")
+@pass_ctx
+def group_remove(ctx: CliContext, name: str) -> None:
+    """Remove a group no number uses."""
+    with db.get_engine(ctx.app).begin() as conn:
+        try:
+            removed = groups.delete_group(conn, name)
+        except GroupError as exc:
+            _fail("not removed", exc.problems)
+    if not removed:
+        _fail(f"group {name!r} does not exist")
+    click.echo(f"removed group {name}")
+
+
+# --- cti numbers block|restrict ---------------------------------------------------------------
+
+@click.group("numbers")
+def number_list_group() -> None:
+    """Block list (着信拒否) and restriction list (発信規制)."""
+
+
+def _list_commands(list_name: str) -> click.Group:
+    label = number_lists.LABELS[list_name]
+    commands = click.Group(list_name, help=f"The {list_name} list ({label}).")
+
+    @commands.command("list")
+    @pass_ctx
+    def list_(ctx: CliContext) -> None:
+        """Show the rules."""
+        with db.get_engine(ctx.app).connect() as conn:
+            for rule in number_lists.list_rules(conn, list_name):
+                click.echo(f"{rule.pattern:<20} {rule.note}".rstrip())
+
+    @commands.command("add")
+    @click.argument("pattern")
+    @click.option("--note", default="", help="Why (shown to admins).")
+    @pass_ctx
+    def add(ctx: CliContext, pattern: str, note: str) -> None:
+        """Add a number, a prefix ending in * (0120*), a short code or 'anonymous'."""
+        with db.get_engine(ctx.app).begin() as conn:
+            try:
+                rule, created = number_lists.add_rule(conn, list_name, pattern, note,
+                                                      now=clock.now(ctx.app))
+            except NumberError as exc:
+                _fail(f"{pattern!r}: {exc.message_en}")
+        click.echo(f"{'added' if created else 'already listed:'} {rule.pattern}")
+
+    @commands.command("remove")
+    @click.argument("pattern")
+    @pass_ctx
+    def remove(ctx: CliContext, pattern: str) -> None:
+        """Remove a rule (give the pattern in any form)."""
+        with db.get_engine(ctx.app).begin() as conn:
+            try:
+                removed = number_lists.remove_rule(conn, list_name, pattern=pattern)
+            except NumberError as exc:
+                _fail(f"{pattern!r}: {exc.message_en}")
+        if not removed:
+            _fail(f"{pattern!r} is not on the {list_name} list")
+        click.echo(f"removed {pattern}")
+
+    @commands.command("import")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @pass_ctx
+    def import_(ctx: CliContext, file: Path) -> None:
+        """Add the rules of a CSV file (number[,note]; UTF-8 or Shift_JIS)."""
+        with db.get_engine(ctx.app).begin() as conn:
+            report = number_lists.import_csv(conn, list_name, file.read_bytes(),
+                                             now=clock.now(ctx.app))
+        click.echo(f"added {report.added}, already listed {report.existing}, "
+                   f"refused {len(report.errors)}")
+        for error in report.errors:
+            click.echo(f"  {error.message_en} ({error.value!r})", err=True)
+        if report.errors:
+            sys.exit(1)
+
+    return commands
+
+
+number_list_group.add_command(_list_commands("block"))
+number_list_group.add_command(_list_commands("restrict"))

@@ -1,0 +1,231 @@
+"""``/twilio/voice/*``: the webhooks Twilio calls (configure them as in ``docs/voice.md``).
+
+* ``POST /inbound`` — a number's Voice URL: block list → ``<Reject>``; unconfigured number →
+  announcement; else the number's route, then its fallback.
+* ``POST /outbound`` — the TwiML App's Voice URL (calls from the softphone).
+* ``POST /dial-action?step=route|fallback|outbound`` — a ``<Dial>`` ended.
+* ``POST /voicemail`` — a voicemail was recorded: thank the caller.
+* ``POST /status`` — status callbacks (numbers, the TwiML App, dialed legs).
+* ``POST /recording`` — recording status callbacks.
+
+Nothing slow runs here: the CRM lookup has a hard budget (``[voice] lookup_budget_ms``) and
+the CRM write-back is only handed over (``connector.writeback.call_finished``) after commit.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from typing import Any
+
+from flask import Blueprint, current_app, request
+
+from voice import numbering, twiml
+from voice.number_lists import is_anonymous
+from voice.numbering import NumberError
+
+from .. import clock, crm, db, writeback
+from ..auth import accounts
+from . import calls, numbers, outbound, routing
+from .callstate import is_terminal
+from .routing import Caller
+from .runtime import WEBHOOK_PREFIX, get_runtime
+from .webhook import masked, param, twilio_webhook
+
+log = logging.getLogger("cti.voice")
+
+bp = Blueprint("voice_webhooks", __name__, url_prefix=WEBHOOK_PREFIX)
+
+#: Twilio sends our numbers in E.164 already; anything else is normalised.
+_E164 = re.compile(r"\+[1-9]\d{6,14}")
+#: Seconds an outside number rings for an outgoing call before the agent hears "no answer".
+OUTBOUND_RING_SECONDS = 60
+_AFTER_OUTBOUND_DIAL = {"busy": "outbound_busy", "no-answer": "outbound_no_answer",
+                        "failed": "outbound_failed"}
+_RECORD_KEYS = ("adapter", "id", "type", "name")
+
+
+@bp.post("/inbound")
+@twilio_webhook()
+def inbound() -> str:
+    runtime, now = get_runtime(), clock.now()
+    sid, caller_from, called = param("CallSid"), request.values.get("From"), param("To")
+    caller = describe_caller(sid, caller_from)
+    our_number = called if _E164.fullmatch(called) else calls.e164_or_empty(called)
+    record = {"call_sid": sid, "direction": "inbound", "leg": "customer",
+              "status": param("CallStatus") or "ringing", "now": now,
+              "from_number": (caller_from or "")[:64], "to_number": called[:64],
+              "customer_number": caller.e164, "our_number": our_number}
+    # One transaction; its only write comes last, so no lock is held during the CRM lookup.
+    with db.get_engine().begin() as conn:
+        config = runtime.cache.refresh(conn)
+        if config.block.match(caller_from) is not None:
+            calls.open_call(conn, **record, outcome="rejected", detail="block_list")
+            log.info("inbound call rejected (block list)",
+                     extra=_log_fields(sid, caller_from, called))
+            return twiml.reject(runtime.settings.block_reject_reason)
+        number = config.routing.numbers.get(our_number)
+        if number is None or not number.configured:
+            calls.open_call(conn, **record, outcome="unconfigured", detail="unconfigured_number")
+            log.warning("inbound call to an unconfigured number",
+                        extra=_log_fields(sid, caller_from, called))
+            return twiml.say_and_hang_up(twiml.MESSAGES["unconfigured"], runtime.speaker)
+        caller = Caller(sid, caller.e164, caller.display, _lookup(caller.e164))
+        plan = routing.plan_inbound(conn, runtime, config.routing, number, caller)
+        calls.open_call(conn, **record, customer=caller.customer, outcome=plan.outcome,
+                        detail=plan.detail, group_id=plan.group_id, expected_legs=plan.legs)
+    log.info("inbound call routed", extra={**_log_fields(sid, caller_from, called),
+                                           "route": plan.detail})
+    return plan.twiml
+
+
+@bp.post("/dial-action")
+@twilio_webhook()
+def dial_action() -> str:
+    runtime, now = get_runtime(), clock.now()
+    step, dial_status = request.args.get("step", "route"), param("DialCallStatus")
+    with db.get_engine().begin() as conn:
+        first_time = calls.note_dial_result(conn, request.form, now)
+    if step == "outbound":
+        message = _AFTER_OUTBOUND_DIAL.get(dial_status)
+        return (twiml.say_and_hang_up(twiml.MESSAGES[message], runtime.speaker) if message
+                else twiml.hang_up())
+    if dial_status == "canceled" or is_terminal(param("CallStatus")):
+        return twiml.hang_up()  # the caller has gone; Twilio ignores this answer
+    sid = param("CallSid")
+    with db.get_engine().begin() as conn:
+        config = runtime.cache.refresh(conn)
+        row = calls.get_row(conn, sid)
+        our_number = row["our_number"] if row else calls.e164_or_empty(param("To"))
+        number = config.routing.numbers.get(our_number)
+        caller = Caller(sid, row["customer_number"] if row else "",
+                        display_number(param("From")), (row["customer"] if row else None) or {})
+        plan = routing.plan_after_dial(conn, runtime, config.routing, number, caller, step,
+                                       dial_status)
+        if row is not None and row["finalized_at"] is None and plan.detail and first_time:
+            changes: dict[str, Any] = {"outcome": plan.outcome, "detail": plan.detail}
+            if plan.group_id is not None:
+                changes["group_id"] = plan.group_id
+            calls.update_call(conn, sid, now, **changes)
+            calls.expect_legs(conn, sid, plan.legs, now)
+    return plan.twiml
+
+
+@bp.post("/voicemail")
+@twilio_webhook()
+def voicemail_done() -> str:
+    changed = _apply(calls.apply_recording)
+    if changed:  # the caller hung up first: the final call's logs get the recording
+        writeback.call_updated(changed)
+    return twiml.say_and_hang_up(twiml.MESSAGES["voicemail_thanks"], get_runtime().speaker)
+
+
+@bp.post("/status")
+@twilio_webhook(on_error="empty")
+def status() -> str:
+    finished = _apply(calls.apply_status)
+    if finished:
+        log.info("call final; handed to the write-back", extra={"call_sid": finished})
+        writeback.call_finished(finished)
+    return twiml.empty()
+
+
+@bp.post("/recording")
+@twilio_webhook(on_error="empty")
+def recording() -> str:
+    changed = _apply(calls.apply_recording)
+    if changed:  # the call was final already: its CRM logs are written again with the link
+        writeback.call_updated(changed)
+    return twiml.empty()
+
+
+@bp.post("/outbound")
+@twilio_webhook()
+def outbound_call() -> str:
+    runtime, now = get_runtime(), clock.now()
+    sid, from_, to = param("CallSid"), param("From"), request.values.get("To", "")
+    identity = from_.removeprefix("client:") if from_.startswith("client:") else ""
+    record: dict[str, Any] = {"call_sid": sid, "direction": "outbound", "leg": "agent",
+                              "status": param("CallStatus") or "ringing", "now": now,
+                              "from_number": from_[:64], "to_number": to.strip()[:64]}
+    with db.get_engine().begin() as conn:
+        agent = accounts.find_agent(conn, identity) if identity else None
+        if agent is None or not agent.active:
+            calls.open_call(conn, **record, outcome="refused", detail="unknown_agent")
+            log.warning("outbound call from an unknown client refused",
+                        extra={"call_sid": sid, "from": from_[:64]})
+            return twiml.say_and_hang_up(twiml.MESSAGES["outbound_unknown_agent"],
+                                         runtime.speaker)
+        decision = outbound.decide(conn, runtime, agent.id, to, param("CallerId") or None)
+        destination = decision.destination
+        if destination is not None:
+            record.update(to_number=destination.dial_string,
+                          customer_number=destination.e164 or "")
+        calls.open_call(conn, **record, our_number=decision.caller_id, agent_id=agent.id,
+                        customer=_selected_record(param("cti_record")),
+                        outcome="" if decision.allowed else "refused",
+                        detail="" if decision.allowed else decision.code,
+                        expected_legs=1 if decision.allowed else 0)
+        number = numbers.get_number(conn, decision.caller_id) if decision.allowed else None
+    if not decision.allowed or destination is None:
+        log.info("outbound call refused", extra={"call_sid": sid, "code": decision.code,
+                                                  "to": masked(to)})
+        return twiml.say_and_hang_up(decision.message_ja, runtime.speaker)
+    log.info("outbound call", extra={"call_sid": sid, "agent": agent.username,
+                                     "to": masked(destination.dial_string)})
+    return twiml.dial_number(destination.dial_string, runtime.urls("outbound"),
+                             caller_id=decision.caller_id, timeout=OUTBOUND_RING_SECONDS,
+                             record=bool(number and number.recording))
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+def describe_caller(call_sid: str, raw: str | None) -> Caller:
+    """The caller's E.164 and how the softphone shows them (``090-1234-5678``,
+    ``+1 212-555-0100``, 「非通知」), from one parse of ``From``."""
+    if is_anonymous(raw):
+        return Caller(call_sid, "", routing.WITHHELD_DISPLAY)
+    try:
+        destination = numbering.parse_destination(raw or "")
+    except NumberError:
+        return Caller(call_sid, "", (raw or "")[:32])
+    return Caller(call_sid, destination.e164 or "", destination.display)
+
+
+def display_number(raw: str | None) -> str:
+    return describe_caller("", raw).display
+
+
+def _lookup(e164: str) -> dict[str, Any]:
+    """The caller's CRM records within the budget; unknown (empty) when slow or withheld."""
+    if not e164:
+        return routing.customer_summary([])
+    budget = get_runtime().settings.lookup_budget_ms / 1000
+    return routing.customer_summary(crm.caller_lookup(e164, budget=budget, app=current_app))
+
+
+def _apply(handler: Any) -> str | None:
+    with db.get_engine().begin() as conn:
+        return handler(conn, request.form, clock.now())
+
+
+def _selected_record(raw: str) -> dict[str, Any]:
+    """The CRM record the agent clicked (``cti_record``), kept for the write-back (SF-3)."""
+    selected = None
+    if raw:
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = None
+        if isinstance(value, dict) and all(isinstance(value.get(k, ""), str)
+                                           for k in _RECORD_KEYS) and value.get("id"):
+            selected = {k: value.get(k, "")[:200] for k in _RECORD_KEYS}
+        else:
+            log.warning("ignored a malformed cti_record parameter")
+    return {"name": selected["name"] if selected else "", "company": "", "matches": [],
+            "selected": selected}
+
+
+def _log_fields(sid: str, caller: str | None, called: str) -> dict[str, str]:
+    return {"call_sid": sid, "from": masked(caller or ""), "to": masked(called)}
