@@ -8,6 +8,10 @@ presence, writes the call record and answers ``<Dial><Client>`` TwiML with the c
 parameters; the floor only answers fixed TwiML. Prints requests/s, p50 and p99 for both and
 their ratio. Target: ≥ 80 % of the floor's throughput, p99 ≤ 20 ms at 8 clients. Figures
 only, no assertions.
+
+``--index N`` first loads N numbers into the local phone index (as a CRM sync would) and makes
+every caller one of them, so each webhook also finds its caller in the index and passes the
+customer to the agent's browser (issue 4's "webhook with the index loaded").
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from flask import Flask, Response
 from voice.signature import SIGNATURE_HEADER, compute_signature
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 NUMBER = "+815012345678"
 PATH = "/twilio/voice/inbound"
 FIXED_TWIML = ('<?xml version="1.0" encoding="UTF-8"?><Response><Dial answerOnBridge="true">'
@@ -58,19 +63,22 @@ def main() -> None:
     parser.add_argument("--database-url", default="",
                         help="PostgreSQL URL (a scratch schema is made and dropped there); "
                              "default: SQLite in a temporary directory")
+    parser.add_argument("--index", type=int, default=0, metavar="N",
+                        help="load N numbers into the phone index; callers are among them")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, _scratch_schema(args.database_url) as database:
         real_port = _free_port()
         config = _write_config(Path(tmp), real_port, database)
-        token = _seed(config)
+        token = _seed(config, args.index)
+        callers = _callers(args.index)
         results = {}
         for name, target, port in (
                 ("floor (fixed TwiML)", "bench.webhook:floor_app()", _free_port()),
                 ("inbound webhook", "connector.wsgi:create_wsgi_app()", real_port)):
             with _gunicorn(target, port, args.workers, config, Path(tmp) / f"{port}.log"):
                 base = f"http://127.0.0.1:{real_port}"  # the URL the signatures are over
-                _load(port, _requests(base, token, 100), args.clients)  # warm up
-                bodies = _requests(base, token, int(args.seconds * 5000))
+                _load(port, _requests(base, token, 100, callers), args.clients)  # warm up
+                bodies = _requests(base, token, int(args.seconds * 5000), callers)
                 results[name] = _load(port, bodies, args.clients, args.seconds)
     _report(results, args)
 
@@ -121,8 +129,9 @@ adapters = []
     return path
 
 
-def _seed(config: Path) -> str:
-    """An available agent, a number routed to them, a block list of 1,000 rules."""
+def _seed(config: Path, index: int = 0) -> str:
+    """An available agent, a number routed to them, a block list of 1,000 rules, and
+    ``index`` numbers in the phone index."""
     from datetime import UTC, datetime
 
     from connector import create_app, db, presence
@@ -144,9 +153,25 @@ def _seed(config: Path) -> str:
                                                         fallback=Route("voicemail")), now=now)
         rules = "\n".join(f"+8180{n:08d}" for n in range(1000)).encode()
         number_lists.import_csv(conn, "block", rules, now=now)
+    if index:
+        from bench.lookup import build
+
+        seconds = build(db.get_engine(app), index)
+        print(f"phone index: {index:,} numbers loaded in {seconds:.1f} s")
     token = webhook_auth_token(app)
     db.get_engine(app).dispose()
     return token
+
+
+def _callers(index: int) -> list[str]:
+    """Caller numbers: ones in the index when there is one, else a fixed unknown number."""
+    if not index:
+        return ["+819012345678"]
+    from bench.lookup import fake_number
+    from voice.numbering import normalize
+
+    step = max(1, index // 997)
+    return [normalize(fake_number(i)) for i in range(0, index, step)]
 
 
 class _gunicorn:  # noqa: N801 - used like a function in a with statement
@@ -177,14 +202,16 @@ class _gunicorn:  # noqa: N801 - used like a function in a with statement
 
 # --- load -------------------------------------------------------------------------------------
 
-def _requests(base: str, token: str, count: int) -> list[tuple[bytes, str]]:
+def _requests(base: str, token: str, count: int,
+              callers: list[str]) -> list[tuple[bytes, str]]:
     """Signed inbound webhooks, each for a new call."""
     out = []
-    for _ in range(count):
+    for n in range(count):
+        caller = callers[n % len(callers)]
         params = [("AccountSid", "AC" + "0" * 32), ("ApiVersion", "2010-04-01"),
                   ("CallSid", "CA" + secrets.token_hex(16)), ("CallStatus", "ringing"),
-                  ("Called", NUMBER), ("Caller", "+819012345678"), ("Direction", "inbound"),
-                  ("From", "+819012345678"), ("To", NUMBER)]
+                  ("Called", NUMBER), ("Caller", caller), ("Direction", "inbound"),
+                  ("From", caller), ("To", NUMBER)]
         out.append((urlencode(params).encode(), compute_signature(base + PATH, params, token)))
     return out
 

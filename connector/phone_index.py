@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, delete, func, insert, select
+from sqlalchemy import Connection, bindparam, delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from crm_adapters.base import Customer
@@ -37,23 +37,37 @@ def _insert(conn: Connection):  # type: ignore[no-untyped-def]
     return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)
 
 
+# Built once: the inbound webhook runs this for every call, and building SQLAlchemy statements
+# costs more than executing this one against its index.
+_LOOKUP = select(phone_index, number_choices.c.chosen_at).select_from(
+    phone_index.outerjoin(number_choices, (number_choices.c.e164 == phone_index.c.e164)
+                          & (number_choices.c.adapter == phone_index.c.adapter)
+                          & (number_choices.c.record_id == phone_index.c.record_id))).where(
+    phone_index.c.e164 == bindparam("e164"))
+_CHOICES = select(number_choices).where(number_choices.c.e164 == bindparam("e164"))
+
+
 def lookup(conn: Connection, e164: str) -> list[Customer]:
-    """Every indexed record with this number, best first."""
-    rows = conn.execute(select(phone_index).where(phone_index.c.e164 == e164)).all()
-    customers = [Customer(adapter=r.adapter, record_id=r.record_id, display_name=r.display_name,
-                          object_type=r.object_type, company=r.company, phone_numbers=(e164,),
-                          url=r.url, updated_at=r.updated_at) for r in rows]
-    return order(conn, e164, customers) if customers else []
+    """Every indexed record with this number, best first (one query)."""
+    rows = conn.execute(_LOOKUP, {"e164": e164}).all()
+    found = [(Customer(adapter=r.adapter, record_id=r.record_id, display_name=r.display_name,
+                       object_type=r.object_type, company=r.company, phone_numbers=(e164,),
+                       url=r.url, updated_at=r.updated_at), r.chosen_at) for r in rows]
+    return _best_first(found)
 
 
 def order(conn: Connection, e164: str, customers: Sequence[Customer]) -> list[Customer]:
     """Chosen-by-an-agent first, then the most recently changed records."""
-    chosen = {(r.adapter, r.record_id): r.chosen_at for r in conn.execute(
-        select(number_choices).where(number_choices.c.e164 == e164))}
-    unique = list({(c.adapter, c.record_id): c for c in customers}.values())
-    unique.sort(key=lambda c: c.updated_at or "", reverse=True)
-    unique.sort(key=lambda c: chosen.get((c.adapter, c.record_id)) is None)
-    return unique
+    chosen = {(r.adapter, r.record_id): r.chosen_at
+              for r in conn.execute(_CHOICES, {"e164": e164})}
+    return _best_first([(c, chosen.get((c.adapter, c.record_id))) for c in customers])
+
+
+def _best_first(found: Sequence[tuple[Customer, datetime | None]]) -> list[Customer]:
+    unique = list({(c.adapter, c.record_id): (c, when) for c, when in found}.values())
+    unique.sort(key=lambda item: item[0].updated_at or "", reverse=True)
+    unique.sort(key=lambda item: item[1] is None)
+    return [c for c, _ in unique]
 
 
 def normalised_numbers(customer: Customer) -> tuple[set[str], int]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .schema import PRESENCE_STATUSES, agent_presence, agents
@@ -63,15 +63,17 @@ def set_status(conn: Connection, agent_id: int, status: str, *, now: datetime,
     return Presence(agent_id, status, since, stop_status_id, by)
 
 
+_AVAILABLE = select(agent_presence.c.agent_id).join(
+    agents, agents.c.id == agent_presence.c.agent_id).where(
+    agent_presence.c.agent_id.in_(bindparam("ids", expanding=True)),
+    agent_presence.c.status == "available", agents.c.active.is_(True))
+
+
 def available_agents(conn: Connection, agent_ids: list[int]) -> list[int]:
     """Those of ``agent_ids`` that are active and 待機 (available), in the given order."""
     if not agent_ids:
         return []
-    rows = conn.execute(select(agent_presence.c.agent_id).join(
-        agents, agents.c.id == agent_presence.c.agent_id).where(
-        agent_presence.c.agent_id.in_(agent_ids), agent_presence.c.status == "available",
-        agents.c.active.is_(True)))
-    found = {r.agent_id for r in rows}
+    found = {r.agent_id for r in conn.execute(_AVAILABLE, {"ids": list(agent_ids)})}
     return [a for a in agent_ids if a in found]
 
 

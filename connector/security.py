@@ -35,12 +35,14 @@ def content_security_policy(settings: Settings, extra: dict[str, list[str]] | No
 def init_app(app: Flask) -> None:
     settings: Settings = app.config["CTI_SETTINGS"]
     https = settings.server.public_base_url.startswith("https://")
+    default_policy = content_security_policy(settings)  # built once; views rarely extend it
 
     @app.after_request
     def _headers(response: Response) -> Response:
         headers = response.headers
+        extra = g.get("csp_extra")
         headers.setdefault("Content-Security-Policy",
-                           content_security_policy(settings, g.get("csp_extra")))
+                           content_security_policy(settings, extra) if extra else default_policy)
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
         headers.setdefault("Permissions-Policy", "microphone=(self), camera=(), geolocation=()")

@@ -10,7 +10,10 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import subprocess
+import time
 import uuid
+import weakref
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,7 +21,7 @@ from typing import Any
 
 import pytest
 import redis as redis_lib
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, event, text
 
 from connector import create_app, db
 
@@ -73,10 +76,41 @@ def _redis_db_index() -> int:
     return 1 + int(worker.removeprefix("gw") or 0) % 15
 
 
+@pytest.fixture(scope="session")
+def _redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A private real Redis for this test process when the machine has ``redis-server``.
+
+    Test runs in other checkouts on the same machine (and their workers) share the server on
+    127.0.0.1:6379; a private server keeps their jobs and flushes out of ours. Without the
+    binary, the shared server is used, one database per xdist worker.
+    """
+    binary = shutil.which("redis-server")
+    if binary is None:
+        yield ""
+        return
+    folder = tmp_path_factory.mktemp("redis")
+    socket_path = folder / "redis.sock"
+    process = subprocess.Popen(
+        [binary, "--port", "0", "--unixsocket", str(socket_path), "--unixsocketperm", "700",
+         "--save", "", "--appendonly", "no", "--dir", str(folder)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while not socket_path.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    try:
+        yield f"unix://{socket_path}?db=0" if socket_path.exists() else ""
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
 @pytest.fixture
-def redis_url() -> Iterator[str]:
-    need_service("Redis", _port_open(REDIS_HOST, REDIS_PORT), f"{REDIS_HOST}:{REDIS_PORT}")
-    url = f"redis://{REDIS_HOST}:{REDIS_PORT}/{_redis_db_index()}"
+def redis_url(_redis_server: str) -> Iterator[str]:
+    if _redis_server:
+        url = _redis_server
+    else:
+        need_service("Redis", _port_open(REDIS_HOST, REDIS_PORT), f"{REDIS_HOST}:{REDIS_PORT}")
+        url = f"redis://{REDIS_HOST}:{REDIS_PORT}/{_redis_db_index()}"
     client = redis_lib.Redis.from_url(url)
     client.flushdb()
     yield url
@@ -92,6 +126,27 @@ def redis_client(redis_url: str) -> Iterator[redis_lib.Redis]:
 
 
 # -- databases -------------------------------------------------------------------------------
+
+_engines_in_test: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+@event.listens_for(Engine, "engine_connect")
+def _remember_engine(connection) -> None:  # type: ignore[no-untyped-def]
+    _engines_in_test.add(connection.engine)
+
+
+@pytest.fixture(autouse=True)
+def _dispose_engines() -> Iterator[None]:
+    """Close the pooled connections of every engine a test used (apps, adapters, scripts).
+
+    Otherwise their connections are closed by the garbage collector during some later test,
+    whose ResourceWarning then fails that unrelated test.
+    """
+    yield
+    for engine in list(_engines_in_test):
+        engine.dispose()
+    _engines_in_test.clear()
+
 
 @pytest.fixture(scope="session")
 def _migrated_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -157,13 +212,18 @@ def app_config(tmp_path: Path, database_url: str, redis_url: str = "",
 
 
 @pytest.fixture
-def make_app(tmp_path: Path, sqlite_url: str, clock: FakeClock):
-    """Build an app; keyword arguments are config sections merged over the test defaults."""
+def make_app(tmp_path: Path, sqlite_url: str, clock: FakeClock, _redis_server: str):
+    """Build an app; keyword arguments are config sections merged over the test defaults.
+
+    Apps whose test asks for no Redis still point at this process's private server (when there
+    is one), so nothing they enqueue can reach another test run's workers.
+    """
     engines = []
 
     def factory(database_url: str | None = None, redis_url: str = "", **sections: Any):
-        app = create_app(app_config(tmp_path, database_url or sqlite_url, redis_url, **sections),
-                         clock=clock)
+        config = app_config(tmp_path, database_url or sqlite_url,
+                            redis_url or _redis_server.replace("db=0", "db=15"), **sections)
+        app = create_app(config, clock=clock)
         engines.append(db.get_engine(app))
         return app
 

@@ -189,6 +189,14 @@ class NumberList:
         key = _lookup_key(number or "")
         if key is None:
             return None
+        return self._match_key(key)
+
+    def match_e164(self, e164: str) -> NumberRule | None:
+        """Like :meth:`match` for a number already normalised by ``normalize`` (no re-parse:
+        the inbound webhook has parsed the caller's number once already)."""
+        return self._match_key(e164) if e164 else None
+
+    def _match_key(self, key: str) -> NumberRule | None:
         if key in self._exact:
             return self._exact[key]
         for length in self._prefix_lengths:

@@ -69,10 +69,11 @@ def validate_signature(
         actual_hash = hashlib.sha256(params.encode("utf-8")).hexdigest()
         body_ok = hmac.compare_digest(actual_hash, expected_hash)
         params = None
-    matches = [
+    # A generator, so the second URL form is only signed when the first does not match.
+    matches = (
         hmac.compare_digest(compute_signature(candidate, params, auth_token), signature)
         for candidate in (_without_port(url), _with_default_port(url))
-    ]
+    )
     return body_ok and any(matches)
 
 

@@ -60,7 +60,9 @@ def inbound() -> str:
     # One transaction; its only write comes last, so no lock is held during the CRM lookup.
     with db.get_engine().begin() as conn:
         config = runtime.cache.refresh(conn)
-        if config.block.match(caller_from) is not None:
+        blocked = (config.block.match_e164(caller.e164) if caller.e164
+                   else config.block.match(caller_from))
+        if blocked is not None:
             calls.open_call(conn, **record, outcome="rejected", detail="block_list")
             log.info("inbound call rejected (block list)",
                      extra=_log_fields(sid, caller_from, called))
