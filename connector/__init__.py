@@ -36,6 +36,7 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None, *,
         health,
         queue,
         security,
+        softphone,
         voice,
         wrapup,
         writeback,
@@ -62,6 +63,7 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None, *,
     writeback.init_app(app)
     builtin_crm.init_app(app)
     voice.init_app(app)
+    softphone.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(wrapup.bp)
     app.register_blueprint(callcenter.bp)

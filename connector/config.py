@@ -264,7 +264,6 @@ class CRMSettings:
     ``[crm.<name>]`` table (validated by that adapter's ``Settings``)."""
 
     adapters: list[str] = field(default_factory=lambda: ["builtin"])
-    lookup_budget_ms: int = 300
     miss_cache_seconds: int = 300
     sync_interval_minutes: int = 15
     writeback_delay_seconds: float = 2.0
@@ -272,12 +271,51 @@ class CRMSettings:
     tables: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        _check_range("lookup_budget_ms", self.lookup_budget_ms, 0, 5000)
         _check_range("miss_cache_seconds", self.miss_cache_seconds, 0, 86400)
         _check_range("sync_interval_minutes", self.sync_interval_minutes, 0, 24 * 60)
         if not 0 <= self.writeback_delay_seconds <= 60:
             raise ValueError("writeback_delay_seconds: must be between 0 and 60")
         _check_range("writeback_max_attempts", self.writeback_max_attempts, 1, 50)
+
+
+#: Default after-call-work results (結果) offered in the softphone; admins replace the list.
+DEFAULT_DISPOSITIONS = ("対応完了", "折り返し予定", "担当者へ引き継ぎ", "不在・留守番電話",
+                        "間違い電話", "その他")
+
+
+@dataclass(frozen=True)
+class SoftphoneSettings:
+    """``[softphone]``: the browser softphone (SPEC SP-1…SP-10); see docs/softphone.md."""
+
+    dispositions: list[str] = field(default_factory=lambda: list(DEFAULT_DISPOSITIONS))
+    acw_seconds: int = 30  # 0 = no ACW timer: the agent ends after-call work by hand
+    acw_auto_available: bool = True
+    acw_after_unanswered: bool = True
+    second_device: Literal["refuse", "ask", "replace"] = "ask"
+    device_heartbeat_seconds: int = 20
+    hold_music_url: str = ""
+    default_language: Literal["ja", "en"] = "ja"
+    default_crm: Literal["builtin", "none", "salesforce", "kintone"] = "builtin"
+    simulator_controls: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.dispositions:
+            raise ValueError("dispositions: give at least one result")
+        for index, label in enumerate(self.dispositions):
+            if not label.strip() or len(label) > 100:
+                raise ValueError(f"dispositions[{index}]: 1 to 100 characters, got {label!r}")
+        if len(set(self.dispositions)) != len(self.dispositions):
+            raise ValueError("dispositions: each result may appear only once")
+        _check_range("acw_seconds", self.acw_seconds, 0, 3600)
+        _check_range("device_heartbeat_seconds", self.device_heartbeat_seconds, 5, 300)
+        if self.hold_music_url and not re.match(r"^https?://", self.hold_music_url):
+            raise ValueError("hold_music_url: must be an absolute http(s) URL Twilio can fetch, "
+                             f"got {self.hold_music_url!r}")
+
+    @property
+    def device_stale_seconds(self) -> int:
+        """A device that has not sent a heartbeat for this long counts as gone."""
+        return 3 * self.device_heartbeat_seconds
 
 
 @dataclass(frozen=True)
@@ -290,6 +328,7 @@ class Settings:
     voice: VoiceSettings = field(default_factory=VoiceSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     crm: CRMSettings = field(default_factory=CRMSettings)
+    softphone: SoftphoneSettings = field(default_factory=SoftphoneSettings)
     source: str = "built-in defaults"
 
     @property
@@ -395,7 +434,7 @@ def _build(raw: dict[str, Any], environ: Mapping[str, str],
 def _section_class(name: str) -> type:
     return {"server": ServerSettings, "storage": StorageSettings, "queue": QueueSettings,
             "twilio": TwilioSettings, "auth": AuthSettings, "voice": VoiceSettings,
-            "logging": LoggingSettings}[name]
+            "logging": LoggingSettings, "softphone": SoftphoneSettings}[name]
 
 
 def _parse_crm(value: Any, environ: Mapping[str, str]) -> CRMSettings:

@@ -167,18 +167,17 @@ def get_layer(app: Flask | None = None) -> CRMLayer:
     return (app or current_app).extensions["cti.crm"]
 
 
-def caller_lookup(e164: str, *, budget: float | None = None,
+def caller_lookup(e164: str, *, budget: float = DEFAULT_LOOKUP_BUDGET,
                   app: Flask | None = None) -> list[Customer]:
     """Customers for the caller's number, best first, within ``budget`` seconds; never raises.
 
-    An empty list means "unknown caller": the call continues without waiting for any CRM.
+    An empty list means "unknown caller": the call continues without waiting for any CRM. The
+    inbound webhook passes ``[voice] lookup_budget_ms``.
     """
     app = app or current_app
     layer: CRMLayer | None = app.extensions.get("cti.crm")
     if layer is None:
         return []
-    if budget is None:
-        budget = layer.settings.crm.lookup_budget_ms / 1000
     try:
         return layer.caller_lookup(e164, budget=budget)
     except Exception:  # the ringing path must never fail because of the CRM layer

@@ -373,9 +373,38 @@ voice_versions = Table(
     Column("version", Integer, nullable=False, server_default="0"),
 )
 
-__all__ = ["NUMBER_LISTS", "PRESENCE_STATUSES", "ROLES", "agent_caller_ids", "agent_crm_users",
-           "agent_group_members", "agent_groups", "agent_presence", "agents", "auth_sessions",
-           "call_events", "calls", "crm_sync_state", "crm_writebacks", "customer_call_logs",
-           "customer_phones", "customer_tags", "customers", "func", "metadata", "number_choices",
-           "number_list_rules", "phone_index", "phone_numbers", "stop_statuses", "UTCDateTime",
-           "utcnow", "voice_versions"]
+# -- softphone call control (hold, transfer) ----------------------------------------------------
+
+CALL_CONTROL_STATES = ("active", "held", "consulting", "transferring", "transferred", "ended")
+
+#: One row per call the softphone has held or transferred: which leg is the customer's, where
+#: it waits (the hold queue) and what the agent is doing with it. Keyed by the call record's
+#: CallSid (the one wrap-up uses).
+call_controls = Table(
+    "call_controls", metadata,
+    Column("call_sid", String(34), primary_key=True),
+    Column("customer_call_sid", String(34), nullable=False),
+    Column("agent_id", Integer, ForeignKey("agents.id", ondelete="SET NULL"), index=True),
+    Column("state", String(16), nullable=False),
+    Column("queue_name", String(64), nullable=False),
+    Column("our_number", String(20), nullable=False, server_default=""),
+    Column("target_kind", String(16), nullable=False, server_default=""),
+    Column("target", String(100), nullable=False, server_default=""),
+    Column("target_label", String(100), nullable=False, server_default=""),
+    Column("consult_call_sid", String(34)),
+    Column("context", JSON),
+    Column("last_error", String(200), nullable=False, server_default=""),
+    Column("held_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    CheckConstraint("state IN ('active', 'held', 'consulting', 'transferring', 'transferred', "
+                    "'ended')", name="state"),
+)
+
+__all__ = ["CALL_CONTROL_STATES", "NUMBER_LISTS", "PRESENCE_STATUSES", "ROLES", "UTCDateTime",
+           "agent_caller_ids", "agent_crm_users", "agent_group_members", "agent_groups",
+           "agent_presence", "agents", "auth_sessions", "call_controls", "call_events", "calls",
+           "crm_sync_state", "crm_writebacks", "customer_call_logs", "customer_phones",
+           "customer_tags", "customers", "func", "metadata", "number_choices",
+           "number_list_rules", "phone_index", "phone_numbers", "stop_statuses", "utcnow",
+           "voice_versions"]

@@ -40,8 +40,7 @@ def wrapup(call_sid: str) -> Any:
     now = clock.now()
     with db.get_engine().begin() as conn:
         call = _parent_call(conn, call_sid)
-        if call.agent_id not in (None, agent.id) and ROLE_RANK[agent.role] < ROLE_RANK[
-                "supervisor"]:
+        if not _may_wrap_up(conn, call, agent):
             raise APIError(403, "forbidden", "this call was handled by another agent")
         data = dict(call.customer or {})
         if customer is not None:
@@ -61,6 +60,15 @@ def wrapup(call_sid: str) -> Any:
                     "disposition": values.get("disposition", call.disposition),
                     "notes": values.get("notes", call.notes), "customer": data.get("chosen"),
                     "writeback": "queued" if final else "when the call ends"})
+
+
+def _may_wrap_up(conn: Connection, call: Any, agent: Any) -> bool:
+    """The call's agent, any agent who had a leg of it (a transfer's target), or a
+    supervisor; calls nobody has answered yet are open to every agent."""
+    if call.agent_id in (None, agent.id) or ROLE_RANK[agent.role] >= ROLE_RANK["supervisor"]:
+        return True
+    return conn.execute(select(calls.c.call_sid).where(
+        calls.c.parent_call_sid == call.call_sid, calls.c.agent_id == agent.id)).first() is not None
 
 
 def _parent_call(conn: Connection, call_sid: str) -> Any:

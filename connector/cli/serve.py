@@ -46,6 +46,7 @@ def serve(ctx: CliContext, host: str | None, port: int | None, worker: bool,
     if demo if demo is not None else settings.embedded["database"]:
         _create_demo_accounts(ctx)
         _create_demo_customers(ctx)
+        _create_demo_number(ctx)
     worker_process = _start_worker(ctx) if worker else None
     host, port = settings.server.host, settings.server.port
     click.echo(f"cti-connector on http://{host}:{port}  (public URL "
@@ -100,6 +101,16 @@ def _create_demo_customers(ctx: CliContext) -> None:
     if created:
         click.echo(f"Created {created} demo customers in the built-in CRM: "
                    f"{ctx.settings.server.public_base_url}/crm/customers", err=True)
+
+
+def _create_demo_number(ctx: CliContext) -> None:
+    """In simulated mode, a number that rings the demo agent (see softphone/demo.py)."""
+    from ..softphone.demo import create_demo_number
+
+    number = create_demo_number(ctx.app)
+    if number:
+        click.echo(f"Created the demo number {number} → agent1; try a simulated call at "
+                   f"{ctx.settings.server.public_base_url}/softphone/", err=True)
 
 
 @click.command()

@@ -80,7 +80,10 @@ def apply_status(conn: Connection, params: Mapping[str, str], now: datetime) -> 
         return None
     if not record_event(conn, sid, "status", status, f"status:{sid}:{status}", params, now):
         return None
-    parent_sid = params.get("ParentCallSid") or None
+    # A leg we recorded ourselves as part of a call (the softphone's resume and consult calls
+    # come through the TwiML App, so Twilio sends no ParentCallSid) reports to that call.
+    parent_sid = params.get("ParentCallSid") or conn.execute(select(calls.c.parent_call_sid).where(
+        calls.c.call_sid == sid)).scalar() or None
     parent = _locked(conn, parent_sid) if parent_sid else None
     row = _locked(conn, sid) or _create_leg(conn, sid, parent_sid, parent, params, now)
     duration = params.get("CallDuration", "")

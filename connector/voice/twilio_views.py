@@ -145,6 +145,12 @@ def recording() -> str:
 @bp.post("/outbound")
 @twilio_webhook()
 def outbound_call() -> str:
+    # Browser calls that continue a held call (the softphone's resume / hold transfer) are
+    # answered by the hook that asked for them (``app.extensions["cti.outbound_hooks"]``).
+    for hook in current_app.extensions.get("cti.outbound_hooks", ()):
+        answer = hook(request.form)
+        if answer is not None:
+            return answer
     runtime, now = get_runtime(), clock.now()
     sid, from_, to = param("CallSid"), param("From"), request.values.get("To", "")
     identity = from_.removeprefix("client:") if from_.startswith("client:") else ""

@@ -100,3 +100,16 @@ def test_wrapup_refusals_name_the_problem(crm_app, clock):
     unknown = wrapup(crm_app, sid(5), token, outcome="x")
     assert unknown.get_json()["error"]["details"]["fields"] == {"outcome": "unknown field"}
     assert crm_app.test_client().post(f"/api/calls/{sid(5)}/wrapup", json={}).status_code == 401
+
+
+def test_the_target_of_a_transfer_may_wrap_up(crm_app, clock):
+    first, _ = agent_token(crm_app)
+    target, target_token = agent_token(crm_app, username="agent3")
+    add_call(crm_app, sid(8), clock=clock, agent_id=first.id)
+    assert wrapup(crm_app, sid(8), target_token, notes="x").status_code == 403
+    with db.get_engine(crm_app).begin() as conn:  # the call was transferred to agent3
+        conn.execute(insert(calls).values(
+            call_sid=sid(9), parent_call_sid=sid(8), direction="inbound", leg="agent",
+            agent_id=target.id, status="completed", started_at=clock(), created_at=clock(),
+            updated_at=clock()))
+    assert wrapup(crm_app, sid(8), target_token, notes="引き継ぎ後に対応").status_code == 200

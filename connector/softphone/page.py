@@ -1,0 +1,90 @@
+"""``GET /softphone/``: the browser softphone page, its static files and the Twilio Voice SDK.
+
+The page is plain HTML + ES modules from ``static/softphone/`` (no build step). The Twilio Voice
+JS SDK is served from the npm package ``@twilio/voice-sdk`` installed by ``npm ci`` — never from
+a CDN and never committed. The page's Content-Security-Policy adds Twilio's signalling and media
+hosts and the CRM origins whose scripts a bridge loads (Salesforce's ``opencti_min.js`` comes
+from the org's own domain).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Response, current_app, g, jsonify, send_file, send_from_directory
+
+from .. import __version__
+from ..errors import APIError
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+STATIC_DIR = PROJECT_ROOT / "static" / "softphone"
+VOICE_SDK = PROJECT_ROOT / "node_modules" / "@twilio" / "voice-sdk" / "dist" / "twilio.min.js"
+
+#: Where the Voice SDK connects: signalling (wss), insights and ICE-server lookups (https), and
+#: the ringtones it plays (sdk.twilio.com). ecosystem.md §4.5; exact host names UNVERIFIED,
+#: hence the wildcards.
+TWILIO_CONNECT_SOURCES = ["https://*.twilio.com", "wss://*.twilio.com"]
+TWILIO_MEDIA_SOURCES = ["https://sdk.twilio.com"]
+
+bp = Blueprint("softphone_page", __name__, url_prefix="/softphone")
+
+
+def crm_origins() -> list[str]:
+    """The origins allowed to frame the softphone (and so to talk to it and serve bridge code)."""
+    return [s for s in current_app.config["CTI_SETTINGS"].server.frame_ancestors
+            if s not in ("'self'", "'none'")]
+
+
+def page_csp_extra() -> dict[str, list[str]]:
+    return {
+        "connect-src": TWILIO_CONNECT_SOURCES,
+        "media-src": TWILIO_MEDIA_SOURCES,
+        "script-src": crm_origins(),
+    }
+
+
+@bp.get("/")
+def page() -> Response:
+    g.csp_extra = page_csp_extra()
+    response = send_from_directory(STATIC_DIR, "index.html", max_age=0)
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.get("/config.json")
+def boot_config() -> Any:
+    """What the page needs before sign-in: language, CRM bridge defaults, call-handling rules."""
+    settings = current_app.config["CTI_SETTINGS"]
+    softphone = settings.softphone
+    return jsonify({
+        "version": __version__,
+        "edge": settings.twilio.edge,
+        "mode": "twilio" if settings.twilio.configured else "simulator",
+        "default_language": softphone.default_language,
+        "default_crm": softphone.default_crm,
+        "dispositions": softphone.dispositions,
+        "acw_seconds": softphone.acw_seconds,
+        "acw_auto_available": softphone.acw_auto_available,
+        "acw_after_unanswered": softphone.acw_after_unanswered,
+        "device_heartbeat_seconds": softphone.device_heartbeat_seconds,
+        "crm_origins": crm_origins(),
+        "simulator_controls": softphone.simulator_controls and not settings.twilio.configured,
+    })
+
+
+@bp.get("/vendor/twilio.min.js")
+def voice_sdk() -> Response:
+    if not VOICE_SDK.is_file():
+        raise APIError(404, "voice_sdk_missing",
+                       "the Twilio Voice SDK is not installed: run `npm ci` (or `make setup`) "
+                       "in the cti-connector checkout")
+    return send_file(VOICE_SDK, mimetype="text/javascript", max_age=3600)
+
+
+@bp.get("/<path:filename>")
+def static_file(filename: str) -> Response:
+    response = send_from_directory(STATIC_DIR, filename, max_age=0)
+    if filename.endswith(".js"):
+        response.mimetype = "text/javascript"
+    return response

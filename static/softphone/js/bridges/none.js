@@ -1,0 +1,4 @@
+// No CRM: the softphone on its own (?crm=none).
+export function createBridge() {
+  return { name: 'none' };
+}
