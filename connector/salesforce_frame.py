@@ -20,7 +20,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import Any
 from urllib.parse import urlsplit
+
+from flask import current_app, request
+
+from .config import Settings
 
 #: Registrable domains of Salesforce's Lightning, Visualforce and setup pages (ecosystem.md §1.1;
 #: reliability-performance.md §5.2). Other Salesforce clouds may use others: UNVERIFIED, add here.
@@ -30,6 +35,23 @@ LOOPBACK_HOSTS = ("localhost", "127.0.0.1")
 ORIGIN_PARAMETER = "sfdcIFrameOrigin"
 
 _PATTERN = re.compile(r"^(https?)://(\*\.)?([^/:*]+)(?::(\d+))?/?$")
+
+
+def framing_org() -> str | None:
+    """For the softphone page being served: the Salesforce org framing it, if allowed."""
+    settings: Settings = current_app.config["CTI_SETTINGS"]
+    if (request.args.get("crm") or settings.softphone.default_crm) != "salesforce":
+        return None
+    return org_origin([request.args.get(ORIGIN_PARAMETER), request.headers.get("Referer")],
+                      settings.server.frame_ancestors)
+
+
+def boot_config(settings: Settings) -> dict[str, Any]:
+    """What the Salesforce bridge needs before sign-in (``/softphone/config.json``)."""
+    table = settings.crm.tables.get("salesforce", {})
+    enabled = "salesforce" in settings.crm.adapters
+    return {"logging_path": str(table.get("logging_path", "api")) if enabled else "",
+            "signin": settings.auth.salesforce.enabled}
 
 
 def org_origin(candidates: Iterable[str | None], frame_ancestors: Iterable[str]) -> str | None:

@@ -65,3 +65,59 @@ def test_normalise():
         "https://acme.lightning.force.com")
     assert normalise("https://acme.example:99999") is None
     assert normalise("ftp://acme.example") is None
+
+
+# -- the softphone page -------------------------------------------------------------------------
+
+def csp_of(response) -> dict[str, list[str]]:
+    response.close()
+    return {d.strip().split(" ")[0]: d.strip().split(" ")[1:]
+            for d in response.headers["Content-Security-Policy"].split(";")}
+
+
+@pytest.fixture
+def acme_app(make_app):
+    return make_app(server={"frame_ancestors": ACME + ["https://acme.cybozu.com"]})
+
+
+@pytest.mark.parametrize(("query", "headers"), [
+    ("&sfdcIFrameOrigin=https://acme.lightning.force.com", {}),
+    ("", {"Referer": "https://acme.lightning.force.com/lightning/page/home"}),
+    ("&sfdcIFrameOrigin=https://evil.example", {"Referer": "https://acme.lightning.force.com/"}),
+])
+def test_the_framing_org_may_serve_its_open_cti_script(acme_app, query, headers):
+    response = acme_app.test_client().get("/softphone/?crm=salesforce" + query, headers=headers)
+
+    csp = csp_of(response)
+    assert csp["script-src"] == ["'self'", "https://acme.lightning.force.com"]
+    assert "https://acme.lightning.force.com" in csp["connect-src"]
+
+
+@pytest.mark.parametrize(("path", "headers"), [
+    ("/softphone/?crm=salesforce&sfdcIFrameOrigin=https://other.lightning.force.com", {}),
+    ("/softphone/?crm=salesforce", {"Referer": "https://acme.cybozu.com/k/1/"}),
+    ("/softphone/?crm=kintone&sfdcIFrameOrigin=https://acme.lightning.force.com", {}),
+    ("/softphone/?crm=salesforce", {}),
+])
+def test_no_other_page_or_origin_gets_a_foreign_script(acme_app, path, headers):
+    csp = csp_of(acme_app.test_client().get(path, headers=headers))
+    assert csp["script-src"] == ["'self'"]
+
+
+def test_default_crm_salesforce_needs_no_parameter(make_app):
+    app = make_app(server={"frame_ancestors": ACME}, softphone={"default_crm": "salesforce"})
+    response = app.test_client().get(
+        "/softphone/", headers={"Referer": "https://acme.my.salesforce.com/"})
+    assert csp_of(response)["script-src"] == ["'self'", "https://acme.my.salesforce.com"]
+
+
+def test_boot_config_tells_the_bridge_the_logging_path_and_sign_in(make_app):
+    plain = make_app().test_client().get("/softphone/config.json").get_json()
+    assert plain["salesforce"] == {"logging_path": "", "signin": False}
+
+    app = make_app(crm={"adapters": ["salesforce"],
+                        "salesforce": {"logging_path": "browser"}},
+                   auth={"salesforce": {"enabled": True, "consumer_key": "k",
+                                        "org_id": "00D000000000042"}})
+    body = app.test_client().get("/softphone/config.json").get_json()
+    assert body["salesforce"] == {"logging_path": "browser", "signin": True}

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import json
 import secrets
 import time
@@ -44,6 +45,9 @@ class SignInEndpoints:
         #: None: the app does not require a secret for the web server flow.
         self.client_secret: str | None = None
         self.browser_user: str | None = None
+        #: A Cross-Origin-Opener-Policy for the login step (e.g. "same-origin"): the page then
+        #: redirects from a document with that policy, which cuts the popup off its opener.
+        self.opener_policy: str | None = None
         self.authorize_requests: list[dict[str, str]] = []
         self.code_exchanges: list[dict[str, str]] = []  # token requests, as sent
         self._codes: dict[str, dict[str, Any]] = {}
@@ -82,6 +86,12 @@ class SignInEndpoints:
         code = "aPrx" + secrets.token_urlsafe(24)
         self._codes[code] = {"user": user["Id"], "redirect_uri": redirect_uri,
                              "challenge": args["code_challenge"], "issued": time.time()}
+        if self.opener_policy:
+            target = f"{redirect_uri}?{urlencode({'code': code, 'state': state})}"
+            return Response(f"<!doctype html><meta http-equiv='refresh' content='0;url="
+                            f"{html.escape(target, quote=True)}'><title>Salesforce</title>",
+                            mimetype="text/html",
+                            headers={"Cross-Origin-Opener-Policy": self.opener_policy})
         return _redirect(redirect_uri, code=code, state=state)
 
     def _exchange_code(self, request: Request) -> Response:
