@@ -235,6 +235,8 @@ def test_unknown_caller_is_searched_and_browser_path_saves_one_log(live_factory,
 
 
 def test_both_paths_on_make_one_task(live_factory, org, keys):
+    """The server logs the call as soon as it ends; the browser's saveLog after wrap-up finds
+    that Task (the CallSid field is unique) and the server's next upsert completes it."""
     sf = Salesforce(live_factory, org, keys, logging_path="both")
     contact = org.add_customer("山田 太郎", "090-1234-5678")
     page, frame = sf.signed_in()
@@ -244,12 +246,34 @@ def test_both_paths_on_make_one_task(live_factory, org, keys):
     frame.click('[data-testid="accept"]')
     frame.wait_for_selector('#call[data-phase="open"]')
     frame.click('[data-testid="hangup"]')
+    frame.wait_for_selector("#acw:not([hidden])")
+    eventually(lambda: (run_jobs(sf.app), org.logs_for(customer))[1])  # written at call end
     wrap_up(frame, "対応完了", "両方の経路")
     wait_for(page, "() => __lightning.callsOf('saveLog').length > 0")
 
     (task,) = sf.written(customer, "対応完了")
     assert task["WhoId"] == contact and task["Description"] == "両方の経路"
     assert len(lightning_calls(page, "saveLog")) == 1
+    assert len(org.savelog_requests) == 1  # refused as a duplicate, not retried
+    assert frame.inner_text('[data-testid="notice"]') == "記録を保存しました。"  # no error
+
+
+def test_a_failed_browser_log_is_shown_to_the_agent(live_factory, org, keys):
+    sf = Salesforce(live_factory, org, keys, logging_path="browser")
+    org.set_field("Task", "Status", picklist=("Open", "Closed"))  # no "Completed" in this org
+    page, frame = sf.signed_in()
+
+    sf.customer_calls()
+    frame.wait_for_selector('#call[data-phase="ringing"]')
+    frame.click('[data-testid="accept"]')
+    frame.wait_for_selector('#call[data-phase="open"]')
+    frame.click('[data-testid="hangup"]')
+    wrap_up(frame, "対応完了", "")
+
+    notice = frame.wait_for_selector('[data-testid="notice"]:has-text("Salesforce")')
+    assert "通話記録を保存できませんでした" in notice.inner_text()
+    assert "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST" in notice.inner_text()
+    assert org.records["Task"] == {}
 
 
 def test_sign_in_with_salesforce_in_a_popup(live_factory, org, keys):

@@ -90,6 +90,7 @@ export function createBridge(context) {
     opencti.onClickToDial({ listener: clickToDial });
     opencti.onNavigationChange({ listener: (view) => { onScreen = recordOf(view); } });
     await call('enableClickToDial');
+    await show({ registration: '', statusLabel: context.t('status.offline'), phase: 'idle' });
     settings = (await call('getCallCenterSettings').catch(() => null)) || {};
     onScreen = recordOf(await call('getAppViewInfo').catch(() => null));
     const backend = settings[`${SETTINGS}BackendUrl`];
@@ -182,21 +183,32 @@ export function createBridge(context) {
      */
     async saveLog(log) {
       if (!(await ready) || !browserLogs() || !log.callSid) return null;
-      const value = taskFor(log);
       try {
-        const id = await call('saveLog', { value });
+        const id = await saveTask(taskFor(log));
         await call('refreshView').catch(() => null);
         return id;
       } catch (error) {
-        if (error.mentions?.('DUPLICATE_VALUE') && error.mentions(CALLSID_FIELD)) return null;
-        if (error.mentions?.(CALLSID_FIELD)) { // the org lacks the field: log without it
-          delete value[CALLSID_FIELD];
-          return call('saveLog', { value });
-        }
+        // Nobody retries a browser-side log: tell the agent, who can still log it by hand.
+        context.notice('error', context.t('salesforce.savelog_failed', { message: error.message }));
         throw error;
       }
     },
   };
+
+  async function saveTask(value) {
+    try {
+      return await call('saveLog', { value });
+    } catch (error) {
+      // DUPLICATE_VALUE: "duplicate value found: CTI_CallSid__c duplicates value on record
+      // with id: 00T…" (the exact wording Open CTI passes on is UNVERIFIED).
+      if (error.mentions?.(/duplicate/i) && error.mentions(CALLSID_FIELD)) {
+        return null; // the server's upsert was first: the call's Task is there already
+      }
+      if (!error.mentions?.(CALLSID_FIELD)) throw error;
+      const { [CALLSID_FIELD]: _unused, ...withoutField } = value; // the org lacks the field
+      return call('saveLog', { value: withoutField });
+    }
+  }
 }
 
 /** The Task saveLog creates (Open CTI saveLog with entityApiName; ecosystem.md §1.3). */
@@ -278,6 +290,6 @@ class OpenCtiError extends Error {
   }
 
   mentions(text) {
-    return this.errors.some((e) => e.includes(text));
+    return this.errors.some((e) => (text instanceof RegExp ? text.test(e) : e.includes(text)));
   }
 }
