@@ -151,9 +151,13 @@ export function createBridge(context) {
     },
     async onIncoming(incoming) {
       if (!(await ready)) return;
-      await call('setSoftphonePanelVisibility', { visible: true });
       popped = incoming.sid || '';
-      await pop(incoming);
+      // Independent steps: a panel that will not open must not stop the pop.
+      await Promise.all([
+        call('setSoftphonePanelVisibility', { visible: true })
+          .catch((error) => console.warn(error)),
+        pop(incoming),
+      ]);
     },
     async screenPop(answered) {
       if (!(await ready) || answered.direction !== 'inbound') return;
