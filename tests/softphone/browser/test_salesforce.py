@@ -59,7 +59,7 @@ class Salesforce:
         sections: dict[str, Any] = {
             "server": {"frame_ancestors": [org.lightning]},  # type: ignore[attr-defined]
             "crm": {"adapters": ["salesforce"], "writeback_delay_seconds": 0,
-                    "lookup_budget_ms": 2000, "salesforce": salesforce},
+                    "salesforce": salesforce},
             "voice": {"lookup_budget_ms": 2000}}
         if signin:
             sections["auth"] = {"salesforce": {
