@@ -285,6 +285,8 @@ def test_sign_in_with_salesforce_in_a_popup(live_factory, org, keys):
     page, frame = sf.open()
     button = frame.wait_for_selector("#signin-salesforce")
     assert button.inner_text() == "Salesforce でサインイン"
+    wait_for(page, "() => __lightning.itemLabel === 'オフライン'")  # not signed in yet
+    assert page.evaluate("__lightning.itemIcon") == "end_call"
 
     with page.context.expect_page() as opened:
         button.click()
@@ -328,3 +330,13 @@ def test_refused_sign_in_is_shown_in_the_softphone(live_factory, org, keys):
     notice = frame.wait_for_selector('[data-testid="notice"]:has-text("stranger@acme.example")')
     assert "対応するエージェントがいません" in notice.inner_text()
     assert not state(frame)["signedIn"]
+
+
+def test_outside_salesforce_the_bridge_stays_idle(live_factory, org, keys):
+    sf = Salesforce(live_factory, org, keys)
+    page = sf.live.open(sf.live.context(fake_device=False), "?crm=salesforce")  # not framed
+
+    sf.live.sign_in(page)
+
+    assert page.evaluate("typeof window.sforce") == "undefined"  # no Open CTI loaded
+    assert page.query_selector("#signin-salesforce") is None  # sign-in not enabled here

@@ -90,13 +90,10 @@ export function createBridge(context) {
     opencti.onClickToDial({ listener: clickToDial });
     opencti.onNavigationChange({ listener: (view) => { onScreen = recordOf(view); } });
     await call('enableClickToDial');
-    await show({ registration: '', statusLabel: context.t('status.offline'), phase: 'idle' });
+    await show({ registration: 'unregistered', phase: 'idle' }); // until signed in
     settings = (await call('getCallCenterSettings').catch(() => null)) || {};
     onScreen = recordOf(await call('getAppViewInfo').catch(() => null));
-    const backend = settings[`${SETTINGS}BackendUrl`];
-    if (backend && new URL(backend).origin !== window.location.origin) {
-      console.warn(`the call center's Backend URL ${backend} is not this softphone's origin`);
-    }
+    checkBackendUrl(settings[`${SETTINGS}BackendUrl`]);
     return true;
   }
 
@@ -260,6 +257,21 @@ export function itemIcon(state) {
   if (state.phase === 'ringing') return ICONS.ringing;
   if (state.phase === 'acw') return ICONS.acw;
   return state.phase === 'idle' ? ICONS.idle : ICONS.call;
+}
+
+/** The call center's Backend URL should be where this softphone runs: say so if not. */
+function checkBackendUrl(backend) {
+  if (!backend) return;
+  let origin = null;
+  try {
+    origin = new URL(backend).origin;
+  } catch {
+    // reported below
+  }
+  if (origin !== window.location.origin) {
+    console.warn(`the call center's Backend URL ${backend} is not this softphone's origin `
+      + `${window.location.origin}: regenerate the call center (cti callcenter-xml)`);
+  }
 }
 
 function recordOf(view) {
