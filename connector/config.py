@@ -157,6 +157,53 @@ class TwilioSettings:
         return bool(self.account_sid)
 
 
+#: Salesforce org ids: "00D" + 12 (case-sensitive) or 15 (+ a 3-character checksum) characters.
+_ORG_ID = re.compile(r"00D[A-Za-z0-9]{12}([A-Za-z0-9]{3})?")
+
+
+@dataclass(frozen=True)
+class SalesforceSignInSettings:
+    """``[auth.salesforce]``: "Sign in with Salesforce" for agents (OAuth 2.0 code flow + PKCE).
+
+    The callback URL to register in the connected app is
+    ``<public_base_url>/auth/salesforce/callback``; docs/salesforce.md has the admin steps.
+    """
+
+    enabled: bool = False
+    #: Where agents sign in: the org's My Domain URL (an agent already signed into Salesforce
+    #: is then recognised without a login page), or login/test.salesforce.com.
+    login_url: str = "https://login.salesforce.com"
+    #: Consumer key of the connected app (may be the same app as [crm.salesforce]).
+    consumer_key: str = ""
+    #: Consumer secret; optional when the app does not "Require Secret for Web Server Flow".
+    consumer_secret: Secret | None = None
+    #: The org's id (Setup > Company Information): users of any other org are refused.
+    org_id: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "login_url", self.login_url.rstrip("/"))
+        url = urlsplit(self.login_url)
+        loopback = url.scheme == "http" and url.hostname in ("127.0.0.1", "localhost")
+        if not (url.scheme == "https" or loopback) or not url.hostname or url.query:
+            raise ValueError("login_url: must be an https URL such as "
+                             "https://<MyDomain>.my.salesforce.com, got "
+                             f"{self.login_url!r}")
+        if not self.enabled:
+            return
+        if not self.consumer_key.strip():
+            raise ValueError("consumer_key: required when enabled = true")
+        where = "Setup > Company Information > Salesforce.com Organization ID"
+        if not self.org_id.strip():
+            raise ValueError(f"org_id: required when enabled = true ({where})")
+        if not _ORG_ID.fullmatch(self.org_id):
+            raise ValueError("org_id: must be the org's 15- or 18-character id starting with "
+                             f"00D ({where}), got {self.org_id!r}")
+
+    def same_org(self, org_id: str) -> bool:
+        """Whether ``org_id`` (15 or 18 characters) names the configured org."""
+        return bool(org_id) and org_id[:15] == self.org_id[:15]
+
+
 @dataclass(frozen=True)
 class VoiceSettings:
     """``[voice]``: call flows behind the numbers (SPEC CF-1, CF-7, CF-9, CF-12)."""
@@ -193,6 +240,7 @@ class AuthSettings:
     access_token_minutes: int = 15
     session_hours: int = 12
     idle_logout_minutes: int = 120  # 0 = no idle logout
+    salesforce: SalesforceSignInSettings = field(default_factory=SalesforceSignInSettings)
 
     def __post_init__(self) -> None:
         _check_range("max_failed_attempts", self.max_failed_attempts, 1, 100)

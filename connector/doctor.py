@@ -10,6 +10,7 @@ from flask import Blueprint, Flask, jsonify
 
 from . import crm, db, queue, writeback
 from .auth import require_auth
+from .auth import salesforce as salesforce_signin
 
 bp = Blueprint("doctor", __name__)
 
@@ -31,6 +32,9 @@ def run(app: Flask) -> list[Verdict]:
     redis_state = queue.check(queue.get_redis(app))
     verdicts.append(Verdict("redis", redis_state["ok"],
                             redis_state.get("error", f"{redis_state['where']} reachable")))
+    if app.config["CTI_SETTINGS"].auth.salesforce.enabled:
+        ok, message = salesforce_signin.doctor_check(app.config["CTI_SETTINGS"])
+        verdicts.append(Verdict("auth.salesforce", ok, message))
     layer = crm.get_layer(app)
     for name, reason in layer.unavailable.items():
         verdicts.append(Verdict(f"crm.{name}", False, reason))

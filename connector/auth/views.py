@@ -16,18 +16,26 @@ from .guard import authenticate_request, current_agent, require_auth
 bp = Blueprint("auth", __name__, url_prefix="/api/auth")
 
 
-def _token_response(agent: accounts.Agent, session_id: str, refresh_token: str) -> Any:
+def session_tokens(agent: accounts.Agent, session_id: str, refresh_token: str) -> dict[str, Any]:
+    """The body of a successful sign-in: a fresh access token plus the refresh token.
+
+    Every way of signing in (password, Salesforce) hands the softphone this same shape.
+    """
     settings = current_app.config["CTI_SETTINGS"].auth
     lifetime = timedelta(minutes=settings.access_token_minutes)
     access = tokens.issue_access_token(
         secret=current_app.config["SECRET_KEY"], agent_id=agent.id, session_id=session_id,
         role=agent.role, now=clock.now(), lifetime=lifetime)
-    response = jsonify({
+    return {
         "access_token": access, "token_type": "Bearer",
         "expires_in": int(lifetime.total_seconds()),
         "refresh_token": refresh_token,
         "agent": agent.public(),
-    })
+    }
+
+
+def _token_response(agent: accounts.Agent, session_id: str, refresh_token: str) -> Any:
+    response = jsonify(session_tokens(agent, session_id, refresh_token))
     response.headers["Cache-Control"] = "no-store"
     return response
 

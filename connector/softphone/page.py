@@ -3,8 +3,8 @@
 The page is plain HTML + ES modules from ``static/softphone/`` (no build step). The Twilio Voice
 JS SDK is served from the npm package ``@twilio/voice-sdk`` installed by ``npm ci`` — never from
 a CDN and never committed. The page's Content-Security-Policy adds Twilio's signalling and media
-hosts and the CRM origins whose scripts a bridge loads (Salesforce's ``opencti_min.js`` comes
-from the org's own domain).
+hosts and, in Salesforce, the framing org whose ``opencti_min.js`` the bridge loads
+(:mod:`connector.salesforce_frame`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, send_file, send_from_directory
 
-from .. import __version__
+from .. import __version__, salesforce_frame
 from ..errors import APIError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -37,10 +37,13 @@ def crm_origins() -> list[str]:
 
 
 def page_csp_extra() -> dict[str, list[str]]:
+    # A bridge's own scripts are ours ('self'); the only foreign one is Salesforce's Open CTI
+    # library, from the one org that frames this page — never from any framing origin.
+    org = salesforce_frame.framing_org()
     return {
-        "connect-src": TWILIO_CONNECT_SOURCES,
+        "connect-src": [*TWILIO_CONNECT_SOURCES, *([org] if org else [])],
         "media-src": TWILIO_MEDIA_SOURCES,
-        "script-src": crm_origins(),
+        "script-src": [org] if org else [],
     }
 
 
@@ -69,6 +72,7 @@ def boot_config() -> Any:
         "acw_after_unanswered": softphone.acw_after_unanswered,
         "device_heartbeat_seconds": softphone.device_heartbeat_seconds,
         "crm_origins": crm_origins(),
+        "salesforce": salesforce_frame.boot_config(settings),
         "simulator_controls": softphone.simulator_controls and not settings.twilio.configured,
     })
 

@@ -202,15 +202,21 @@ def test_example_config_is_valid_and_complete():
     text = example.read_text(encoding="utf-8")
     import dataclasses
 
-    for section in dataclasses.fields(settings):
-        if section.name == "source":
-            continue
-        assert f"[{section.name}]" in text, f"section [{section.name}] not documented"
-        for key in dataclasses.fields(getattr(settings, section.name)):
-            if (section.name, key.name) == ("crm", "tables"):
+    def check_table(name: str, table: object) -> None:
+        assert f"[{name}]" in text, f"section [{name}] not documented"
+        for key in dataclasses.fields(table):
+            if f"{name}.{key.name}" == "crm.tables":
                 continue  # the [crm.<name>] tables, documented by each adapter
+            value = getattr(table, key.name)
+            if dataclasses.is_dataclass(value):
+                check_table(f"{name}.{key.name}", value)  # a nested table, e.g. [auth.salesforce]
+                continue
             assert f"\n{key.name} =" in text or f"\n# {key.name} =" in text, (
-                f"{section.name}.{key.name} not documented in cti.example.toml")
+                f"{name}.{key.name} not documented in cti.example.toml")
+
+    for section in dataclasses.fields(settings):
+        if section.name != "source":
+            check_table(section.name, getattr(settings, section.name))
 
 
 def test_public_url_derived_from_address_only_when_not_configured():

@@ -16,6 +16,9 @@ instance. What it follows (REST API Developer Guide; ecosystem.md §3):
   ``INVALID_SESSION_ID``; beyond the daily limit, 403 ``REQUEST_LIMIT_EXCEEDED``.
 * Task rules: ``TaskSubtype`` is insert-only; a Lead ``WhoId`` allows no ``WhatId``; owners
   and related records must exist.
+* Agents' interactive sign-in (authorize, code exchange with PKCE, identity URL):
+  :mod:`tests.fakes.salesforce_signin`; the Lightning page that frames the softphone, with a
+  fake Open CTI library and ``saveLog``: :mod:`tests.fakes.salesforce_lightning`.
 
 Phone search: Salesforce's normalisation is UNVERIFIED, so this fake is deliberately plain — a
 term matches a phone field when the term's digits equal all the stored value's digits or one
@@ -38,12 +41,14 @@ import jwt
 from cryptography import x509
 from werkzeug.wrappers import Request, Response
 
+from tests.fakes.salesforce_lightning import LightningPages
 from tests.fakes.salesforce_query import (
     QuerySyntaxError,
     evaluate,
     parse_soql,
     parse_sosl,
 )
+from tests.fakes.salesforce_signin import SignInEndpoints
 
 API_VERSIONS = ("58.0", "59.0", "60.0", "61.0", "62.0", "63.0")
 COLLECTION_LIMIT = 200
@@ -124,7 +129,11 @@ class SalesforceError(Exception):
         self.status, self.code, self.message, self.fields = status, code, message, fields
 
 
-class FakeSalesforce:
+#: The fake org's id (18 characters; the first 15 are the case-sensitive id).
+ORG_ID = "00D000000000042EAA"
+
+
+class FakeSalesforce(SignInEndpoints, LightningPages):
     """A WSGI app holding one org. Implements ``crm_adapters.testing.FakeCRM``."""
 
     def __init__(self, certificate_pem: bytes, *, consumer_key: str = "3MVG9FAKECONSUMERKEY",
@@ -133,6 +142,7 @@ class FakeSalesforce:
                  callsid_field: str = "CTI_CallSid__c") -> None:
         self.public_key = x509.load_pem_x509_certificate(certificate_pem).public_key()
         self.consumer_key = consumer_key
+        self.org_id = ORG_ID
         self.audience = audience  # None: this server's own URL (like an Experience site)
         self.api_used, self.api_limit = 0, api_limit
         self.page_size = page_size
@@ -150,6 +160,8 @@ class FakeSalesforce:
         self._lock = threading.RLock()
         self.integration_user_id = self.add_user(username, "integration@example.com")
         self.approved_users = {username}
+        self._init_signin()
+        self._init_lightning()
 
     # -- test controls ---------------------------------------------------------------------
 
@@ -165,9 +177,10 @@ class FakeSalesforce:
                                                 "LastModifiedDate": _now()}
             return record_id
 
-    def add_user(self, username: str, email: str = "", *, active: bool = True) -> str:
+    def add_user(self, username: str, email: str = "", *, active: bool = True,
+                 email_verified: bool = True) -> str:
         return self.add_record("User", Name=username, Username=username, Email=email,
-                               IsActive=active)
+                               IsActive=active, EmailVerified=email_verified)
 
     def touch(self, sobject: str, record_id: str, when: datetime) -> None:
         """Set a record's LastModifiedDate (for sync tests)."""
@@ -221,7 +234,17 @@ class FakeSalesforce:
     def _dispatch(self, request: Request) -> Response:
         path = request.path
         if path == "/services/oauth2/token" and request.method == "POST":
+            if request.form.get("grant_type") == "authorization_code":
+                return self._exchange_code(request)
             return self._token(request)
+        if path == "/services/oauth2/authorize" and request.method == "GET":
+            return self._authorize(request)
+        identity = re.fullmatch(r"/id/(\w+)/(\w+)", path)
+        if identity and request.method == "GET":
+            return self._identity(request, *identity.groups())
+        lightning = self._lightning(request)
+        if lightning is not None:
+            return lightning
         if path.rstrip("/") == "/services/data":
             return _json([{"label": f"v{v}", "url": f"/services/data/v{v}", "version": v}
                           for v in API_VERSIONS])
@@ -321,7 +344,7 @@ class FakeSalesforce:
         self.tokens.add(token)
         base = request.host_url.rstrip("/")
         return _json({"access_token": token, "instance_url": base, "token_type": "Bearer",
-                      "id": f"{base}/id/00DFAKE/{self.integration_user_id}", "scope": "api",
+                      "id": f"{base}/id/{self.org_id}/{self.integration_user_id}", "scope": "api",
                       "issued_at": str(int(time.time() * 1000))})
 
     # -- reads -----------------------------------------------------------------------------

@@ -42,6 +42,12 @@ export class Api extends Emitter {
 
   async login(username, password) {
     const body = await this._fetch('POST', '/api/auth/login', { username, password }, false);
+    return this.loginWith(body);
+  }
+
+  /** Take the body of a sign-in done elsewhere (Salesforce's popup): /api/auth/login's shape. */
+  loginWith(body) {
+    if (!body?.access_token || !body.refresh_token) throw new ApiError(401, {});
     this.adopt(sessionFrom(body));
     return body.agent;
   }

@@ -27,6 +27,9 @@ async function main() {
 
   const bridge = await loadBridge(params.get('crm') || config.default_crm, {
     config, t, dial: (number, record) => perform('dial', { number, record }),
+    // A bridge's own way of signing in (Salesforce): hand over the /api/auth/login body.
+    signIn: (body) => signIn(() => api.loginWith(body)),
+    notice: (kind, text) => store.set({ notice: { kind, text, at: Date.now() } }),
   });
 
   // -- actions: run here when this tab leads, else forwarded to the leading tab ---------------
@@ -78,8 +81,8 @@ async function main() {
     phone.start();
   }
 
-  async function signIn(username, password) {
-    await api.login(username, password);
+  async function signIn(login) {
+    await login();
     try {
       sessionStorage.removeItem('cti.lastStatus'); // a fresh sign-in starts in 待機
     } catch {
@@ -153,7 +156,7 @@ async function main() {
 
   const ui = new UI({
     root: document, perform, api, bridge, config,
-    onSignIn: signIn,
+    onSignIn: (username, password) => signIn(() => api.login(username, password)),
     // Signing out runs on the leading tab: it gives the device up before the session ends.
     onSignOut: () => perform('signOut'),
     onLanguage: (language) => {

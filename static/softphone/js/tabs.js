@@ -31,6 +31,10 @@ export class Tabs extends Emitter {
       navigator.locks.request(LOCK, () => {
         this._lead();
         return new Promise(() => {}); // held until this tab goes away
+      }).catch(() => {
+        // Denied in a third-party frame when the browser blocks third-party storage (Chrome
+        // incognito, Safari): like a browser without Web Locks, this tab leads by itself.
+        this._lead();
       });
     } else {
       setTimeout(() => this._lead(), 0);
