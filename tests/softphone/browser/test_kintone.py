@@ -21,7 +21,7 @@ import pytest
 from tests.connector.crm_fixtures import run_jobs
 from tests.fakes.kintone import FakeKintone, standard_kintone, standard_settings
 from tests.fakes.server import LiveServer
-from tests.softphone.browser.conftest import Live, free_port, wait_for
+from tests.softphone.browser.conftest import Live, free_port, screenshot, wait_for
 from tests.softphone.browser.kintone_site import KintoneSite
 from tests.softphone.browser.test_softphone import Phone, eventually
 
@@ -181,6 +181,7 @@ def test_known_caller_is_named_from_the_crm_app_and_popped_in_the_kintone_window
     assert softphone.inner_text('[data-testid="call-name"]') == "山田 太郎"
     assert softphone.inner_text("#call .call-company") == "山田商事"
     assert softphone.title() == "📞 着信中: 山田 太郎 090-1234-5678 — ソフトフォン"
+    screenshot(softphone, "7-kintone-ringing")
 
     softphone.click('[data-testid="accept"]')
     ringing.answer()
