@@ -99,8 +99,20 @@ def _create_demo_customers(ctx: CliContext) -> None:
     with db.get_engine(ctx.app).begin() as conn:
         created = create_demo_data(conn, clock.now(ctx.app))
     if created:
+        _index_builtin_crm(ctx)
         click.echo(f"Created {created} demo customers in the built-in CRM: "
                    f"{ctx.settings.server.public_base_url}/crm/customers", err=True)
+
+
+def _index_builtin_crm(ctx: CliContext) -> None:
+    """Put the demo customers into the phone index now, as the worker's sync would later, so
+    the very first simulated call already pops its caller."""
+    from .. import crm, sync
+
+    layer = crm.get_layer(ctx.app)
+    adapter = layer.adapters.get("builtin")
+    if adapter is not None:
+        sync.sync_adapter(layer.engine, adapter, now=ctx.app.extensions["cti.clock"])
 
 
 def _create_demo_number(ctx: CliContext) -> None:

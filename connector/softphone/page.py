@@ -36,6 +36,15 @@ def crm_origins() -> list[str]:
             if s not in ("'self'", "'none'")]
 
 
+def crm_links() -> dict[str, dict[str, str]]:
+    """Per enabled CRM, the pages its bridge opens itself (adapters with ``browser_links()``;
+    kintone: record and new-record URLs). Addresses only, nothing secret."""
+    layer = current_app.extensions.get("cti.crm")
+    adapters = layer.adapters if layer is not None else {}
+    return {name: adapter.browser_links() for name, adapter in adapters.items()
+            if callable(getattr(adapter, "browser_links", None))}
+
+
 def page_csp_extra() -> dict[str, list[str]]:
     # A bridge's own scripts are ours ('self'); the only foreign one is Salesforce's Open CTI
     # library, from the one org that frames this page — never from any framing origin.
@@ -73,6 +82,7 @@ def boot_config() -> Any:
         "device_heartbeat_seconds": softphone.device_heartbeat_seconds,
         "crm_origins": crm_origins(),
         "salesforce": salesforce_frame.boot_config(settings),
+        "crm_links": crm_links(),
         "simulator_controls": softphone.simulator_controls and not settings.twilio.configured,
     })
 

@@ -86,6 +86,18 @@ class KintoneAdapter(CRMAdapter):
         return self.client.record_url(customer.object_type or self._crm_app.app_id,
                                       customer.record_id)
 
+    def browser_links(self) -> dict[str, str]:
+        """kintone pages the softphone's kintone bridge opens in the agent's browser.
+
+        ``record_url`` is a template with ``{app}`` and ``{id}`` (the voice core may drop a
+        match's URL to fit Twilio's parameter limits); ``new_record_url`` is the CRM app's add
+        screen, where the click-to-call plugin fills in the caller's number.
+        """
+        app_id = self._crm_app.app_id
+        return {"record_url": self.client.record_url("{app}", "{id}"),
+                "new_record_url": self.client.new_record_url(app_id),
+                "crm_app_id": str(app_id)}
+
     def contacts_changed_since(self, since: datetime | None) -> Iterator[Customer]:
         """Every record of the CRM app changed at or after ``since``, oldest change first.
 

@@ -55,15 +55,27 @@ class KintoneClient:
         prefix = f"/k/guest/{space}/v1" if space else "/k/v1"
         return f"{self.settings.base_url}{prefix}/{api}.json"
 
-    def record_url(self, app_id: int | str, record_id: int | str) -> str:
-        """The record's page in kintone's desktop UI (the screen pop).
+    def app_url(self, app_id: int | str) -> str:
+        """The app's pages in kintone's desktop UI: ``https://x.cybozu.com/k/3/`` (record list).
 
-        The guest-space shape ``/k/guest/<space>/<app>/show#record=<id>`` is UNVERIFIED (seen
-        in public customisation code, not in Cybozu's documentation).
+        The guest-space shape ``/k/guest/<space>/<app>/`` is UNVERIFIED (seen in public
+        customisation code, not in Cybozu's documentation).
         """
         space = self.settings.guest_space_id
         prefix = f"/k/guest/{space}" if space else "/k"
-        return f"{self.settings.base_url}{prefix}/{app_id}/show#record={record_id}"
+        return f"{self.settings.base_url}{prefix}/{app_id}/"
+
+    def record_url(self, app_id: int | str, record_id: int | str) -> str:
+        """The record's page in kintone's desktop UI (the screen pop)."""
+        return f"{self.app_url(app_id)}show#record={record_id}"
+
+    def new_record_url(self, app_id: int | str) -> str:
+        """The app's "add record" screen (レコード追加画面).
+
+        ``<app>/edit`` is UNVERIFIED: it is what kintone's own 追加 button opens, but Cybozu does
+        not document it as an API.
+        """
+        return f"{self.app_url(app_id)}edit"
 
     # -- requests ----------------------------------------------------------------------------
 

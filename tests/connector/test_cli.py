@@ -4,6 +4,7 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -173,6 +174,10 @@ def test_serve_on_embedded_defaults_from_an_empty_directory(tmp_path):
                                  headers={"Authorization": "Bearer "
                                                            + login.json()["access_token"]})
         assert customers.json()["total"] == 10  # demo customers, so a newcomer can pop one
+        with sqlite3.connect(tmp_path / "var" / "cti.db") as db_file:  # … and they ring known
+            indexed = db_file.execute("SELECT count(*) FROM phone_index WHERE e164 = "
+                                      "'+819012345678'").fetchone()[0]
+        assert indexed == 1
         assert oct(Path(tmp_path / "var" / "demo-credentials.txt").stat().st_mode)[-3:] == "600"
     finally:
         os.killpg(process.pid, signal.SIGTERM)

@@ -12,6 +12,9 @@ import { UI } from './ui.js';
 import { startWindowProtocol } from './window-protocol.js';
 
 const LANGUAGE_KEY = 'cti.lang';
+/** A click-to-dial that arrives before sign-in is placed once the phone is registered, if
+ * the agent signs in within this time and leaves the number as it was. */
+const PENDING_DIAL_MS = 120000;
 
 async function main() {
   const params = new URLSearchParams(window.location.search);
@@ -24,6 +27,7 @@ async function main() {
   const deviceId = browserDeviceId();
   let phone = null;
   let adopting = false;
+  let pendingDial = null;
 
   const bridge = await loadBridge(params.get('crm') || config.default_crm, {
     config, t, dial: (number, record) => perform('dial', { number, record }),
@@ -168,6 +172,12 @@ async function main() {
   store.on('change', (state) => {
     ui.render(state);
     if (tabs.isLeader) tabs.post({ type: 'state', state });
+    if (pendingDial && state.registration === 'registered' && !state.call && !state.acw) {
+      const { number, record, until } = pendingDial;
+      pendingDial = null;
+      const unchanged = document.getElementById('number').value === number;
+      if (unchanged && Date.now() < until) perform('dial', { number, record });
+    }
   });
   ui.translate();
   ui.render(store.state);
@@ -176,8 +186,12 @@ async function main() {
   startWindowProtocol({
     origins: config.crm_origins,
     onDial: (number, record) => {
-      if (store.state.signedIn) perform('dial', { number, record });
-      else document.getElementById('number').value = number;
+      if (store.state.signedIn) {
+        perform('dial', { number, record });
+      } else {
+        document.getElementById('number').value = number;
+        pendingDial = { number, record, until: Date.now() + PENDING_DIAL_MS };
+      }
     },
   });
 

@@ -48,7 +48,8 @@ export function originAllowed(origin, patterns) {
   });
 }
 
-function cleanRecord(record) {
+/** The record fields a CRM page may send, as short strings; null when there is none. */
+export function cleanRecord(record) {
   if (!record || typeof record !== 'object') return null;
   const out = {};
   for (const key of ['crm', 'appId', 'recordId', 'name', 'url', 'type']) {

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from connector import db
+from connector import crm, db, sync
 from connector.builtin_crm.demo import create_demo_data
 from connector.schema import calls
 from connector.voice import numbers
@@ -27,6 +27,9 @@ def test_newcomer_sees_a_whole_call_without_an_account(live_factory, redis_url):
             label="代表", route=Route.parse("agent:agent1")), now=clock.now(live.app))
         # The demo customers `cti serve` creates on a fresh install; 山田 太郎 is the caller.
         create_demo_data(conn, clock.now(live.app))
+    layer = crm.get_layer(live.app)  # … and indexes at once (cti serve does the same)
+    sync.sync_adapter(layer.engine, layer.adapters["builtin"],
+                      now=live.app.extensions["cti.clock"])
     context = live.context(fake_device=False)
     page = live.sign_in(live.open(context))
     assert page.inner_text('[data-testid="registration"]') == "登録済み（模擬）"
