@@ -16,6 +16,7 @@ def test_demo_number_rings_the_demo_agent_who_may_call_from_it(app):
     with db.get_engine(app).connect() as conn:
         number = numbers.get_number(conn, OUR_NUMBER)
         assert str(number.route) == "agent:agent1"
+        assert str(number.fallback) == "voicemail"
         assert [c.e164 for c in numbers.caller_ids(conn, agent.id)] == [OUR_NUMBER]
     assert create_demo_number(app) is None  # only once, on a fresh install
 
