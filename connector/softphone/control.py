@@ -203,10 +203,7 @@ def transfer(call_sid: str) -> Any:
                       "Hold transfer to a group is not possible; use a direct transfer.")
     if control is None or control.state != "held":
         control = _hold(call_sid, leg, context)
-    with db.get_engine().begin() as conn:
-        control_store.change(conn, call_sid, now=clock.now(), target=target, last_error="")
-        control = control_store.get(conn, call_sid)
-    assert control is not None
+    control = _record_change(call_sid, target=target, last_error="")
     if body["mode"] == "warm":
         return jsonify({**control.public(),
                         "connect_params": {"cti_action": "consult", "cti_call": call_sid}})
@@ -232,11 +229,8 @@ def transfer(call_sid: str) -> Any:
         with db.get_engine().begin() as conn:
             call_records.expect_legs(conn, call_sid, response.count("<Client") +
                                      response.count("<Number"), clock.now())
-    with db.get_engine().begin() as conn:
-        control_store.change(conn, call_sid, now=clock.now(), state="transferring")
-        control = control_store.get(conn, call_sid)
+    control = _record_change(call_sid, state="transferring")
     _set_presence("acw")
-    assert control is not None
     return jsonify(control.public())
 
 
@@ -259,10 +253,7 @@ def complete_transfer(call_sid: str) -> Any:
         legs.redirect(client, target_legs[0].sid, call_control.take_from_hold(control.queue_name))
     except legs.LegError as exc:
         raise _leg_error(exc) from None
-    with db.get_engine().begin() as conn:
-        control_store.change(conn, call_sid, now=clock.now(), state="transferred")
-        control = control_store.get(conn, call_sid)
-    assert control is not None
+    control = _record_change(call_sid, state="transferred")
     return jsonify(control.public())
 
 
@@ -278,10 +269,7 @@ def cancel_transfer(call_sid: str) -> Any:
             legs.hang_up(twilio_rest.rest_client(), control.consult_call_sid)
         except legs.LegError as exc:
             raise _leg_error(exc) from None
-    with db.get_engine().begin() as conn:
-        control_store.change(conn, call_sid, now=clock.now(), state="held", clear_target=True)
-        control = control_store.get(conn, call_sid)
-    assert control is not None
+    control = _record_change(call_sid, state="held", clear_target=True)
     return jsonify(control.public())
 
 
@@ -299,11 +287,17 @@ def hang_up_held(call_sid: str) -> Any:
             legs.hang_up(twilio_rest.rest_client(), control.consult_call_sid)
     except legs.LegError as exc:
         raise _leg_error(exc) from None
-    with db.get_engine().begin() as conn:
-        control_store.change(conn, call_sid, now=clock.now(), state="ended")
-        control = control_store.get(conn, call_sid)
-    assert control is not None
+    control = _record_change(call_sid, state="ended")
     return jsonify(control.public())
+
+
+def _record_change(call_sid: str, **changes: Any) -> control_store.Control:
+    """Store a change of the call's control state and return the state as it now is."""
+    with db.get_engine().begin() as conn:
+        control_store.change(conn, call_sid, now=clock.now(), **changes)
+        control = control_store.get(conn, call_sid)
+    assert control is not None  # changes are only made to calls whose control exists
+    return control
 
 
 @bp.get("/control")
