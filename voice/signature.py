@@ -69,10 +69,12 @@ def validate_signature(
         actual_hash = hashlib.sha256(params.encode("utf-8")).hexdigest()
         body_ok = hmac.compare_digest(actual_hash, expected_hash)
         params = None
-    # A generator, so the second URL form is only signed when the first does not match.
+    # Twilio may have signed the URL with or without its port. The URL as given is tried
+    # first (the usual match); a generator signs the other forms only when it does not.
+    candidates = dict.fromkeys((url, _without_port(url), _with_default_port(url)))
     matches = (
         hmac.compare_digest(compute_signature(candidate, params, auth_token), signature)
-        for candidate in (_without_port(url), _with_default_port(url))
+        for candidate in candidates
     )
     return body_ok and any(matches)
 
