@@ -4,7 +4,7 @@ Customers are added the way the connector adds them (``connector.builtin_crm.sto
 one failure the built-in CRM can really have — a database locked for longer than the adapter will
 wait — is produced for real: another connection holds an exclusive lock until the adapter has
 failed the requested number of times. HTTP failures (401, 429, 5xx) do not exist here and raise
-``NotImplementedError``, which makes the contract skip those tests with a reason.
+``NotImplementedError``; the contract's test class leaves those cases out.
 """
 
 from __future__ import annotations
