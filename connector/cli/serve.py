@@ -140,6 +140,8 @@ def worker(ctx: CliContext, burst: bool, queues: tuple[str, ...]) -> None:
     if not burst:
         upkeep.start()
     try:
-        make_worker(ctx.app, list(queues) or None).work(with_scheduler=True, burst=burst)
+        # rq sets its own loggers to INFO unless told otherwise; [logging] level governs them.
+        make_worker(ctx.app, list(queues) or None).work(
+            with_scheduler=True, burst=burst, logging_level=ctx.settings.logging.level)
     finally:
         upkeep.stop()

@@ -135,6 +135,26 @@ def test_worker_runs_jobs_in_app_context(run, config_file, redis_client, monkeyp
     assert redis_client.get("cti:selftest:tok123") == app.name.encode()
 
 
+def test_worker_follows_the_configured_log_level(run, config_file, redis_client):
+    from connector import create_app, queue
+    from connector.config import load_settings
+
+    app = create_app(load_settings(config_file))
+    queue.get_queue("default", app).enqueue("connector.jobs.selftest", "tok456")
+    env = {**os.environ, "TEST_CTI_SECRET": "s" * 40, "TEST_TWILIO_KEY_SECRET": "x"}
+    command = [*CTI, "--config", str(config_file), "worker", "--burst"]
+    chatty = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    assert "Job OK" in chatty.stdout + chatty.stderr  # INFO: rq reports every job
+
+    queue.get_queue("default", app).enqueue("connector.jobs.selftest", "tok789")
+    quiet = subprocess.run(command, env={**env, "CTI_LOGGING__LEVEL": "WARNING"},
+                           capture_output=True, text=True, timeout=60)
+    assert quiet.returncode == 0, quiet.stderr
+    assert redis_client.get("cti:selftest:tok789") == app.name.encode()
+    assert "Job OK" not in quiet.stdout + quiet.stderr
+    assert '"level": "INFO"' not in quiet.stdout + quiet.stderr
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
