@@ -11,6 +11,7 @@ log in the CRM — p50, p99 and the longest (target ≤ 10 s).
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import signal
 import socket
@@ -98,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--timeout", type=float, default=120.0)
     args = parser.parse_args(argv)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the fake CRM's access log
     fake = TimedCRM()
     redis = redis_url()
     with tempfile.TemporaryDirectory() as tmp, LiveServer(fake) as live:
