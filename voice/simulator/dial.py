@@ -19,7 +19,7 @@ from voice.simulator import facts
 from voice.simulator.calls import CallbackConfig, Fetch, Leg, PartyHangup
 from voice.simulator.executor import Stop
 from voice.simulator.kernel import Event, ProcessGen
-from voice.simulator.transcript import Bridged, Dialed, Recorded
+from voice.simulator.transcript import Bridged, Dialed
 from voice.simulator.twiml import Verb, client_identity, client_parameters
 from voice.simulator.webhooks import resolve
 
@@ -185,22 +185,11 @@ class Dialer:
             return ()
         start = ring_started if "ringing" in mode else answered
         seconds = round(self.kernel.now() - start)
-        channels = "2" if mode.endswith("dual") else "1"
-        sid = self.sim.add_recording(leg, seconds, int(channels), "DialVerb")
-        media = (f"https://api.twilio.com/{facts.API_VERSION}/Accounts/"
-                 f"{self.sim.account_sid}/Recordings/{sid}")
-        leg.transcript.add(Recorded(self.kernel.now(), leg.sid, sid, media, seconds))
-        callback = verb.attr("recordingStatusCallback")
-        if callback:
-            self.sim.webhooks.notify(
-                leg, "recording-callback", resolve(url, callback),
-                verb.method("recordingStatusCallbackMethod"),
-                [("AccountSid", self.sim.account_sid), ("CallSid", leg.sid),
-                 ("RecordingSid", sid), ("RecordingUrl", media),
-                 ("RecordingStatus", "completed"), ("RecordingDuration", str(seconds)),
-                 ("RecordingChannels", channels), ("RecordingSource", "DialVerb")])
-        return (("RecordingUrl", media), ("RecordingSid", sid),
-                ("RecordingDuration", str(seconds)))
+        channels = 2 if mode.endswith("dual") else 1
+        recording = self.sim.add_recording(leg, seconds, channels, "DialVerb")
+        self.sim.send_recording_callback(leg, verb, url, recording)
+        return (("RecordingUrl", self.sim.recording_url(recording.sid)),
+                ("RecordingSid", recording.sid), ("RecordingDuration", str(seconds)))
 
 
 def _unanswered_status(children: list[Leg]) -> str:

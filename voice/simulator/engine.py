@@ -35,9 +35,10 @@ from voice.simulator.kernel import Clock, Kernel
 from voice.simulator.parties import CallerScript, Endpoint, Party, ScriptedEndpoint
 from voice.simulator.queues import Queues
 from voice.simulator.recordings import Recording, RecordingsAdapter
-from voice.simulator.transcript import Redirected, Transcript
+from voice.simulator.transcript import Recorded, Redirected, Transcript
 from voice.simulator.transport import Transport
-from voice.simulator.webhooks import Webhooks
+from voice.simulator.twiml import Verb
+from voice.simulator.webhooks import Webhooks, resolve
 
 
 @dataclass(frozen=True)
@@ -279,12 +280,35 @@ class Simulator:
         """Run until every call has ended and no callback is pending."""
         self.kernel.run(limit=limit)
 
-    def add_recording(self, leg: Leg, seconds: int, channels: int, source: str) -> str:
-        """Register a finished recording of ``leg``'s call; returns its ``RE`` SID."""
+    def add_recording(self, leg: Leg, seconds: int, channels: int, source: str) -> Recording:
+        """Register a finished recording of ``leg``'s call and note it in the transcript."""
         sid = new_sid("RE")
         call_sid = leg.parent.sid if leg.parent is not None else leg.sid
-        self.recordings[sid] = Recording(sid, call_sid, seconds, channels, source)
-        return sid
+        recording = Recording(sid, call_sid, seconds, channels, source)
+        self.recordings[sid] = recording
+        leg.transcript.add(Recorded(self.kernel.now(), leg.sid, sid, self.recording_url(sid),
+                                    seconds))
+        return recording
+
+    def recording_url(self, recording_sid: str) -> str:
+        """The media URL Twilio reports for a recording (``RecordingUrl``)."""
+        return (f"https://api.twilio.com/{facts.API_VERSION}/Accounts/{self.account_sid}/"
+                f"Recordings/{recording_sid}")
+
+    def send_recording_callback(self, leg: Leg, verb: Verb, url: str,
+                                recording: Recording) -> None:
+        """The verb's ``recordingStatusCallback`` ("completed"), when it asks for one."""
+        callback = verb.attr("recordingStatusCallback")
+        if not callback:
+            return
+        self.webhooks.notify(
+            leg, "recording-callback", resolve(url, callback),
+            verb.method("recordingStatusCallbackMethod"),
+            [("AccountSid", self.account_sid), ("CallSid", leg.sid),
+             ("RecordingSid", recording.sid), ("RecordingUrl", self.recording_url(recording.sid)),
+             ("RecordingStatus", "completed"), ("RecordingDuration", str(recording.duration)),
+             ("RecordingChannels", str(recording.channels)),
+             ("RecordingSource", recording.source)])
 
     def requests_adapter(self) -> RecordingsAdapter:
         """A ``requests`` adapter serving recording media from this simulator; mount it on a

@@ -22,7 +22,7 @@ from voice.simulator.calls import Fetch, Leg, PartyHangup, RestHangup, RestRedir
 from voice.simulator.kernel import ProcessGen
 from voice.simulator.media import digits_seconds, play_seconds, say_seconds
 from voice.simulator.parties import GatherPrompt, Press, Speech
-from voice.simulator.transcript import ErrorEvent, Heard, Pressed, Recorded, Redirected, Spoke
+from voice.simulator.transcript import ErrorEvent, Heard, Pressed, Redirected, Spoke
 from voice.simulator.twiml import NOT_EMULATED, Verb
 from voice.simulator.webhooks import resolve
 
@@ -275,26 +275,15 @@ class Executor:
 
     def _finish_recording(self, leg: Leg, verb: Verb, url: str, action: Fetch,
                           seconds: float, digits: str) -> Fetch:
-        sid = self.sim.add_recording(leg, round(seconds), 1, "RecordVerb")
-        media_url = (f"https://api.twilio.com/{facts.API_VERSION}/Accounts/"
-                     f"{self.sim.account_sid}/Recordings/{sid}")
-        duration = str(round(seconds))
-        leg.transcript.add(Recorded(self.kernel.now(), leg.sid, sid, media_url, round(seconds)))
-        params = (("RecordingUrl", media_url), ("RecordingSid", sid),
-                  ("RecordingDuration", duration), ("Digits", digits))
+        recording = self.sim.add_recording(leg, round(seconds), 1, "RecordVerb")
+        params = (("RecordingUrl", self.sim.recording_url(recording.sid)),
+                  ("RecordingSid", recording.sid),
+                  ("RecordingDuration", str(recording.duration)), ("Digits", digits))
         if digits == "hangup":
             self.hang_up(leg, "caller-hangup")
             self.sim.webhooks.notify(leg, "action", action.url, action.method,
                                      leg.params() + list(params))
-        callback = verb.attr("recordingStatusCallback")
-        if callback:
-            self.sim.webhooks.notify(
-                leg, "recording-callback", resolve(url, callback),
-                verb.method("recordingStatusCallbackMethod"),
-                [("AccountSid", self.sim.account_sid), ("CallSid", leg.sid),
-                 ("RecordingSid", sid), ("RecordingUrl", media_url),
-                 ("RecordingStatus", "completed"), ("RecordingDuration", duration),
-                 ("RecordingChannels", "1"), ("RecordingSource", "RecordVerb")])
+        self.sim.send_recording_callback(leg, verb, url, recording)
         return Fetch(action.url, action.method, params)
 
 
