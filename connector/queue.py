@@ -68,34 +68,30 @@ def check(client: redis.Redis) -> dict[str, Any]:
             "latency_ms": round((time.perf_counter() - started) * 1000, 1)}
 
 
-class AppWorker(Worker):
-    """An rq worker whose jobs run inside the Flask app context (like Flask's Celery example).
+class _InAppContext:
+    """Runs each job inside the Flask app context (like Flask's Celery example); mixed into
+    rq's worker classes before them."""
+
+    def __init__(self, *args: Any, app: Flask, **kwargs: Any) -> None:
+        kwargs.setdefault("serializer", JSONSerializer)
+        super().__init__(*args, **kwargs)
+        self.flask_app = app
+
+    def perform_job(self, job: Any, queue: Queue) -> bool:
+        with self.flask_app.app_context():
+            return super().perform_job(job, queue)  # type: ignore[misc]
+
+
+class AppWorker(_InAppContext, Worker):
+    """An rq worker whose jobs run inside the Flask app context.
 
     The app is created once in the parent, before rq forks a work horse per job, so imports and
     configuration are not paid per job.
     """
 
-    def __init__(self, *args: Any, app: Flask, **kwargs: Any) -> None:
-        kwargs.setdefault("serializer", JSONSerializer)
-        super().__init__(*args, **kwargs)
-        self.flask_app = app
 
-    def perform_job(self, job: Any, queue: Queue) -> bool:
-        with self.flask_app.app_context():
-            return super().perform_job(job, queue)
-
-
-class AppSimpleWorker(SimpleWorker):
+class AppSimpleWorker(_InAppContext, SimpleWorker):
     """Same, without forking: for tests and for running jobs in the development server."""
-
-    def __init__(self, *args: Any, app: Flask, **kwargs: Any) -> None:
-        kwargs.setdefault("serializer", JSONSerializer)
-        super().__init__(*args, **kwargs)
-        self.flask_app = app
-
-    def perform_job(self, job: Any, queue: Queue) -> bool:
-        with self.flask_app.app_context():
-            return super().perform_job(job, queue)
 
 
 def make_worker(app: Flask, queue_names: list[str] | None = None, *,
