@@ -122,33 +122,39 @@ def test_user_add_refuses_bad_input(run):
     assert "at least 10 characters" in result.output
 
 
-def test_worker_runs_jobs_in_app_context(run, config_file, redis_client, monkeypatch):
+WORKER_ENV = {"TEST_CTI_SECRET": "s" * 40, "TEST_TWILIO_KEY_SECRET": "x"}
+
+
+def _enqueue_selftest(config_file, token: str):
+    """Queue the self-test job (it writes ``cti:selftest:<token>``); returns the app."""
     from connector import create_app, queue
     from connector.config import load_settings
 
     app = create_app(load_settings(config_file))
-    queue.get_queue("default", app).enqueue("connector.jobs.selftest", "tok123")
-    env = {**os.environ, "TEST_CTI_SECRET": "s" * 40, "TEST_TWILIO_KEY_SECRET": "x"}
-    done = subprocess.run([*CTI, "--config", str(config_file), "worker", "--burst"],
-                          env=env, capture_output=True, text=True, timeout=60)
+    queue.get_queue("default", app).enqueue("connector.jobs.selftest", token)
+    return app
+
+
+def _run_worker(config_file, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run([*CTI, "--config", str(config_file), "worker", "--burst"],
+                          env={**os.environ, **WORKER_ENV, **env}, capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_worker_runs_jobs_in_app_context(run, config_file, redis_client):
+    app = _enqueue_selftest(config_file, "tok123")
+    done = _run_worker(config_file)
     assert done.returncode == 0, done.stderr
     assert redis_client.get("cti:selftest:tok123") == app.name.encode()
 
 
 def test_worker_follows_the_configured_log_level(run, config_file, redis_client):
-    from connector import create_app, queue
-    from connector.config import load_settings
-
-    app = create_app(load_settings(config_file))
-    queue.get_queue("default", app).enqueue("connector.jobs.selftest", "tok456")
-    env = {**os.environ, "TEST_CTI_SECRET": "s" * 40, "TEST_TWILIO_KEY_SECRET": "x"}
-    command = [*CTI, "--config", str(config_file), "worker", "--burst"]
-    chatty = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    _enqueue_selftest(config_file, "tok456")
+    chatty = _run_worker(config_file)
     assert "Job OK" in chatty.stdout + chatty.stderr  # INFO: rq reports every job
 
-    queue.get_queue("default", app).enqueue("connector.jobs.selftest", "tok789")
-    quiet = subprocess.run(command, env={**env, "CTI_LOGGING__LEVEL": "WARNING"},
-                           capture_output=True, text=True, timeout=60)
+    app = _enqueue_selftest(config_file, "tok789")
+    quiet = _run_worker(config_file, CTI_LOGGING__LEVEL="WARNING")
     assert quiet.returncode == 0, quiet.stderr
     assert redis_client.get("cti:selftest:tok789") == app.name.encode()
     assert "Job OK" not in quiet.stdout + quiet.stderr
