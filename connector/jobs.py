@@ -1,6 +1,6 @@
 """Background jobs run by ``cti worker``: module-level functions with JSON-able arguments.
 
-Each runs inside the Flask app context (see :class:`connector.queue.AppWorker`), so it reaches
+Each runs inside the Flask app context (see :class:`connector.queue.AppJob`), so it reaches
 the database and Redis of the deployment through ``current_app``.
 """
 

@@ -10,14 +10,18 @@ imported by name in the worker and never receive pickled clients.
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import redis
 from flask import Flask, current_app
 from rq import Queue, SimpleWorker, Worker
+from rq.job import Job
 from rq.serializers import JSONSerializer
+
+log = logging.getLogger("cti.jobs")
 
 #: Queue names: write-back jobs must not wait behind slow maintenance work.
 QUEUES = ("writeback", "default")
@@ -68,36 +72,64 @@ def check(client: redis.Redis) -> dict[str, Any]:
             "latency_ms": round((time.perf_counter() - started) * 1000, 1)}
 
 
-class _InAppContext:
-    """Runs each job inside the Flask app context (like Flask's Celery example); mixed into
-    rq's worker classes before them."""
+class AppJob(Job):
+    """An rq job performed inside a Flask app context (as in Flask's background-task patterns).
 
-    def __init__(self, *args: Any, app: Flask, **kwargs: Any) -> None:
-        kwargs.setdefault("serializer", JSONSerializer)
-        super().__init__(*args, **kwargs)
-        self.flask_app = app
-
-    def perform_job(self, job: Any, queue: Queue) -> bool:
-        with self.flask_app.app_context():
-            return super().perform_job(job, queue)  # type: ignore[misc]
-
-
-class AppWorker(_InAppContext, Worker):
-    """An rq worker whose jobs run inside the Flask app context.
-
-    The app is created once in the parent, before rq forks a work horse per job, so imports and
-    configuration are not paid per job.
+    rq's documented extension point for this is a custom job class; overriding the worker's own
+    methods instead broke on rq 3.0, which changed ``Worker.perform_job``'s signature. The app is
+    a class attribute of the per-app subclass :func:`job_class` builds, so a forked work horse
+    inherits it without re-creating the app per job.
     """
 
+    flask_app: ClassVar[Flask | None] = None
 
-class AppSimpleWorker(_InAppContext, SimpleWorker):
-    """Same, without forking: for tests and for running jobs in the development server."""
+    def perform(self) -> Any:
+        app = type(self).flask_app
+        if app is None:
+            return super().perform()
+        with app.app_context():
+            return super().perform()
+
+
+def job_class(app: Flask) -> type[AppJob]:
+    """The job class bound to ``app``, created once per app."""
+    bound = app.extensions.get("cti.rq_job_class")
+    if bound is None:
+        bound = type("AppJob", (AppJob,), {"flask_app": app})
+        app.extensions["cti.rq_job_class"] = bound
+    return bound
+
+
+def _log_work_horse_death(job: Job, retpid: int, ret_val: int, rusage: Any) -> None:
+    """rq's own message names only the pid; say which job died and how, for whoever reads it."""
+    signal_number = ret_val & 0x7F
+    how = f"killed by signal {signal_number}" if signal_number else f"exit status {ret_val >> 8}"
+    log.error("a background job's process died (%s); the job is recorded as failed and the "
+              "sweeper re-queues its work", how,
+              extra={"job_id": job.id, "job_func": _func_name(job), "pid": retpid,
+                     "max_rss_kb": getattr(rusage, "ru_maxrss", None)})
+
+
+def _func_name(job: Job) -> str:
+    try:
+        return job.func_name
+    except Exception:  # an undecodable job still gets its death logged
+        return "?"
 
 
 def make_worker(app: Flask, queue_names: list[str] | None = None, *,
                 fork: bool = True) -> Worker:
+    """An rq worker for ``queue_names`` (default: all) whose jobs run inside ``app``'s context.
+
+    ``fork=False`` runs jobs in this process (tests, the development server): rq's
+    ``SimpleWorker``. Exceptions raised by jobs are logged by rq itself, with their traceback
+    (``rq.worker``), and kept in rq's failed-job registry, which ``cti jobs`` and ``cti doctor``
+    report.
+    """
     connection = get_redis(app)
-    queues = [Queue(name, connection=connection, serializer=JSONSerializer)
+    jobs = job_class(app)
+    queues = [Queue(name, connection=connection, serializer=JSONSerializer, job_class=jobs)
               for name in (queue_names or list(QUEUES))]
-    worker_class = AppWorker if fork else AppSimpleWorker
-    return worker_class(queues, connection=connection, app=app)
+    worker_class = Worker if fork else SimpleWorker
+    return worker_class(queues, connection=connection, serializer=JSONSerializer, job_class=jobs,
+                        work_horse_killed_handler=_log_work_horse_death)

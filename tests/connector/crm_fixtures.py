@@ -7,7 +7,6 @@ from datetime import timedelta
 from sqlalchemy import insert
 
 from connector import db, queue
-from connector.queue import AppSimpleWorker
 from connector.schema import calls
 
 TOKEN = "example-crm-token-for-tests"
@@ -20,9 +19,7 @@ def crm_section(fake, **extra):
 
 def run_jobs(app) -> None:
     """Run every queued job (as a worker would), in this process."""
-    worker = AppSimpleWorker([queue.get_queue(n, app) for n in queue.QUEUES],
-                             connection=queue.get_redis(app), app=app)
-    worker.work(burst=True)
+    queue.make_worker(app, fork=False).work(burst=True)
 
 
 def add_call(app, call_sid, *, clock, customer_number="+81312345678", direction="inbound",
