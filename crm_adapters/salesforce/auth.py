@@ -19,8 +19,10 @@ import warnings
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-import jwt
 import requests
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from simple_salesforce import SalesforceAuthenticationFailed
 from simple_salesforce.login import SalesforceLogin
 
@@ -92,6 +94,7 @@ class JwtBearerAuth:
             return self._session
 
     def _request_token(self) -> Session:
+        private_key = self._signing_key()
         self.token_requests += 1
         try:
             with transport_errors(self.adapter), warnings.catch_warnings():
@@ -102,17 +105,10 @@ class JwtBearerAuth:
                                         category=UserWarning)
                 token, instance = SalesforceLogin(
                     username=self.settings.username, consumer_key=self.settings.consumer_key,
-                    privatekey=self.settings.private_key.reveal(),
-                    domain=sf_domain(jwt_audience(self.settings)),
+                    privatekey=private_key, domain=sf_domain(jwt_audience(self.settings)),
                     instance_url=sf_domain(self.settings.login_url), session=self.http)
         except SalesforceAuthenticationFailed as exc:
             raise token_error(exc, self.settings, adapter=self.adapter) from None
-        except (ValueError, TypeError, jwt.PyJWTError) as exc:
-            # Only signing raises these; cryptography's messages describe the key format,
-            # never the key itself.
-            raise AdapterConfigError(
-                f"private_key: cannot sign with it ({type(exc).__name__}); it must be an "
-                "unencrypted RSA private key in PEM format", adapter=self.adapter) from None
         except AttributeError:
             # simple-salesforce reads instance_url without checking that it is there.
             token, instance = None, None
@@ -120,6 +116,23 @@ class JwtBearerAuth:
             raise AdapterTemporaryError("token endpoint answered without access_token or "
                                         "instance_url", adapter=self.adapter)
         return Session(access_token=token, instance_url=f"https://{instance}".rstrip("/"))
+
+    def _signing_key(self) -> str:
+        """The PEM key, checked before simple-salesforce signs with it (its errors would not say
+        which setting is wrong)."""
+        pem = self.settings.private_key.reveal()
+        try:
+            key = serialization.load_pem_private_key(pem.encode(), password=None)
+        except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+            # cryptography's messages describe the key format, never the key itself.
+            raise AdapterConfigError(
+                f"private_key: cannot sign with it ({type(exc).__name__}); it must be an "
+                "unencrypted RSA private key in PEM format", adapter=self.adapter) from None
+        if not isinstance(key, rsa.RSAPrivateKey):
+            raise AdapterConfigError("private_key: cannot sign with it: the JWT bearer flow "
+                                     "signs with RS256, so it must be an RSA key",
+                                     adapter=self.adapter)
+        return pem
 
 
 #: (error, words in error_description) -> (error class, what to fix). First match wins.

@@ -9,6 +9,8 @@ from collections.abc import Callable
 import jwt
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from crm_adapters.errors import AdapterAuthError, AdapterConfigError
 from crm_adapters.salesforce import SalesforceAdapter, SalesforceSettings
@@ -123,6 +125,22 @@ def test_unusable_private_key_is_a_config_error(make_adapter: Build) -> None:
     with pytest.raises(AdapterConfigError, match="private_key: cannot sign") as caught:
         make_adapter(private_key=broken).lookup_by_phone("+81312345678")
     assert "not base64" not in str(caught.value)
+
+
+@pytest.mark.parametrize(("key", "says"), [
+    (ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()).decode(), "must be an RSA key"),
+    (rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(b"passphrase")).decode(), "unencrypted RSA"),
+])
+def test_key_that_cannot_sign_rs256_is_refused_before_login(make_adapter: Build,
+                                                            sf: FakeSalesforce, key: str,
+                                                            says: str) -> None:
+    with pytest.raises(AdapterConfigError, match=says):
+        make_adapter(private_key=key).lookup_by_phone("+81312345678")
+    assert sf.token_requests == 0
 
 
 def test_access_token_never_logged(adapter: SalesforceAdapter, sf: FakeSalesforce,
