@@ -1,7 +1,8 @@
 """A small Salesforce org for tests, played over HTTP by the documented REST API.
 
 Run it with :class:`tests.fakes.server.LiveServer`; the same server is the login host and the
-instance. What it follows (REST API Developer Guide; ecosystem.md §3):
+instance. simple-salesforce reaches it as ``https://<name>.salesforce.com`` through
+``tests.fakes.server.route_hosts`` (wrap the fake in ``behind_tls_proxy`` so it sees that URL). What it follows (REST API Developer Guide; ecosystem.md §3):
 
 * ``POST /services/oauth2/token`` — JWT bearer grant; the assertion's RS256 signature is checked
   against the connected app's certificate, and ``iss``/``sub``/``aud``/``exp`` are checked.
