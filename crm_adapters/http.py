@@ -1,6 +1,6 @@
 """The HTTP session adapters receive, and the mapping of HTTP failures onto typed errors.
 
-Every outbound request needs a timeout (simple-salesforce has none by default, and Twilio gives a
+Every outbound request needs a timeout (simple-salesforce has none of its own, and Twilio gives a
 webhook 15 s in total), so the core hands adapters a :class:`TimeoutSession` that applies one to any
 request that does not set its own.
 """
@@ -58,18 +58,25 @@ def transport_errors(adapter: str) -> Iterator[None]:
 
 def raise_for_status(response: requests.Response, *, adapter: str, detail: str = "") -> None:
     """Raise the typed error for a non-2xx ``response``; ``detail`` is the CRM's own message."""
-    status = response.status_code
-    if status < 400:
+    if response.status_code < 400:
         return
-    what = f"HTTP {status} from {response.request.method} {_path(response.url)}"
+    raise status_error(response.status_code, f"{response.request.method} {_path(response.url)}",
+                       adapter=adapter, detail=detail, retry_after=retry_after(response))
+
+
+def status_error(status: int, request: str, *, adapter: str, detail: str = "",
+                 retry_after: float | None = None) -> AdapterError:
+    """The typed error for an HTTP error ``status``; ``request`` is "METHOD /path" (no query
+    string: it may carry phone numbers or tokens)."""
+    what = f"HTTP {status} from {request}"
     message = f"{what}: {detail}" if detail else what
     if status == 401:
-        raise AdapterAuthError(message, adapter=adapter)
+        return AdapterAuthError(message, adapter=adapter)
     if status == 429:
-        raise AdapterRateLimited(message, adapter=adapter, retry_after=retry_after(response))
+        return AdapterRateLimited(message, adapter=adapter, retry_after=retry_after)
     if status >= 500 or status == 408:
-        raise AdapterTemporaryError(message, adapter=adapter, retry_after=retry_after(response))
-    raise AdapterPermanentError(message, adapter=adapter)
+        return AdapterTemporaryError(message, adapter=adapter, retry_after=retry_after)
+    return AdapterPermanentError(message, adapter=adapter)
 
 
 def retry_after(response: requests.Response) -> float | None:

@@ -1,32 +1,45 @@
-"""Twilio's ``X-Twilio-Signature``: compute it (the simulator signs its webhooks) and check it.
+"""Twilio's ``X-Twilio-Signature`` through twilio-python's ``RequestValidator``: compute it (the
+simulator signs its webhooks) and check it.
 
-The algorithm (twilio-python ``twilio/request_validator.py``; twilio.com/docs/usage/security):
+The algorithm (``twilio/request_validator.py``; twilio.com/docs/usage/security): the full URL
+Twilio requested, then every POST parameter name in sorted order followed by each of its
+distinct values, sorted; ``base64(HMAC-SHA1(auth_token, that string))``. GET requests sign the
+URL alone. JSON bodies: Twilio adds ``bodySHA256=<hex sha256 of the raw body>`` to the query and
+signs the URL alone. The validator accepts the URL with and without the scheme's default port
+(``:443`` / ``:80``), because Twilio's signing side has not been consistent about it.
 
-* Form-encoded requests: start from the full URL Twilio requested (scheme, host, port if any,
-  path and query string, exactly as configured); for every POST parameter name in sorted order,
-  append ``name + value`` (a repeated name appends each of its distinct values, sorted).
-  The signature is ``base64(HMAC-SHA1(key=auth_token, msg=that string))``.
-* GET requests carry their parameters in the query string, so only the URL is signed.
-* JSON bodies: Twilio adds ``bodySHA256=<hex sha256 of the raw body>`` to the URL's query and
-  signs the URL alone; the validator checks that hash against the raw body.
-* Twilio's own validator accepts the URL both with and without the scheme's default port
-  (``:443`` / ``:80``), because Twilio's signing side has not been consistent about it.
+What this module adds around the library:
 
-Comparison is constant-time (``hmac.compare_digest``).
+* The URL **as configured** is tried first, with one HMAC; only when it does not match does
+  ``RequestValidator.validate`` sign the with/without-port forms (a deployment whose
+  ``public_base_url`` carries a port pays for one HMAC per webhook, not two).
+* Parameters may be a mapping (values may be lists, or a Werkzeug ``MultiDict``) or a list of
+  ``(name, value)`` pairs — the validator itself takes only flat dicts and ``getlist``/``getall``
+  objects.
+* A JSON body is accepted only with a matching ``bodySHA256`` (the validator skips the hash when
+  the URL has none, then cannot sign a string body at all).
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import parse_qs, urlsplit, urlunsplit
+from urllib.parse import parse_qs, urlsplit
 
-SIGNATURE_HEADER = "X-Twilio-Signature"
+from twilio.request_validator import SIGNATURE_HEADER, RequestValidator
+
+__all__ = ["SIGNATURE_HEADER", "compute_signature", "validate_signature"]
 
 Params = Mapping[str, Any] | Iterable[tuple[str, str]] | None
+
+
+class _Form(dict[str, list[str]]):
+    """Form parameters as the validator reads a Django ``QueryDict``: name -> all its values."""
+
+    def getlist(self, name: str) -> list[str]:
+        return self[name]
 
 
 def compute_signature(url: str, params: Params, auth_token: str) -> str:
@@ -41,15 +54,13 @@ def compute_signature(url: str, params: Params, auth_token: str) -> str:
     Returns:
         The base64-encoded HMAC-SHA1 signature.
     """
-    message = url + "".join(name + value for name, value in _signing_pairs(params))
-    digest = hmac.new(auth_token.encode("utf-8"), message.encode("utf-8"), hashlib.sha1).digest()
-    return base64.b64encode(digest).decode("ascii")
+    return RequestValidator(auth_token).compute_signature(url, _form(params))
 
 
 def validate_signature(
     url: str, params: Params | str, signature: str | None, auth_token: str
 ) -> bool:
-    """Check a request's ``X-Twilio-Signature`` the way twilio-python's validator does.
+    """Check a request's ``X-Twilio-Signature``.
 
     Args:
         url: The absolute public URL of the request (rebuild it behind a proxy).
@@ -58,59 +69,36 @@ def validate_signature(
         auth_token: The account's auth token.
 
     Returns:
-        ``True`` if the signature matches the URL with or without the default port, and, for
-        JSON bodies, the ``bodySHA256`` query parameter matches the body.
+        ``True`` if the signature matches the URL as given, or with or without the default
+        port, and, for JSON bodies, the ``bodySHA256`` query parameter matches the body.
     """
     if not signature:
         return False
-    body_ok = True
     if isinstance(params, str):
         expected_hash = parse_qs(urlsplit(url).query).get("bodySHA256", [""])[0]
         actual_hash = hashlib.sha256(params.encode("utf-8")).hexdigest()
-        body_ok = hmac.compare_digest(actual_hash, expected_hash)
+        if not hmac.compare_digest(actual_hash, expected_hash):
+            return False
         params = None
-    # Twilio may have signed the URL with or without its port. The URL as given is tried
-    # first (the usual match); a generator signs the other forms only when it does not.
-    candidates = dict.fromkeys((url, _without_port(url), _with_default_port(url)))
-    matches = (
-        hmac.compare_digest(compute_signature(candidate, params, auth_token), signature)
-        for candidate in candidates
-    )
-    return body_ok and any(matches)
+    validator = RequestValidator(auth_token)
+    form = _form(params)
+    if hmac.compare_digest(validator.compute_signature(url, form), signature):
+        return True
+    return validator.validate(url, form, signature)
 
 
-def _signing_pairs(params: Params) -> list[tuple[str, str]]:
-    """Sorted ``(name, value)`` pairs; repeated names contribute their distinct values."""
+def _form(params: Params) -> _Form:
+    """Every parameter name with its values; repeated names keep each value."""
+    form = _Form()
     if params is None:
-        return []
-    values: dict[str, set[str]] = {}
+        return form
     if isinstance(params, Mapping):
-        getall = getattr(params, "getlist", None)
+        getlist = getattr(params, "getlist", None)
         for name in params:
-            raw = getall(name) if getall else params[name]
+            raw = getlist(name) if getlist else params[name]
             items = raw if isinstance(raw, list | tuple) else [raw]
-            values.setdefault(name, set()).update(str(item) for item in items)
+            form.setdefault(name, []).extend(str(item) for item in items)
     else:
         for name, value in params:
-            values.setdefault(name, set()).add(str(value))
-    return [(name, value) for name in sorted(values) for value in sorted(values[name])]
-
-
-def _default_port(scheme: str) -> int:
-    return 443 if scheme == "https" else 80
-
-
-def _without_port(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.port is None:
-        return url
-    host = parts.netloc.rsplit(":", 1)[0]
-    return urlunsplit(parts._replace(netloc=host))
-
-
-def _with_default_port(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.port is not None:
-        return url
-    netloc = f"{parts.netloc}:{_default_port(parts.scheme)}"
-    return urlunsplit(parts._replace(netloc=netloc))
+            form.setdefault(name, []).append(str(value))
+    return form

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import os
+import stat
 import sys
 from pathlib import Path
 
@@ -19,21 +22,51 @@ from . import CliContext, pass_ctx
 @click.command("callcenter-xml")
 @click.option("--base-url", help="The deployment's public https URL (default: "
                                  "[server] public_base_url).")
+@click.option("--metadata", is_flag=True,
+              help="Write the SFDX CallCenter metadata file for sfdc-package/ (deployed with "
+                   "sf project deploy) instead of the import file.")
 @click.option("--output", type=click.Path(dir_okay=False, writable=True),
               help="Write to this file instead of standard output.")
 @pass_ctx
-def callcenter_xml(ctx: CliContext, base_url: str | None, output: str | None) -> None:
-    """Print the Salesforce call-center definition to import (Setup > Call Centers > Import)."""
+def callcenter_xml(ctx: CliContext, base_url: str | None, metadata: bool,
+                   output: str | None) -> None:
+    """Print the Salesforce call-center definition to import (Setup > Call Centers > Import).
+
+    The adapter URL is [server] public_base_url unless --base-url says otherwise; a URL
+    Salesforce cannot load the softphone from (not https, or this machine) is refused.
+    """
     try:
-        text = callcenter.definition(ctx.settings, base_url)
+        text = callcenter.definition(ctx.settings, base_url, metadata=metadata)
     except ValueError as exc:
-        click.echo(f"cti: {exc}", err=True)
+        click.echo(f"cti: {exc}: {callcenter.FIX}, or pass --base-url https://...", err=True)
+        removed = _remove_empty_redirect()
+        if removed:
+            click.echo(f"cti: removed the empty {removed} the shell had created", err=True)
         sys.exit(1)
     if output:
         Path(output).write_text(text, encoding="utf-8")
         click.echo(f"wrote {output}", err=True)
     else:
         click.echo(text, nl=False)
+
+
+def _remove_empty_redirect() -> str | None:
+    """Remove the file standard output goes to if it is a regular file and still empty — what
+    ``cti callcenter-xml > callcenter.xml`` leaves when the command refuses. Returns its path.
+
+    The path is found through ``/proc/self/fd`` (Linux); elsewhere nothing is removed.
+    """
+    try:
+        descriptor = sys.stdout.fileno()
+        opened = os.fstat(descriptor)
+        path = os.readlink(f"/proc/self/fd/{descriptor}")
+        if not (stat.S_ISREG(opened.st_mode) and opened.st_size == 0
+                and os.path.samestat(os.stat(path), opened)):
+            return None
+        os.remove(path)
+    except (OSError, ValueError, io.UnsupportedOperation):
+        return None
+    return path
 
 
 @click.group("kintone-plugin")

@@ -1,30 +1,36 @@
-"""OAuth 2.0 JWT bearer flow: an access token for the integration user, no password stored.
+"""OAuth 2.0 JWT bearer flow through simple-salesforce: an access token, no password stored.
 
-The connector signs a short-lived JWT (RS256) with the private key whose certificate is
-uploaded to the connected app, and posts it to ``{login_url}/services/oauth2/token``. The answer
-carries ``access_token`` and ``instance_url`` but no refresh token and no expiry, so the token is
-kept until the API says ``INVALID_SESSION_ID`` and then fetched again.
+``simple_salesforce.SalesforceLogin`` signs a short-lived JWT (RS256: ``iss`` = consumer key,
+``sub`` = username, ``aud`` = ``https://{domain}.salesforce.com``, ``exp`` = now + 3 minutes) with
+the private key whose certificate is uploaded to the connected app, and posts it to
+``https://{instance}.salesforce.com/services/oauth2/token`` through the injected session (which
+carries the timeouts). The answer has no refresh token and no expiry, so the token is kept until
+the API refuses it and then fetched again.
 https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_jwt_flow.htm
+
+simple-salesforce builds both URLs from ``*.salesforce.com`` host names, so ``login_url`` and
+``jwt_audience`` are limited to such hosts (checked in ``settings.py``).
 """
 
 from __future__ import annotations
 
 import threading
-import time
+import warnings
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-import jwt
 import requests
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from simple_salesforce import SalesforceAuthenticationFailed
+from simple_salesforce.login import SalesforceLogin
 
-from ..errors import AdapterAuthError, AdapterConfigError, AdapterTemporaryError
-from ..http import raise_for_status, transport_errors
-from .settings import PRODUCTION_LOGIN_URL, SANDBOX_LOGIN_URL, SalesforceSettings
+from ..errors import AdapterAuthError, AdapterConfigError, AdapterError, AdapterTemporaryError
+from ..http import status_error, transport_errors
+from .settings import PRODUCTION_LOGIN_URL, SANDBOX_LOGIN_URL, SalesforceSettings, sf_domain
 
-#: Seconds the assertion is valid; Salesforce allows about three minutes.
-ASSERTION_LIFETIME = 180
-
-GRANT_TYPE = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+_SELF_AUTHORIZE_ADVICE = r"\s*If your connected app policy is set to"
 
 
 @dataclass(frozen=True)
@@ -41,21 +47,19 @@ class Session:
 def jwt_audience(settings: SalesforceSettings) -> str:
     """The JWT ``aud`` claim.
 
-    Salesforce documents three audiences: ``https://login.salesforce.com``,
-    ``https://test.salesforce.com`` and an Experience Cloud site URL. A My Domain login URL is
-    mapped to the first two (sandbox My Domains contain ``.sandbox.`` or ``--``) — UNVERIFIED for
-    every My Domain shape; set ``jwt_audience`` explicitly if the token endpoint answers
-    "audience is invalid". Any other URL is taken as a site URL and used as is.
+    Salesforce documents ``https://login.salesforce.com`` and ``https://test.salesforce.com``
+    (and Experience Cloud site URLs, which simple-salesforce cannot send). A My Domain login URL
+    is mapped to the first two (sandbox My Domains contain ``.sandbox.`` or ``--``) — UNVERIFIED
+    for every My Domain shape; set ``jwt_audience`` if the token endpoint answers "audience is
+    invalid".
     """
     if settings.jwt_audience:
-        return settings.jwt_audience.rstrip("/")
+        return settings.jwt_audience
     host = urlsplit(settings.login_url).hostname or ""
     if host in ("login.salesforce.com", "test.salesforce.com"):
         return f"https://{host}"
-    if host.endswith(".my.salesforce.com"):
-        sandbox = ".sandbox." in host or "--" in host.split(".")[0]
-        return SANDBOX_LOGIN_URL if sandbox else PRODUCTION_LOGIN_URL
-    return settings.login_url
+    sandbox = ".sandbox." in host or "--" in host.split(".")[0]
+    return SANDBOX_LOGIN_URL if sandbox else PRODUCTION_LOGIN_URL
 
 
 class JwtBearerAuth:
@@ -89,54 +93,68 @@ class JwtBearerAuth:
                 self._session = self._request_token()
             return self._session
 
-    def assertion(self, now: float | None = None) -> str:
-        """The signed JWT posted to the token endpoint."""
-        issued = int(now if now is not None else time.time())
-        claims = {"iss": self.settings.consumer_key, "sub": self.settings.username,
-                  "aud": jwt_audience(self.settings), "exp": issued + ASSERTION_LIFETIME}
+    def _request_token(self) -> Session:
+        private_key = self._signing_key()
+        self.token_requests += 1
         try:
-            return jwt.encode(claims, self.settings.private_key.reveal(), algorithm="RS256")
-        except (ValueError, TypeError, jwt.PyJWTError) as exc:
+            with transport_errors(self.adapter), warnings.catch_warnings():
+                # On "user hasn't approved this consumer" simple-salesforce warns that users may
+                # have to self-authorise in a browser: advice for other flows. token_error()
+                # says what fixes it for the JWT flow.
+                warnings.filterwarnings("ignore", message=_SELF_AUTHORIZE_ADVICE,
+                                        category=UserWarning)
+                token, instance = SalesforceLogin(
+                    username=self.settings.username, consumer_key=self.settings.consumer_key,
+                    privatekey=private_key, domain=sf_domain(jwt_audience(self.settings)),
+                    instance_url=sf_domain(self.settings.login_url), session=self.http)
+        except SalesforceAuthenticationFailed as exc:
+            raise token_error(exc, self.settings, adapter=self.adapter) from None
+        except AttributeError:
+            # simple-salesforce reads instance_url without checking that it is there.
+            token, instance = None, None
+        if not token or not instance:
+            raise AdapterTemporaryError("token endpoint answered without access_token or "
+                                        "instance_url", adapter=self.adapter)
+        return Session(access_token=token, instance_url=f"https://{instance}".rstrip("/"))
+
+    def _signing_key(self) -> str:
+        """The PEM key, checked before simple-salesforce signs with it (its errors would not say
+        which setting is wrong)."""
+        pem = self.settings.private_key.reveal()
+        try:
+            key = serialization.load_pem_private_key(pem.encode(), password=None)
+        except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
             # cryptography's messages describe the key format, never the key itself.
             raise AdapterConfigError(
                 f"private_key: cannot sign with it ({type(exc).__name__}); it must be an "
                 "unencrypted RSA private key in PEM format", adapter=self.adapter) from None
-
-    def _request_token(self) -> Session:
-        url = f"{self.settings.login_url}/services/oauth2/token"
-        data = {"grant_type": GRANT_TYPE, "assertion": self.assertion()}
-        self.token_requests += 1
-        with transport_errors(self.adapter):
-            response = self.http.post(url, data=data, headers={"Accept": "application/json"})
-        if response.status_code != 200:
-            raise_token_error(response, self.settings, adapter=self.adapter)
-        body = _json(response)
-        token, instance = body.get("access_token"), body.get("instance_url")
-        if not token or not instance:
-            raise AdapterTemporaryError("token endpoint answered without access_token or "
-                                        "instance_url", adapter=self.adapter)
-        return Session(access_token=token, instance_url=instance.rstrip("/"))
+        if not isinstance(key, rsa.RSAPrivateKey):
+            raise AdapterConfigError("private_key: cannot sign with it: the JWT bearer flow "
+                                     "signs with RS256, so it must be an RSA key",
+                                     adapter=self.adapter)
+        return pem
 
 
 #: (error, words in error_description) -> (error class, what to fix). First match wins.
 _TOKEN_ERRORS: list[tuple[str, str, type, str]] = [
     ("invalid_client_id", "", AdapterConfigError,
-     "consumer_key is not the consumer key of a connected app in this org (copy it from "
-     "Setup > App Manager > the app > View > Consumer Key)"),
+     "consumer_key is not the consumer key of a connected app or external client app in this "
+     "org (copy it from the app's OAuth settings: Consumer Key)"),
     ("invalid_client", "", AdapterConfigError,
-     "consumer_key was refused; check it and that the connected app uses digital signatures"),
+     "consumer_key was refused; check it and that the app uses digital signatures (JWT "
+     "bearer flow with the uploaded certificate)"),
     ("invalid_grant", "approved", AdapterConfigError,
-     "the integration user is not pre-authorised: in the connected app set Permitted Users = "
+     "the integration user is not pre-authorised: in the app's policies set Permitted Users = "
      "\"Admin approved users are pre-authorized\" and add the user's profile or permission set"),
     ("invalid_grant", "audience", AdapterConfigError,
      "the JWT audience was refused: use login_url https://login.salesforce.com (production) or "
      "https://test.salesforce.com (sandbox), or set jwt_audience"),
     ("invalid_grant", "signature", AdapterConfigError,
-     "the signature does not match the connected app's certificate: private_key must be the "
-     "key of the uploaded certificate"),
+     "the signature does not match the app's certificate: private_key must be the key of the "
+     "uploaded certificate"),
     ("invalid_grant", "assertion", AdapterConfigError,
-     "the JWT was refused: private_key must match the connected app's certificate, and this "
-     "server's clock must be right (the assertion lives 3 minutes)"),
+     "the JWT was refused: private_key must match the app's certificate, and this server's "
+     "clock must be right (the assertion lives 3 minutes)"),
     ("invalid_grant", "expired", AdapterConfigError,
      "the JWT had expired on arrival: correct this server's clock (NTP)"),
     ("invalid_grant", "inactive", AdapterAuthError,
@@ -144,38 +162,43 @@ _TOKEN_ERRORS: list[tuple[str, str, type, str]] = [
     ("invalid_grant", "user", AdapterConfigError,
      "username is not an active user of this org (sandbox usernames end in .<sandbox>)"),
     ("invalid_grant", "", AdapterAuthError,
-     "Salesforce refused the login; check username, the connected app policies and login "
-     "IP ranges"),
+     "Salesforce refused the login; check username, the app's policies and login IP ranges"),
     ("inactive_user", "", AdapterAuthError,
      "the integration user is inactive; reactivate it in Setup > Users"),
     ("inactive_org", "", AdapterAuthError, "the org is locked, closed or suspended"),
 ]
 
 
-def raise_token_error(response: requests.Response, settings: SalesforceSettings, *,
-                      adapter: str) -> None:
-    """Turn a token-endpoint failure into a typed error that says what to fix."""
-    if response.status_code >= 500 or response.status_code in (408, 429):
-        raise_for_status(response, adapter=adapter, detail="token endpoint unavailable")
-    body = _json(response) if response.content else {}
-    error = str(body.get("error", "")) if isinstance(body, dict) else ""
-    description = str(body.get("error_description", "")) if isinstance(body, dict) else ""
+def token_error(exc: SalesforceAuthenticationFailed, settings: SalesforceSettings, *,
+                adapter: str) -> AdapterError:
+    """The typed error, saying what to fix, for a refused login.
+
+    simple-salesforce passes on the OAuth ``error`` and ``error_description`` of a JSON answer;
+    for an answer that is not JSON (a proxy, an outage page) ``code`` is the HTTP status.
+    """
+    if isinstance(exc.code, int):
+        return _status_error(exc.code, settings, adapter=adapter)
+    error, description = str(exc.code or ""), exc.auth_message
     for code, words, error_class, advice in _TOKEN_ERRORS:
         if error == code and words in description.lower():
-            raise error_class(f"token request for {settings.username!r} failed "
-                              f"({error}: {description}): {advice}", adapter=adapter)
-    if response.status_code == 404:
-        raise AdapterConfigError(f"login_url {settings.login_url!r} has no OAuth token "
-                                 "endpoint; use https://login.salesforce.com, "
-                                 "https://test.salesforce.com or your My Domain URL",
-                                 adapter=adapter)
-    raise AdapterAuthError(f"token request failed with HTTP {response.status_code} "
-                           f"({error or 'no error code'}: {description})", adapter=adapter)
+            return error_class(f"token request for {settings.username!r} failed "
+                               f"({error}: {description}): {advice}", adapter=adapter)
+    return AdapterAuthError(f"token request failed ({error or 'no error code'}: "
+                            f"{description})", adapter=adapter)
 
 
-def _json(response: requests.Response) -> dict:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
+def _status_error(status: int, settings: SalesforceSettings, *, adapter: str) -> AdapterError:
+    if status == 404:
+        return AdapterConfigError(f"login_url {settings.login_url!r} has no OAuth token "
+                                  "endpoint; use https://login.salesforce.com, "
+                                  "https://test.salesforce.com or your My Domain URL",
+                                  adapter=adapter)
+    if status >= 500 or status in (408, 429):
+        return status_error(status, "POST /services/oauth2/token", adapter=adapter,
+                            detail="token endpoint unavailable")
+    if status < 400:
+        # A 200 that is not JSON: something other than Salesforce answered (a proxy page).
+        return AdapterTemporaryError(f"token endpoint answered HTTP {status} without JSON",
+                                     adapter=adapter)
+    return AdapterAuthError(f"token request failed with HTTP {status} (the answer was not "
+                            "JSON)", adapter=adapter)

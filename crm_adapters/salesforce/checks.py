@@ -42,7 +42,7 @@ def run_checks(settings: SalesforceSettings, auth: JwtBearerAuth,
 def _api_version(settings: SalesforceSettings, rest: SalesforceRest) -> Check:
     name = "salesforce.api_version"
     try:
-        offered = [str(v.get("version")) for v in rest.get("/services/data/")]
+        offered = rest.versions()
     except AdapterError as exc:
         return Check(name, False, f"cannot list API versions: {exc}")
     if settings.api_version in offered:

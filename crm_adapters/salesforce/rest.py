@@ -1,40 +1,48 @@
-"""REST calls to the org: bearer token, one re-login on 401, limit tracking, typed errors.
+"""REST calls to the org through simple-salesforce: one re-login on 401, limit tracking, typed
+errors.
 
-Every request goes through the injected ``requests.Session`` (it carries the timeouts). Errors
-arrive as a JSON array ``[{"message", "errorCode", "fields"}]`` (per-record results of sObject
-Collections say ``statusCode`` instead of ``errorCode``); they are mapped onto the connector's
-typed errors here, in one place.
+Each call builds a ``simple_salesforce.Salesforce`` client for the current access token (no
+network, a handful of strings) around the injected ``requests.Session``, which carries the
+timeouts. The client is used in its "direct" mode — given a token, not credentials — because its
+own re-login retries an expired session up to three times, and this module retries it exactly
+once, sharing the new token between threads (``JwtBearerAuth.refresh``).
+
+simple-salesforce raises one exception class per HTTP status (``SalesforceExpiredSession``,
+``SalesforceMalformedRequest``, ``SalesforceRefusedRequest``, ``SalesforceResourceNotFound``,
+``SalesforceGeneralError``, ...) carrying Salesforce's error array
+``[{"message", "errorCode", "fields"}]``; :func:`api_error` maps them onto the connector's typed
+errors, in one place. Per-record results of sObject Collections say ``statusCode`` instead of
+``errorCode`` and are read by :func:`parse_errors` too.
 https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/errorcodes.htm
 """
 
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
-from urllib.parse import urlsplit
+from typing import Any, TypeVar
 
 import requests
+from simple_salesforce import Salesforce, SalesforceError, SalesforceExpiredSession
 
 from ..errors import (
     AdapterConfigError,
+    AdapterError,
     AdapterRateLimited,
     AdapterTemporaryError,
 )
-from ..http import raise_for_status, transport_errors
+from ..http import raise_for_status, status_error, transport_errors
 from .auth import JwtBearerAuth, Session
 from .settings import SalesforceSettings
-
-LIMIT_HEADER = "Sforce-Limit-Info"
-_USAGE = re.compile(r"api-usage=(\d+)/(\d+)")
 
 #: Seconds to wait before writing again when the daily allowance is (nearly) spent. Salesforce
 #: counts over a rolling 24 h and sends no Retry-After, so this is a polling interval.
 RATE_LIMIT_RETRY_AFTER = 900.0
 
 _LOCK_MARKERS = ("UNABLE_TO_LOCK_ROW", "unable to obtain exclusive access")
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -81,29 +89,27 @@ def is_lock_error(errors: list[ApiError]) -> bool:
                for e in errors for marker in _LOCK_MARKERS)
 
 
-def raise_api_error(response: requests.Response, *, adapter: str) -> None:
-    """Raise the typed error for a failed REST response; return for a 2xx/3xx one."""
-    if response.status_code < 400:
-        return
-    errors = parse_errors(_json_or_none(response))
+def api_error(exc: SalesforceError, request: str, *, adapter: str) -> AdapterError:
+    """The typed error for a failed REST call; ``request`` is "METHOD path" (no query)."""
+    errors = parse_errors(exc.content)
     codes = {e.code for e in errors}
-    detail = "; ".join(str(e) for e in errors)[:500]
+    detail = "; ".join(str(e) for e in errors)[:500] or _text(exc.content)
     if is_lock_error(errors):
-        raise AdapterTemporaryError(f"record locked, retry later: {detail}", adapter=adapter)
+        return AdapterTemporaryError(f"record locked, retry later: {detail}", adapter=adapter)
     if "REQUEST_LIMIT_EXCEEDED" in codes:
-        raise AdapterRateLimited(f"the org's API limit is exhausted: {detail}", adapter=adapter,
-                                 retry_after=RATE_LIMIT_RETRY_AFTER)
+        return AdapterRateLimited(f"the org's API limit is exhausted: {detail}",
+                                  adapter=adapter, retry_after=RATE_LIMIT_RETRY_AFTER)
     if codes & {"API_DISABLED_FOR_ORG", "API_CURRENTLY_DISABLED"}:
-        raise AdapterConfigError(
+        return AdapterConfigError(
             f"no REST API access ({detail}): give the integration user the \"API Enabled\" "
             "permission, or on editions without API access set logging_path = 'browser'",
             adapter=adapter)
     if codes & {"INVALID_FIELD", "INVALID_TYPE"} or "external id field" in detail.lower():
-        raise AdapterConfigError(
+        return AdapterConfigError(
             f"{detail} — check lookup_objects, object_fields and the task_* field settings, "
             "and the integration user's field access (run the connection check)",
             adapter=adapter)
-    raise_for_status(response, adapter=adapter, detail=detail)
+    return status_error(exc.status, request, adapter=adapter, detail=detail)
 
 
 class SalesforceRest:
@@ -119,78 +125,90 @@ class SalesforceRest:
         self.usage: ApiUsage | None = None
         self.data_requests = 0  # requests that count against the org's API allowance
 
-    @property
-    def data_root(self) -> str:
-        return f"/services/data/v{self.settings.api_version}/"
-
     def get(self, path: str, params: dict[str, str] | None = None) -> Any:
-        return self._body(self.request("GET", path, params=params))
+        """GET ``path`` below the data root (``search/``, ``sobjects/Task/describe``)."""
+        return self.call("GET", path, lambda sf: sf.restful(path, params=params))
 
     def patch(self, path: str, body: Any) -> Any:
-        return self._body(self.request("PATCH", path, json=body))
+        """PATCH ``path`` below the data root with a JSON body (sObject Collections upsert)."""
+        return self.call("PATCH", path, lambda sf: sf.restful(path, method="PATCH", json=body))
 
     def query_all(self, soql: str) -> Iterator[dict[str, Any]]:
-        """Every record of a SOQL query, following ``nextRecordsUrl`` page by page."""
-        page = self.get("query", params={"q": soql})
+        """Every record of a SOQL query, following ``nextRecordsUrl`` page by page (each page is
+        one call, so an expired session mid-way costs one re-login, not a restart)."""
+        page = self.call("GET", "query", lambda sf: sf.query(soql))
         while True:
             yield from page.get("records", [])
             next_url = page.get("nextRecordsUrl")
             if page.get("done", True) or not next_url:
                 return
-            page = self.get(next_url)
+            page = self.call("GET", "query/", lambda sf, url=next_url: sf.query_more(
+                url, identifier_is_url=True))
 
-    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        """Send one request; log in again once if the session was refused."""
-        session = self.auth.session()
-        response = self._send(session, method, path, **kwargs)
-        if response.status_code == 401:
-            # Sessions expire after inactivity or are revoked; a second 401 is a real refusal.
-            self.log.info("Salesforce refused the session; logging in again")
-            response = self._send(self.auth.refresh(session), method, path, **kwargs)
-        raise_api_error(response, adapter=self.adapter)
-        return response
-
-    def url(self, session: Session, path: str) -> str:
-        """``path`` is relative to the data root, or absolute (``/services/...``)."""
-        if path.startswith("/"):
-            return session.instance_url + path
-        return session.instance_url + self.data_root + path
-
-    def _send(self, session: Session, method: str, path: str,
-              **kwargs: Any) -> requests.Response:
-        headers = {"Authorization": f"Bearer {session.access_token}",
-                   "Accept": "application/json"}
+    def versions(self) -> list[str]:
+        """The API versions the org offers. The Versions resource needs no session and is not
+        counted, and simple-salesforce has no call for it."""
+        url = f"{self.auth.session().instance_url}/services/data/"
         with transport_errors(self.adapter):
-            response = self.http.request(method, self.url(session, path), headers=headers,
-                                         **kwargs)
-        self.data_requests += 1
-        self._note_usage(response)
-        # The path only: query strings carry SOSL terms (phone numbers).
-        self.log.debug("%s %s -> %s", method, path.split("?")[0], response.status_code)
-        return response
+            response = self.http.get(url, headers={"Accept": "application/json"})
+        raise_for_status(response, adapter=self.adapter)
+        body = _json(response)
+        if not isinstance(body, list):
+            raise AdapterTemporaryError("the API versions answer is not a JSON list",
+                                        adapter=self.adapter)
+        return [str(v.get("version")) for v in body if isinstance(v, dict)]
 
-    def _body(self, response: requests.Response) -> Any:
+    def call(self, method: str, path: str, operation: Callable[[Salesforce], T]) -> T:
+        """Run ``operation`` on a client for the current session; log in again once if the
+        session was refused (sessions expire after inactivity or are revoked; a second 401 is
+        a real refusal)."""
+        session = self.auth.session()
         try:
-            return response.json()
-        except ValueError:
-            # A proxy or maintenance page answering for Salesforce, not the API itself.
-            raise AdapterTemporaryError(
-                f"answer to {response.request.method} {path_of(response.url)} is not JSON "
-                f"(HTTP {response.status_code})", adapter=self.adapter) from None
+            return self._attempt(session, method, path, operation)
+        except SalesforceExpiredSession:
+            self.log.info("Salesforce refused the session; logging in again")
+        session = self.auth.refresh(session)
+        try:
+            return self._attempt(session, method, path, operation)
+        except SalesforceExpiredSession as exc:
+            raise api_error(exc, f"{method} {path}", adapter=self.adapter) from None
 
-    def _note_usage(self, response: requests.Response) -> None:
-        match = _USAGE.search(response.headers.get(LIMIT_HEADER, ""))
-        if match:
-            self.usage = ApiUsage(int(match.group(1)), int(match.group(2)))
+    def _attempt(self, session: Session, method: str, path: str,
+                 operation: Callable[[Salesforce], T]) -> T:
+        client = Salesforce(session_id=session.access_token, instance_url=session.instance_url,
+                            version=self.settings.api_version, session=self.http,
+                            object_pairs_hook=dict)
+        self.data_requests += 1
+        try:
+            with transport_errors(self.adapter):
+                try:
+                    result = operation(client)
+                except requests.JSONDecodeError:
+                    # A proxy or maintenance page answering for Salesforce, not the API.
+                    raise AdapterTemporaryError(f"answer to {method} {path} is not JSON",
+                                                adapter=self.adapter) from None
+        except SalesforceExpiredSession:
+            self.log.debug("%s %s -> 401", method, path)
+            raise
+        except SalesforceError as exc:
+            # The path only: query strings carry SOSL terms (phone numbers).
+            self.log.debug("%s %s -> %s", method, path, exc.status)
+            raise api_error(exc, f"{method} {path}", adapter=self.adapter) from None
+        self.log.debug("%s %s -> ok", method, path)
+        usage = client.api_usage.get("api-usage")
+        if usage is not None:
+            self.usage = ApiUsage(usage.used, usage.total)
+        return result
 
 
-def path_of(url: str) -> str:
-    """Only the path: query strings carry SOSL terms (phone numbers)."""
-    return urlsplit(url).path or "/"
-
-
-def _json_or_none(response: requests.Response) -> Any:
+def _json(response: requests.Response) -> Any:
     try:
         return response.json()
     except ValueError:
         return None
+
+
+def _text(content: Any) -> str:
+    """A short, single-line version of a non-JSON error body (an HTML error page)."""
+    text = content.decode(errors="replace") if isinstance(content, bytes) else str(content)
+    return " ".join(text.split())[:200]

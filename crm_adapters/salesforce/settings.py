@@ -24,27 +24,33 @@ MIN_API_VERSION = 46
 _API_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,79}")
 _FIELD_PATH = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,79}(\.[A-Za-z][A-Za-z0-9_]{0,79}){0,4}")
 _API_VERSION = re.compile(r"(\d{2,3})\.0")
-_LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 #: Placeholders the call-log subject templates may use.
 SUBJECT_PLACEHOLDERS = ("party", "name", "number", "agent", "disposition")
 
 
-def _require_login_url(url: str) -> None:
-    _require_url("login_url", url)
-    if urlsplit(url).query or urlsplit(url).fragment:
-        raise ValueError(f"login_url: must not have a query or fragment, got {url!r}")
+#: simple-salesforce logs in at ``https://{domain}.salesforce.com`` and signs the audience the
+#: same way, so only hosts of this shape can be used.
+SALESFORCE_HOST_SUFFIX = ".salesforce.com"
 
 
-def _require_url(key: str, url: str) -> None:
+def _require_salesforce_url(key: str, url: str) -> None:
     parts = urlsplit(url)
-    # Plain http only for a loopback host: a local development proxy or test double. Tokens
-    # and customer data never cross a network in clear text.
-    local = parts.scheme == "http" and parts.hostname in _LOOPBACK_HOSTS
-    if not (parts.scheme == "https" or local) or not parts.hostname:
-        raise ValueError(f"{key}: must be an https URL such as {PRODUCTION_LOGIN_URL}, "
-                         f"{SANDBOX_LOGIN_URL} or https://<MyDomain>.my.salesforce.com; "
-                         f"got {url!r}")
+    host = parts.hostname or ""
+    if (parts.scheme != "https" or not host.endswith(SALESFORCE_HOST_SUFFIX)
+            or host == SALESFORCE_HOST_SUFFIX[1:] or parts.port is not None
+            or parts.username or parts.path.strip("/") or parts.query or parts.fragment):
+        raise ValueError(f"{key}: must be {PRODUCTION_LOGIN_URL}, {SANDBOX_LOGIN_URL} or "
+                         "https://<MyDomain>.my.salesforce.com — an https URL of a "
+                         "*.salesforce.com host with no port, path or query (the Salesforce "
+                         f"client, simple-salesforce, logs in only there); got {url!r}")
+
+
+def sf_domain(url: str) -> str:
+    """``https://acme.my.salesforce.com`` -> ``acme.my``: the form simple-salesforce takes for
+    its ``domain`` and ``instance_url`` login arguments."""
+    host = urlsplit(url).hostname or ""
+    return host.removesuffix(SALESFORCE_HOST_SUFFIX)
 
 
 def _require_api_version(version: str) -> None:
@@ -121,8 +127,8 @@ DEFAULT_OBJECT_FIELDS: dict[str, ObjectFields] = {
 class SalesforceSettings:
     """The keys of ``[crm.salesforce]``; see ``docs/salesforce.md`` for each one."""
 
-    #: Production, sandbox, or the org's My Domain URL; the JWT is posted to
-    #: ``{login_url}/services/oauth2/token``.
+    #: Production, sandbox, or the org's My Domain URL (a ``*.salesforce.com`` host); the JWT
+    #: is posted to ``{login_url}/services/oauth2/token``.
     login_url: str = PRODUCTION_LOGIN_URL
     #: The connected app's consumer key (JWT ``iss``).
     consumer_key: str = ""
@@ -154,10 +160,11 @@ class SalesforceSettings:
     api_reserve_percent: float = 10.0
 
     def __post_init__(self) -> None:
-        _require_login_url(self.login_url)
+        _require_salesforce_url("login_url", self.login_url)
         object.__setattr__(self, "login_url", self.login_url.rstrip("/"))
         if self.jwt_audience:
-            _require_url("jwt_audience", self.jwt_audience)
+            _require_salesforce_url("jwt_audience", self.jwt_audience)
+            object.__setattr__(self, "jwt_audience", self.jwt_audience.rstrip("/"))
         if self.uses_api:
             for key in ("consumer_key", "username"):
                 if not getattr(self, key).strip():

@@ -1,11 +1,17 @@
 """cti callcenter-xml, GET /callcenter.xml, cti kintone-plugin build, cti user crm-user."""
 
+import os
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 import zipfile
+from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from connector.cli import CliContext, cli
+from crm_adapters.salesforce import build_callcenter_metadata
 from tests.connector.crm_fixtures import add_call, run_jobs, sid
 from tests.connector.test_auth import add_agent
 
@@ -40,6 +46,44 @@ def test_callcenter_refused_without_https(make_app):
     response = app.test_client().get("/callcenter.xml")
     assert response.status_code == 409
     assert "public_base_url" in response.get_json()["error"]["message"]
+
+
+@pytest.mark.parametrize(("server", "args", "says"), [
+    ({"public_base_url": ""}, [], "[server] public_base_url is not set, and its development "
+                                  "default 'http://127.0.0.1:5000'"),
+    ({"public_base_url": "https://127.0.0.1:8443"}, [], "points at this machine"),
+    ({}, ["--base-url", "https://localhost"], "--base-url 'https://localhost' points at"),
+    ({}, ["--base-url", "http://cti.acme.co.jp"], "--base-url 'http://cti.acme.co.jp' is not an "
+                                                  "https URL"),
+])
+def test_callcenter_refuses_urls_salesforce_cannot_load(make_app, server, args, says):
+    app = make_app(server=server)
+    result = invoke(app, "callcenter-xml", *args)
+    assert result.exit_code == 1 and result.stdout == ""
+    assert says in result.stderr and "or pass --base-url" in result.stderr
+
+
+def test_callcenter_metadata_for_the_sfdx_package(make_app, tmp_path):
+    app = make_app(twilio={"edge": "tokyo"}, crm={"adapters": ["salesforce"], "salesforce": {
+        "logging_path": "browser"}})
+    out = tmp_path / "CtiConnector.callCenter-meta.xml"
+    result = invoke(app, "callcenter-xml", "--metadata", "--output", str(out))
+    assert result.exit_code == 0, result.output
+    assert out.read_text() == build_callcenter_metadata(
+        "https://cti.example.com", custom={"TwilioEdge": "tokyo", "LoggingPath": "browser"})
+
+
+def test_refused_callcenter_leaves_no_empty_redirect_file(tmp_path):
+    cti = Path(sys.executable).with_name("cti")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CTI_")}
+    (tmp_path / "kept.xml").write_text("<earlier/>")
+    shell = f"'{cti}' callcenter-xml > callcenter.xml; '{cti}' callcenter-xml >> kept.xml"
+    done = subprocess.run(["sh", "-c", shell], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert "public_base_url is not set" in done.stderr
+    assert "removed the empty" in done.stderr and "callcenter.xml" in done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.xml"]
+    assert (tmp_path / "kept.xml").read_text() == "<earlier/>"
 
 
 def test_kintone_plugin_build_in_one_command(app, tmp_path):

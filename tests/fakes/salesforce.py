@@ -1,11 +1,15 @@
 """A small Salesforce org for tests, played over HTTP by the documented REST API.
 
 Run it with :class:`tests.fakes.server.LiveServer`; the same server is the login host and the
-instance. What it follows (REST API Developer Guide; ecosystem.md §3):
+instance. simple-salesforce reaches it as ``https://<name>.salesforce.com`` through
+``tests.fakes.server.route_hosts`` (wrap the fake in ``behind_tls_proxy`` so it sees that URL). What it follows (REST API Developer Guide; ecosystem.md §3):
 
 * ``POST /services/oauth2/token`` — JWT bearer grant; the assertion's RS256 signature is checked
   against the connected app's certificate, and ``iss``/``sub``/``aud``/``exp`` are checked.
-  Errors are ``{"error", "error_description"}`` with HTTP 400.
+  Errors are ``{"error", "error_description"}`` with HTTP 400. ``exp`` may be a numeric string:
+  RFC 7519 asks for a number, but simple-salesforce has always sent a string and its JWT login
+  works against real orgs (simple-salesforce#491 is a clock bug, not a type one) — the exact
+  rule is UNVERIFIED in Salesforce's docs, so the fake reads it the way PyJWT does.
 * ``GET /services/data/`` — the API versions (no auth, not counted).
 * ``/services/data/vXX.X/``: ``search/?q=`` (SOSL), ``query?q=`` and ``query/<locator>`` (SOQL
   with ``nextRecordsUrl`` paging), ``sobjects/<Obj>/describe``, and ``PATCH
@@ -153,6 +157,7 @@ class FakeSalesforce(SignInEndpoints, LightningPages):
         self.tokens: set[str] = set()
         self.requests: list[tuple[str, str]] = []  # (method, path below the version root)
         self.token_requests = 0
+        self.assertions: list[str] = []  # every JWT posted to the token endpoint
         self._failures: list[str] = []
         self._token_failures: list[tuple[str, str]] = []
         self._cursors: dict[str, list[dict[str, Any]]] = {}
@@ -321,8 +326,9 @@ class FakeSalesforce(SignInEndpoints, LightningPages):
             return _json({"error": "unsupported_grant_type",
                           "error_description": "grant type not supported"}, 400)
         audience = self.audience or request.host_url.rstrip("/")
+        self.assertions.append(request.form.get("assertion", ""))
         try:
-            claims = jwt.decode(request.form.get("assertion", ""), self.public_key,
+            claims = jwt.decode(self.assertions[-1], self.public_key,
                                 algorithms=["RS256"], audience=audience,
                                 options={"require": ["iss", "sub", "aud", "exp"]})
         except jwt.InvalidAudienceError:
@@ -334,7 +340,7 @@ class FakeSalesforce(SignInEndpoints, LightningPages):
         if claims["iss"] != self.consumer_key:
             return _json({"error": "invalid_client_id",
                           "error_description": "client identifier invalid"}, 400)
-        if claims["exp"] > time.time() + 300:
+        if float(claims["exp"]) > time.time() + 300:
             return _json({"error": "invalid_grant", "error_description": "invalid assertion"},
                          400)
         if claims["sub"] not in self.approved_users:

@@ -1,11 +1,21 @@
-"""Run a WSGI app on a loopback port in a background thread, for fake external services."""
+"""Run a WSGI app on a loopback port in a background thread, for fake external services.
+
+Some clients only speak https to fixed host names (simple-salesforce builds
+``https://{domain}.salesforce.com``). :class:`HostRoute` sends such requests to a local fake
+instead, and :func:`behind_tls_proxy` lets the fake see the URL the client asked for — the
+pair plays the part of an ``/etc/hosts`` entry and a TLS-terminating proxy.
+"""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
+import requests
+from requests.adapters import HTTPAdapter
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.serving import BaseWSGIServer, make_server
 
 
@@ -48,3 +58,38 @@ class LiveServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class HostRoute(HTTPAdapter):
+    """A transport adapter that sends every request it gets to ``server_url`` over plain http,
+    telling the server the scheme and host that were asked for (``X-Forwarded-*``).
+
+    Mount it on a session for the https hosts a fake plays::
+
+        session.mount("https://acme.my.salesforce.com", HostRoute(server.url))
+    """
+
+    def __init__(self, server_url: str) -> None:
+        super().__init__()
+        self.server = urlsplit(server_url)
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        asked = urlsplit(request.url or "")
+        request.headers["X-Forwarded-Proto"] = asked.scheme
+        request.headers["X-Forwarded-Host"] = asked.netloc
+        request.url = urlunsplit(asked._replace(scheme=self.server.scheme,
+                                                netloc=self.server.netloc))
+        return super().send(request, **kwargs)
+
+
+def route_hosts(session: requests.Session, server_url: str, *hosts: str) -> requests.Session:
+    """Mount :class:`HostRoute` on ``session`` for each of ``hosts`` (https); returns it."""
+    for host in hosts:
+        session.mount(f"https://{host}/", HostRoute(server_url))
+    return session
+
+
+def behind_tls_proxy(app: Callable[..., Any]) -> Callable[..., Any]:
+    """``app`` seeing the scheme and host a :class:`HostRoute` forwarded (werkzeug's
+    ProxyFix); requests that come straight to the server are unchanged."""
+    return ProxyFix(app, x_proto=1, x_host=1)

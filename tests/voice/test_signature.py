@@ -1,6 +1,7 @@
 """The X-Twilio-Signature vectors from ecosystem.md §4.4 (Twilio docs and twilio-python tests)."""
 
 import pytest
+from twilio.request_validator import RequestValidator
 from werkzeug.datastructures import MultiDict
 
 from voice.signature import compute_signature, validate_signature
@@ -65,3 +66,36 @@ def test_tampering_fails(tamper):
     signature = tamper.get("signature", "RSOYDt4T1cUTdK1PDd93/VVr8B8=")
     assert not validate_signature(tamper.get("url", URL), tamper.get("params", LIB_PARAMS),
                                   signature, tamper.get("token", TOKEN))
+
+
+@pytest.mark.parametrize("configured", [
+    "https://cti.example.com:8443/twilio/voice/inbound",  # a port Twilio signs as given
+    "https://cti.example.com/twilio/voice/inbound",
+])
+def test_url_as_configured_costs_one_hmac(monkeypatch, configured):
+    signature = compute_signature(configured, LIB_PARAMS, TOKEN)
+    signed = []
+    original = RequestValidator.compute_signature
+
+    def counting(self, uri, params, *args):
+        signed.append(uri)
+        return original(self, uri, params, *args)
+
+    monkeypatch.setattr(RequestValidator, "compute_signature", counting)
+    assert validate_signature(configured, LIB_PARAMS, signature, TOKEN)
+    assert signed == [configured]
+    signed.clear()
+    assert not validate_signature(configured, LIB_PARAMS, "forged", TOKEN)
+    assert signed[0] == configured and len(signed) > 1  # then twilio's port variants
+
+
+def test_signature_is_twilio_pythons(monkeypatch):
+    # The simulator signs with the same library the server checks with.
+    monkeypatch.setattr(RequestValidator, "compute_signature",
+                        lambda self, uri, params, *args: "from-the-library")
+    assert compute_signature(URL, LIB_PARAMS, TOKEN) == "from-the-library"
+
+
+def test_json_body_without_its_hash_is_refused():
+    signature = compute_signature(URL, None, TOKEN)
+    assert not validate_signature(URL, BODY, signature, TOKEN)

@@ -1,4 +1,9 @@
-"""Fixtures: a signing key and certificate, the fake org on loopback, adapters wired to it."""
+"""Fixtures: a signing key and certificate, the fake org on loopback, adapters wired to it.
+
+simple-salesforce speaks only https to ``*.salesforce.com``, so the adapter's session routes
+the fake org's My Domain host (:data:`ORG_HOST`) to the loopback server
+(``tests.fakes.server.HostRoute``); the fake sees the URL the adapter asked for.
+"""
 
 from __future__ import annotations
 
@@ -18,10 +23,16 @@ from crm_adapters.http import TimeoutSession
 from crm_adapters.salesforce import SalesforceAdapter, SalesforceSettings
 from crm_adapters.settings import parse_settings
 from tests.fakes.salesforce import FakeSalesforce
-from tests.fakes.server import LiveServer
+from tests.fakes.server import LiveServer, behind_tls_proxy, route_hosts
 
 #: Shorter than the fake's "timeout" delay (1.5 s), as the contract suite requires (< 2 s).
 HTTP_TIMEOUT = (1.0, 1.0)
+
+#: The fake org's My Domain: login host and instance (what the token answer says).
+ORG_HOST = "fake-org.my.salesforce.com"
+ORG_URL = f"https://{ORG_HOST}"
+#: What Salesforce expects as the JWT audience of a production org.
+AUDIENCE = "https://login.salesforce.com"
 
 
 @dataclass(frozen=True)
@@ -64,14 +75,14 @@ class AppSlot:
 def sf_server() -> Iterator[tuple[AppSlot, str]]:
     # One server per session (stopping one takes half a second); a fresh org per test.
     slot = AppSlot()
-    with LiveServer(slot) as server:
+    with LiveServer(behind_tls_proxy(slot)) as server:
         yield slot, server.url
 
 
 @pytest.fixture
 def sf(key_pair: KeyPair, sf_server: tuple[AppSlot, str]) -> Iterator[FakeSalesforce]:
     slot, url = sf_server
-    fake = FakeSalesforce(key_pair.certificate_pem)
+    fake = FakeSalesforce(key_pair.certificate_pem, audience=AUDIENCE)
     fake.url = url  # type: ignore[attr-defined]
     slot.app = fake
     yield fake
@@ -79,7 +90,7 @@ def sf(key_pair: KeyPair, sf_server: tuple[AppSlot, str]) -> Iterator[FakeSalesf
 
 
 def settings_table(sf: FakeSalesforce, key_pair: KeyPair, **overrides: Any) -> dict[str, Any]:
-    table = {"login_url": sf.url, "consumer_key": sf.consumer_key,  # type: ignore[attr-defined]
+    table = {"login_url": ORG_URL, "consumer_key": sf.consumer_key,  # type: ignore[attr-defined]
              "username": "integration@example.com", "private_key": key_pair.private_pem}
     table.update(overrides)
     return table
@@ -92,7 +103,9 @@ def make_adapter(sf: FakeSalesforce, key_pair: KeyPair) -> Callable[..., Salesfo
     def build(**overrides: Any) -> SalesforceAdapter:
         settings = parse_settings(SalesforceSettings, settings_table(sf, key_pair, **overrides),
                                   where="crm.salesforce")
-        return SalesforceAdapter(settings, http=TimeoutSession(HTTP_TIMEOUT),
+        http = route_hosts(TimeoutSession(HTTP_TIMEOUT), sf.url,  # type: ignore[attr-defined]
+                           ORG_HOST)
+        return SalesforceAdapter(settings, http=http,
                                  env=AdapterEnvironment(timezone="Asia/Tokyo"))
 
     return build

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 
 import jwt
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from crm_adapters.errors import AdapterAuthError, AdapterConfigError
 from crm_adapters.salesforce import SalesforceAdapter, SalesforceSettings
@@ -15,20 +18,34 @@ from crm_adapters.salesforce.auth import jwt_audience
 from crm_adapters.settings import Secret
 from tests.fakes.salesforce import FakeSalesforce
 
-from .conftest import KeyPair, make_key_pair
+from .conftest import AUDIENCE, ORG_HOST, ORG_URL, KeyPair, make_key_pair
 
 Build = Callable[..., SalesforceAdapter]
 
 
 def test_assertion_claims_and_signature(adapter: SalesforceAdapter, key_pair: KeyPair,
                                         sf: FakeSalesforce) -> None:
-    token = adapter.auth.assertion(now=1_800_000_000)
+    sent_before = time.time()
+    adapter.lookup_by_phone("+81312345678")
+    (token,) = sf.assertions
     public_key = x509.load_pem_x509_certificate(key_pair.certificate_pem).public_key()
-    claims = jwt.decode(token, public_key, algorithms=["RS256"], audience=sf.url,
-                        options={"verify_exp": False})
-    assert claims == {"iss": sf.consumer_key, "sub": "integration@example.com",
-                      "aud": sf.url, "exp": 1_800_000_180}
+    claims = jwt.decode(token, public_key, algorithms=["RS256"], audience=AUDIENCE)
+    assert {k: claims[k] for k in ("iss", "sub", "aud")} == {
+        "iss": sf.consumer_key, "sub": "integration@example.com", "aud": AUDIENCE}
+    # simple-salesforce: three minutes ahead, as a numeric string.
+    assert sent_before + 170 <= float(claims["exp"]) <= time.time() + 190
     assert jwt.get_unverified_header(token)["alg"] == "RS256"
+
+
+def test_login_goes_to_the_login_host_and_data_to_the_instance(adapter: SalesforceAdapter,
+                                                               sf: FakeSalesforce) -> None:
+    asked: list[str] = []
+    adapter.http.hooks["response"].append(
+        lambda r, *a, **k: asked.append(r.request.headers["X-Forwarded-Host"]))
+    adapter.lookup_by_phone("+81312345678")
+    assert asked == [ORG_HOST, ORG_HOST]  # token, then search
+    session = adapter.auth.cached
+    assert session is not None and session.instance_url == ORG_URL
 
 
 @pytest.mark.parametrize(("login_url", "audience"), [
@@ -36,12 +53,18 @@ def test_assertion_claims_and_signature(adapter: SalesforceAdapter, key_pair: Ke
     ("https://test.salesforce.com", "https://test.salesforce.com"),
     ("https://acme.my.salesforce.com", "https://login.salesforce.com"),
     ("https://acme--uat.sandbox.my.salesforce.com", "https://test.salesforce.com"),
-    ("https://acme.my.site.com/customers", "https://acme.my.site.com/customers"),
 ])
 def test_audience_follows_the_login_url(login_url: str, audience: str) -> None:
     settings = SalesforceSettings(login_url=login_url, consumer_key="k", username="u",
                                   private_key=Secret("-----BEGIN PRIVATE KEY-----"))
     assert jwt_audience(settings) == audience
+
+
+def test_explicit_audience_wins() -> None:
+    settings = SalesforceSettings(login_url="https://acme.my.salesforce.com", consumer_key="k",
+                                  username="u", jwt_audience="https://test.salesforce.com/",
+                                  private_key=Secret("-----BEGIN PRIVATE KEY-----"))
+    assert jwt_audience(settings) == "https://test.salesforce.com"
 
 
 def test_token_is_reused_across_calls(adapter: SalesforceAdapter, sf: FakeSalesforce) -> None:
@@ -92,7 +115,7 @@ def test_fake_checks_the_real_claims(make_adapter: Build, sf: FakeSalesforce) ->
     with pytest.raises(AdapterConfigError, match="pre-authorised"):
         make_adapter(username="someone@example.com").lookup_by_phone("+81312345678")
     with pytest.raises(AdapterConfigError, match="audience"):
-        make_adapter(jwt_audience="https://login.salesforce.com").lookup_by_phone("+81312345678")
+        make_adapter(jwt_audience="https://test.salesforce.com").lookup_by_phone("+81312345678")
     with pytest.raises(AdapterConfigError, match="private_key must match"):
         make_adapter(private_key=make_key_pair().private_pem).lookup_by_phone("+81312345678")
 
@@ -102,6 +125,22 @@ def test_unusable_private_key_is_a_config_error(make_adapter: Build) -> None:
     with pytest.raises(AdapterConfigError, match="private_key: cannot sign") as caught:
         make_adapter(private_key=broken).lookup_by_phone("+81312345678")
     assert "not base64" not in str(caught.value)
+
+
+@pytest.mark.parametrize(("key", "says"), [
+    (ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()).decode(), "must be an RSA key"),
+    (rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(b"passphrase")).decode(), "unencrypted RSA"),
+])
+def test_key_that_cannot_sign_rs256_is_refused_before_login(make_adapter: Build,
+                                                            sf: FakeSalesforce, key: str,
+                                                            says: str) -> None:
+    with pytest.raises(AdapterConfigError, match=says):
+        make_adapter(private_key=key).lookup_by_phone("+81312345678")
+    assert sf.token_requests == 0
 
 
 def test_access_token_never_logged(adapter: SalesforceAdapter, sf: FakeSalesforce,

@@ -13,6 +13,8 @@ from crm_adapters.errors import AdapterConfigError, AdapterRateLimited, AdapterT
 from crm_adapters.salesforce import SalesforceAdapter, soql
 from tests.fakes.salesforce import FakeSalesforce
 
+from .conftest import ORG_URL
+
 Build = Callable[..., SalesforceAdapter]
 
 
@@ -31,9 +33,9 @@ def test_a_single_form_would_miss_numbers(sf: FakeSalesforce, adapter: Salesforc
     sf.add_customer("鈴木 一郎", "03-1234-5678")
     session = adapter.auth.session()
     query = soql.phone_search(["+81312345678"], [("Contact", ["Id"])])
-    response = requests.get(f"{session.instance_url}/services/data/v62.0/search/",
-                            params={"q": query}, timeout=2,
-                            headers={"Authorization": f"Bearer {session.access_token}"})
+    response = adapter.http.get(f"{session.instance_url}/services/data/v62.0/search/",
+                                params={"q": query}, timeout=2,
+                                headers={"Authorization": f"Bearer {session.access_token}"})
     assert response.json() == {"searchRecords": []}
 
 
@@ -50,10 +52,10 @@ def test_plus_prefixed_number_is_escaped(adapter: SalesforceAdapter, sf: FakeSal
 def test_unescaped_plus_is_a_syntax_error_in_the_fake(adapter: SalesforceAdapter,
                                                       sf: FakeSalesforce) -> None:
     session = adapter.auth.session()
-    response = requests.get(f"{session.instance_url}/services/data/v62.0/search/", timeout=2,
-                            params={"q": "FIND {+81312345678} IN PHONE FIELDS RETURNING "
-                                         "Contact(Id)"},
-                            headers={"Authorization": f"Bearer {session.access_token}"})
+    response = adapter.http.get(f"{session.instance_url}/services/data/v62.0/search/",
+                                timeout=2, params={"q": "FIND {+81312345678} IN PHONE FIELDS "
+                                                        "RETURNING Contact(Id)"},
+                                headers={"Authorization": f"Bearer {session.access_token}"})
     assert response.status_code == 400
     assert response.json()[0]["errorCode"] == "MALFORMED_SEARCH"
 
@@ -70,7 +72,7 @@ def test_matches_across_objects_with_company_and_url(adapter: SalesforceAdapter,
     assert (found["Contact"].company, found["Lead"].company, found["Account"].company) == (
         "山田商事", "佐藤工業", "")
     assert found["Lead"].phone_numbers == ("0312345678",)
-    assert found["Contact"].url == f"{sf.url}/lightning/r/Contact/{contact}/view"
+    assert found["Contact"].url == f"{ORG_URL}/lightning/r/Contact/{contact}/view"
     assert adapter.screen_pop_url(found["Contact"]) == found["Contact"].url
     assert found["Account"].updated_at.endswith("Z")
 
@@ -119,7 +121,7 @@ def test_sync_follows_pages_oldest_change_first(adapter: SalesforceAdapter,
     changed = list(adapter.contacts_changed_since(start - timedelta(seconds=1)))
     assert [c.record_id for c in changed] == expected
     assert changed[0].updated_at == "2026-11-01T00:00:00Z"
-    assert sf.count("GET", "query/") == 2  # five contacts in pages of two
+    assert sf.count("GET", "query/01g") == 2  # five contacts in pages of two: 2 more pages
     assert old in {c.record_id for c in adapter.contacts_changed_since(None)}
 
 

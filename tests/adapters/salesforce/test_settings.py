@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from crm_adapters.salesforce import DEFAULT_OBJECT_FIELDS, SalesforceSettings
+from crm_adapters.salesforce.settings import sf_domain
 from crm_adapters.settings import SettingsError, parse_settings, settings_to_dict
 
 PEM = "-----BEGIN PRIVATE KEY-----\nMIIfake\n-----END PRIVATE KEY-----"
@@ -52,8 +53,8 @@ def test_object_fields_override_and_custom_object() -> None:
 
 
 @pytest.mark.parametrize(("table", "expected"), [
-    ({"login_url": "http://login.salesforce.com"}, "crm.salesforce: login_url: must be an https"),
-    ({"login_url": "https://login.salesforce.com?x=1"}, "login_url: must not have a query"),
+    ({"login_url": "http://login.salesforce.com"}, "crm.salesforce: login_url: must be https:"),
+    ({"login_url": "https://login.salesforce.com?x=1"}, "with no port, path or query"),
     ({"consumer_key": ""}, "consumer_key: required"),
     ({"private_key": "not a key"}, "private_key: not a PEM key"),
     ({"api_version": "62"}, "api_version: expected a version like"),
@@ -74,8 +75,27 @@ def test_invalid_values_name_the_key(table: dict, expected: str) -> None:
     assert expected in problems(**table)
 
 
-def test_loopback_http_is_allowed_for_local_doubles() -> None:
-    assert parse(login_url="http://127.0.0.1:8080/").login_url == "http://127.0.0.1:8080"
+@pytest.mark.parametrize("url", [
+    "http://127.0.0.1:8080",                      # no plain http, not even on loopback
+    "https://login.salesforce.com:8443",          # simple-salesforce cannot send a port
+    "https://acme.my.salesforce.com/services",    # nor a path
+    "https://acme.my.salesforce.mil",             # nor another domain (Government Cloud Plus)
+    "https://salesforce.com",
+])
+@pytest.mark.parametrize("key", ["login_url", "jwt_audience"])
+def test_only_salesforce_com_hosts_can_be_logged_in_to(key: str, url: str) -> None:
+    assert f"{key}: must be https://login.salesforce.com" in problems(**{key: url})
+    assert "simple-salesforce" in problems(**{key: url})
+
+
+@pytest.mark.parametrize(("url", "domain"), [
+    ("https://login.salesforce.com/", "login"),
+    ("https://acme--uat.sandbox.my.salesforce.com", "acme--uat.sandbox.my"),
+])
+def test_login_url_is_kept_in_simple_salesforce_terms(url: str, domain: str) -> None:
+    settings = parse(login_url=url)
+    assert settings.login_url == url.rstrip("/")
+    assert sf_domain(settings.login_url) == domain
 
 
 def test_browser_logging_needs_no_credentials() -> None:

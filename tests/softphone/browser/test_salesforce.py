@@ -6,6 +6,8 @@ cross-origin and third-party as in Salesforce — and a recording fake ``opencti
 talks to that page by postMessage like the real library. Calls are real calls of the app's
 simulated Twilio account (simulated mode: no fake device). Call logs go to the same fake org:
 through the REST API (the server's write-back) or the page's ``saveLog`` (the browser path).
+The server reaches the org as ``https://fake-org.my.salesforce.com`` (simple-salesforce speaks
+only https to ``*.salesforce.com``): the adapter's session routes that host to the fake.
 """
 
 from __future__ import annotations
@@ -16,15 +18,21 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, select
 
-from connector import clock, db
+from connector import clock, crm, db
 from connector.schema import agent_crm_users, calls, crm_writebacks
 from connector.softphone import simulated
 from connector.voice import numbers
 from connector.voice.numbers import NumberChanges, Route
-from tests.adapters.salesforce.conftest import KeyPair, make_key_pair
+from tests.adapters.salesforce.conftest import (
+    AUDIENCE,
+    ORG_HOST,
+    ORG_URL,
+    KeyPair,
+    make_key_pair,
+)
 from tests.connector.crm_fixtures import run_jobs
 from tests.fakes.salesforce import FakeSalesforce
-from tests.fakes.server import LiveServer
+from tests.fakes.server import LiveServer, behind_tls_proxy, route_hosts
 from tests.softphone.browser.conftest import Live, screenshot, state, wait_for
 from tests.softphone.browser.test_softphone import eventually
 
@@ -39,8 +47,8 @@ def keys() -> KeyPair:
 
 @pytest.fixture
 def org(keys: KeyPair) -> Iterator[FakeSalesforce]:
-    fake = FakeSalesforce(keys.certificate_pem)
-    with LiveServer(fake) as live:
+    fake = FakeSalesforce(keys.certificate_pem, audience=AUDIENCE)
+    with LiveServer(behind_tls_proxy(fake)) as live:
         fake.url = live.url  # type: ignore[attr-defined]  # what the server calls
         # What the browser opens: another site than the app's 127.0.0.1.
         fake.lightning = f"http://localhost:{live.port}"  # type: ignore[attr-defined]
@@ -53,7 +61,7 @@ class Salesforce:
     def __init__(self, live_factory: Any, org: FakeSalesforce, keys: KeyPair, *,
                  logging_path: str = "api", signin: bool = False) -> None:
         self.org = org
-        salesforce = {"login_url": org.url, "consumer_key": org.consumer_key,  # type: ignore
+        salesforce = {"login_url": ORG_URL, "consumer_key": org.consumer_key,
                       "username": "integration@example.com", "private_key": keys.private_pem,
                       "logging_path": logging_path}
         sections: dict[str, Any] = {
@@ -67,6 +75,8 @@ class Salesforce:
                 "org_id": org.org_id}}
         self.live: Live = live_factory(**sections)
         self.app = self.live.app
+        route_hosts(crm.get_layer(self.app).adapters["salesforce"].http,
+                    org.url, ORG_HOST)  # type: ignore[attr-defined]
         org.adapter_url = self.live.url + "/softphone/?crm=salesforce"
         org.callback_urls.add(self.live.url + "/auth/salesforce/callback")
         org.call_center_settings = {"BackendUrl": self.live.url, "TwilioEdge": "tokyo",
