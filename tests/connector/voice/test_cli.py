@@ -203,3 +203,25 @@ def test_simulate_defaults_come_from_the_configuration(run, tmp_path):
     assert outbound[4:6] == ["--app-url", f"{hooks}/outbound"] and "--to" not in outbound
     mine = with_defaults(ctx, ["--to=０５０-１２３４-５６７８", "--auth-token", "x"])
     assert mine[0] == "--to=+815012345678" and mine.count("--auth-token") == 1
+
+
+def test_simulate_derived_urls_follow_the_given_voice_url(run, tmp_path):
+    """A server on another port than public_base_url's gets every derived webhook too."""
+    from connector.cli import CliContext
+    from connector.cli.simulate import webhook_base, with_defaults
+
+    run("number", "add", "050-1234-5678", "--route", "voicemail")
+    ctx = CliContext(str(tmp_path / "cti.toml"))
+    inbound = with_defaults(ctx, ["--voice-url", "http://127.0.0.1:5123/twilio/voice/inbound"])
+    assert inbound[inbound.index("--status-callback") + 1] == (
+        "http://127.0.0.1:5123/twilio/voice/status")
+    outbound = with_defaults(ctx, ["--app-url=https://cti.example.jp/twilio/voice/outbound",
+                                   "--client", "sato"])
+    assert outbound[outbound.index("--status-callback") + 1] == (
+        "https://cti.example.jp/twilio/voice/status")
+    mine = with_defaults(ctx, ["--voice-url", "http://127.0.0.1:5123/twilio/voice/inbound",
+                               "--status-callback", "http://elsewhere/status"])
+    assert mine.count("--status-callback") == 1 and "http://elsewhere/status" in mine
+    assert webhook_base("https://proxy.example.jp/cti/twilio/voice/inbound") == (
+        "https://proxy.example.jp/cti/twilio/voice")
+    assert webhook_base("http://127.0.0.1:5123/my-ivr") == "http://127.0.0.1:5123/twilio/voice"
