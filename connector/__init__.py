@@ -35,6 +35,7 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None, *,
         errors,
         health,
         queue,
+        request_size,
         security,
         softphone,
         voice,
@@ -55,6 +56,7 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None, *,
 
     clock_ext.init_app(app, clock)
     errors.init_app(app)
+    request_size.init_app(app)
     security.init_app(app)
     db.init_app(app)
     queue.init_app(app)
