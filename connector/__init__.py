@@ -34,6 +34,7 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None, *,
         doctor,
         errors,
         health,
+        home,
         queue,
         request_size,
         security,
@@ -66,6 +67,7 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None, *,
     builtin_crm.init_app(app)
     voice.init_app(app)
     softphone.init_app(app)
+    home.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(wrapup.bp)
     app.register_blueprint(callcenter.bp)
