@@ -71,7 +71,9 @@ def with_defaults(ctx: CliContext, argv: list[str]) -> list[str]:
                 "--auth-token": runtime.auth_token.reveal()}
     for option, value in defaults.items():
         if option not in given:
-            extra += [option, value]
+            # One word: a generated token may start with "-", which argparse would take for
+            # an option of its own.
+            extra.append(f"{option}={value}")
     return argv + extra
 
 
