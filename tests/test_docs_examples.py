@@ -59,6 +59,12 @@ PREREQUISITES: dict[tuple[str, str], list[list[str]]] = {
         for name in ("sato", "ito", "kato")],
 }
 
+#: Configuration a guide assumes of the deployment it talks about ([server] lines).
+SERVER_CONFIG: dict[str, str] = {
+    # The call-center file is for Salesforce, which loads the softphone only over https.
+    "docs/salesforce.md": 'public_base_url = "https://cti.example.com"',
+}
+
 #: Files the examples read, written into the block's directory first.
 FILES: dict[str, str] = {
     "顧客一覧.csv": "氏名,フリガナ,会社名,電話番号,携帯,タグ,備考\n"
@@ -162,13 +168,14 @@ def _block_id(block: Block) -> str:
 class Site:
     """A fresh directory with its configuration and, when the block needs one, a server."""
 
-    def __init__(self, tmp_path: Path, port: int) -> None:
+    def __init__(self, tmp_path: Path, port: int, server_config: str = "") -> None:
         self.dir = tmp_path
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self.config = tmp_path / "cti.toml"
         self.config.write_text(f'[server]\ndata_dir = "{tmp_path / "var"}"\nport = {port}\n'
-                               f'secret_key = "{"s" * 40}"\n', encoding="utf-8")
+                               f'secret_key = "{"s" * 40}"\n{server_config}\n',
+                               encoding="utf-8")
         self.env = {key: value for key, value in os.environ.items()
                     if not key.startswith(("CTI_", "TWILIO_"))}
         self.env["CTI_CONFIG"] = str(self.config)
@@ -242,7 +249,12 @@ def _manual_step(site: Site, comment: str) -> None:
 
 
 def _argv(site: Site, command: Command) -> list[str]:
-    return [arg.replace("127.0.0.1:5000", f"127.0.0.1:{site.port}") for arg in command.argv]
+    """The command for this site: its port for 5000; the folders of ``--output`` exist, as in
+    the checkout a reader runs it in (``sfdc-package/…``)."""
+    argv = [arg.replace("127.0.0.1:5000", f"127.0.0.1:{site.port}") for arg in command.argv]
+    if "--output" in argv[:-1]:
+        (site.dir / argv[argv.index("--output") + 1]).parent.mkdir(parents=True, exist_ok=True)
+    return argv
 
 
 def _check_simulated_call(site: Site, command: Command, output: str) -> None:
@@ -277,7 +289,7 @@ def test_every_skipped_or_expected_example_is_still_in_the_docs():
 @pytest.mark.slow
 @pytest.mark.parametrize("block", ALL_BLOCKS, ids=_block_id)
 def test_doc_example(block: Block, tmp_path: Path):
-    site = Site(tmp_path, free_port())
+    site = Site(tmp_path, free_port(), SERVER_CONFIG.get(block.doc, ""))
     for name, content in FILES.items():
         (tmp_path / name).write_text(content, encoding="utf-8")
     try:
