@@ -34,7 +34,9 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None, *,
         doctor,
         errors,
         health,
+        home,
         queue,
+        request_size,
         security,
         softphone,
         voice,
@@ -55,6 +57,7 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None, *,
 
     clock_ext.init_app(app, clock)
     errors.init_app(app)
+    request_size.init_app(app)
     security.init_app(app)
     db.init_app(app)
     queue.init_app(app)
@@ -64,6 +67,7 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None, *,
     builtin_crm.init_app(app)
     voice.init_app(app)
     softphone.init_app(app)
+    home.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(wrapup.bp)
     app.register_blueprint(callcenter.bp)

@@ -44,6 +44,10 @@ TWILIO_EDGES = ("sydney", "sao-paulo", "dublin", "frankfurt", "tokyo", "singapor
                 "umatilla", "roaming")
 
 
+#: ``[server] max_request_bytes`` below this would refuse ordinary webhooks and API calls.
+MIN_REQUEST_BYTES = 16 * 1024
+
+
 class ConfigError(Exception):
     """The configuration is unusable; ``problems`` names each wrong key."""
 
@@ -63,6 +67,8 @@ class ServerSettings:
     frame_ancestors: list[str] = field(default_factory=lambda: list(DEFAULT_FRAME_ANCESTORS))
     secret_key: Secret | None = None
     data_dir: str = "var"
+    #: Largest request body read (webhooks, APIs); CSV uploads have their own, larger limits.
+    max_request_bytes: int = 1024 * 1024
 
     def __post_init__(self) -> None:
         if not self.public_base_url:
@@ -78,6 +84,9 @@ class ServerSettings:
             raise ValueError("public_base_url: must not have a query or fragment")
         if not 1 <= self.port <= 65535:
             raise ValueError(f"port: must be between 1 and 65535, got {self.port}")
+        if self.max_request_bytes < MIN_REQUEST_BYTES:
+            raise ValueError(f"max_request_bytes: must be at least {MIN_REQUEST_BYTES} "
+                             f"(Twilio webhooks need that much), got {self.max_request_bytes}")
         for index, source in enumerate(self.frame_ancestors):
             problem = _frame_ancestor_problem(source)
             if problem:

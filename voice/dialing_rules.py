@@ -15,6 +15,15 @@ Twilio-issued 0120/0800 numbers do connect, but there is no way to tell those nu
 every 0120/0800 destination is refused from 050. Calls abroad are refused unless the
 destination's region is in ``allowed_countries`` (SP-2: domestic numbers by default).
 
+**Caller-ID prefixes** (``184`` withhold, ``186`` present; :func:`voice.numbering.parse_outbound`)
+are judged after the number itself, by :data:`CALLER_ID_PREFIX_REFUSALS`. Twilio's ``<Number>``
+takes only an E.164 number, so a prefix cannot be dialled as digits, and ``<Dial>`` documents
+no attribute that withholds the caller ID (UNVERIFIED: absent from the docs, not confirmed by
+Twilio): ``184`` calls are refused with that reason rather than placed with the number shown.
+``186`` asks for what every call from a Twilio number does anyway, so the number is dialled
+without it. docs/numbering.md ("184 and 186") has the sources; if Twilio turns out to carry
+withholding, drop the ``184`` row and send what it needs in :func:`voice.twiml.dial_number`.
+
 To change the rules, edit :data:`OUTBOUND_RULES` (or pass your own table to
 :func:`check_outbound`); each row is one refusal with its code and messages. Messages are
 meant both for the softphone and for text-to-speech to the agent, so they are short and polite.
@@ -29,14 +38,23 @@ from types import MappingProxyType
 import phonenumbers
 from phonenumbers import geocoder
 
-from voice.numbering import Destination, NumberKind, classify, national_digits
+from voice.numbering import (
+    Destination,
+    NumberError,
+    NumberKind,
+    classify,
+    national_digits,
+    national_format,
+)
 
 __all__ = [
     "ALLOWED",
+    "CALLER_ID_PREFIX_REFUSALS",
     "INTERNATIONAL_MESSAGES",
     "OUTBOUND_RULES",
     "OutboundRule",
     "Verdict",
+    "check_caller_id_prefix",
     "check_outbound",
 ]
 
@@ -151,6 +169,20 @@ INTERNATIONAL_MESSAGES = (
     "Calls abroad ({country}) are not allowed. Please ask your administrator.",
 )
 
+#: Caller-ID prefixes Twilio cannot honour, each with its refusal; ``{caller}`` is the caller ID
+#: the call would show (03-1234-5678). A prefix not listed is allowed and left out of the dial.
+CALLER_ID_PREFIX_REFUSALS: Mapping[str, tuple[str, str, str]] = MappingProxyType(
+    {
+        "184": (
+            "caller_id_withholding_unsupported",
+            "184（非通知）を付けた発信はできません。この電話では発信者番号を非通知にできません。"
+            "184を付けずにおかけください（相手には{caller}が表示されます）。",
+            "Calls with 184 (caller ID withheld) are not possible: this phone cannot withhold "
+            "the caller ID. Dial the number without 184 (the other party will see {caller}).",
+        ),
+    }
+)
+
 _INVALID_CALLER = Verdict(
     False,
     "invalid_caller_id",
@@ -171,18 +203,48 @@ def check_outbound(
     *,
     allowed_countries: Collection[str] = (),
     rules: Sequence[OutboundRule] = OUTBOUND_RULES,
+    prefix_refusals: Mapping[str, tuple[str, str, str]] = CALLER_ID_PREFIX_REFUSALS,
 ) -> Verdict:
     """Decide whether ``caller_id`` may dial ``destination``; see the module docstring.
 
     Args:
         caller_id: The caller ID the call would go out with, in any form ``normalize`` accepts.
-        destination: From :func:`voice.numbering.parse_destination`.
+        destination: From :func:`voice.numbering.parse_outbound` (or ``parse_destination``).
         allowed_countries: ISO regions (``"US"``) that may be called abroad, case-insensitive.
         rules: The refusal table; :data:`OUTBOUND_RULES` unless a deployment changes it.
+        prefix_refusals: Caller-ID prefixes refused once the number itself may be dialled;
+            pass ``{}`` to judge the number alone (and call :func:`check_caller_id_prefix`
+            later, e.g. after the restriction list).
 
     Returns:
         :data:`ALLOWED`, or a refusal with its code and messages.
     """
+    verdict = _check_number(caller_id, destination, allowed_countries, rules)
+    if not verdict.allowed:
+        return verdict
+    return check_caller_id_prefix(caller_id, destination, prefix_refusals)
+
+
+def check_caller_id_prefix(
+    caller_id: str,
+    destination: Destination,
+    refusals: Mapping[str, tuple[str, str, str]] = CALLER_ID_PREFIX_REFUSALS,
+) -> Verdict:
+    """Whether the destination's caller-ID prefix (184/186) can be honoured; see the module
+    docstring. A destination without a prefix is always :data:`ALLOWED`."""
+    refusal = refusals.get(destination.caller_id_prefix)
+    if refusal is None:
+        return ALLOWED
+    code, message_ja, message_en = refusal
+    try:
+        shown = national_format(caller_id)
+    except NumberError:
+        shown = caller_id
+    return Verdict(False, code, message_ja.format(caller=shown), message_en.format(caller=shown))
+
+
+def _check_number(caller_id: str, destination: Destination, allowed_countries: Collection[str],
+                  rules: Sequence[OutboundRule]) -> Verdict:
     caller_kind = classify(caller_id)
     if caller_kind in (NumberKind.UNKNOWN, NumberKind.SHORT_1XY, NumberKind.HASH_ABCD):
         return _INVALID_CALLER

@@ -18,6 +18,11 @@ Accepted input, for :func:`normalize` and :func:`parse_destination`:
 * national ``03-1234-5678`` and the Japanese international prefix ``010-1-212-555-1234``;
 * ``tel:`` URIs (RFC 3966; parameters are ignored, ``;ext=`` is refused).
 
+Numbers dialled out (:func:`parse_outbound`) may also start with a caller-ID prefix, ``184``
+(withhold the caller ID for this call) or ``186`` (present it): ``184-03-1234-5678``. The
+prefix is kept apart from the number, which is checked and dialled on its own; what the prefix
+may do through Twilio is decided in :mod:`voice.dialing_rules`.
+
 Input without the trunk 0 (``312345678``, typical of a spreadsheet that stored the number as a
 number) is refused with the code ``missing_leading_zero`` rather than guessed.
 """
@@ -26,7 +31,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from types import MappingProxyType
 
@@ -34,6 +39,7 @@ import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberFormat, PhoneNumberType
 
 __all__ = [
+    "CALLER_ID_PREFIXES",
     "SPECIAL_0AB0_PREFIXES",
     "Destination",
     "NumberError",
@@ -48,6 +54,7 @@ __all__ = [
     "national_format",
     "normalize",
     "parse_destination",
+    "parse_outbound",
     "region_of",
     "search_forms",
 ]
@@ -56,6 +63,9 @@ __all__ = [
 #: the dialling rules single out. phonenumbers knows 0990 (premium rate) but not the others,
 #: so 10-digit numbers in these blocks are accepted here explicitly.
 SPECIAL_0AB0_PREFIXES = ("130", "140", "150", "160", "170", "180", "190", "910", "990")
+
+#: Dialled before a number in Japan: 184 withholds the caller ID for that call, 186 presents it.
+CALLER_ID_PREFIXES = ("184", "186")
 
 #: Longer input is refused before parsing; phonenumbers itself stops at 250 characters.
 MAX_INPUT_LENGTH = 64
@@ -160,12 +170,15 @@ class Destination:
         e164: The E.164 form, or ``None`` for short codes (``177``, ``#9999``).
         dial_string: What goes into ``<Number>``: the E.164 form or the short code.
         display: ``03-1234-5678`` for Japanese numbers, ``+1 212-555-1234`` for others.
+        caller_id_prefix: ``"184"`` or ``"186"`` when the agent dialled one before the number
+            (:func:`parse_outbound` only), else ``""``. It is not part of ``dial_string``.
     """
 
     kind: NumberKind
     e164: str | None
     dial_string: str
     display: str
+    caller_id_prefix: str = ""
 
     @property
     def region(self) -> str | None:
@@ -376,6 +389,24 @@ def parse_destination(text: str, *, region: str = "JP") -> Destination:
     parsed = _parse(text, region)
     e164 = _e164(parsed)
     return Destination(_kind_of(parsed), e164, e164, _display(parsed))
+
+
+def parse_outbound(text: str, *, region: str = "JP") -> Destination:
+    """Like :func:`parse_destination`, for a number an agent dials out: a leading caller-ID
+    prefix (:data:`CALLER_ID_PREFIXES`, ``184-03-1234-5678``) is accepted and kept in
+    :attr:`Destination.caller_id_prefix`; everything about the destination — its kind, the
+    dialling rules and the restriction list — concerns the number after it.
+
+    ``184`` and ``186`` on their own are three-digit service numbers, as typed.
+
+    Raises:
+        NumberError: The text (after the prefix) is neither a short code nor a valid number.
+    """
+    compacted = compact(text) if text and text.strip() else ""
+    prefix, rest = compacted[:3], compacted[3:]
+    if prefix in CALLER_ID_PREFIXES and rest:
+        return replace(parse_destination(rest, region=region), caller_id_prefix=prefix)
+    return parse_destination(text, region=region)
 
 
 def region_of(number: str) -> str | None:

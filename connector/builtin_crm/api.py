@@ -17,6 +17,7 @@ from .. import clock, db
 from ..auth import current_agent, require_auth
 from ..auth.guard import ROLE_RANK
 from ..errors import APIError
+from ..request_size import body_limit
 from ..validation import json_object
 from . import csv_import, store
 from .model import CustomerInput, Invalid, parse_customer
@@ -218,6 +219,7 @@ def _refuse_duplicates(conn: Any, data: CustomerInput, allowed: bool, *,
 
 @bp.post("/import")
 @require_auth("admin")
+@body_limit(csv_import.MAX_BYTES)
 def import_csv() -> Any:
     """``multipart/form-data``: ``file``, ``map`` (repeatable ``field=column``), ``dry_run`` and
     ``allow_duplicates`` (``true``/``false``). Answers with the import report."""

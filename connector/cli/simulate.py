@@ -5,7 +5,8 @@ taken from the configuration, so that against ``cti serve`` nothing needs to be 
 
 * ``--voice-url`` ``<public_base_url>/twilio/voice/inbound`` — or, when ``--client`` or
   ``--param`` is given, ``--app-url`` ``<public_base_url>/twilio/voice/outbound``;
-* ``--status-callback`` ``<public_base_url>/twilio/voice/status``;
+* ``--status-callback`` ``…/twilio/voice/status`` on the same server as the Voice URL: the one
+  given with ``--voice-url``/``--app-url``, else ``public_base_url``;
 * ``--account-sid`` and ``--auth-token``: the deployment's (in embedded mode the generated
   simulator token, so the server accepts the signatures);
 * ``--to``: the first active number configured with a route.
@@ -20,6 +21,7 @@ Any option given on the command line wins. Examples::
 from __future__ import annotations
 
 import sys
+from urllib.parse import urlsplit, urlunsplit
 
 import click
 
@@ -51,8 +53,9 @@ def simulate(ctx: CliContext, args: tuple[str, ...]) -> None:
 def with_defaults(ctx: CliContext, argv: list[str]) -> list[str]:
     """``argv`` completed with this deployment's URLs, account and token."""
     runtime = get_runtime(ctx.app)
-    hooks = runtime.base_url + WEBHOOK_PREFIX
     given = {arg.split("=", 1)[0] for arg in argv if arg.startswith("--")}
+    given_url = _option(argv, "--voice-url") or _option(argv, "--app-url")
+    hooks = webhook_base(given_url) if given_url else runtime.base_url + WEBHOOK_PREFIX
     extra: list[str] = []
     if not given & {"--voice-url", "--app-url"}:
         outbound = bool(given & {"--client", "--param"})
@@ -68,8 +71,34 @@ def with_defaults(ctx: CliContext, argv: list[str]) -> list[str]:
                 "--auth-token": runtime.auth_token.reveal()}
     for option, value in defaults.items():
         if option not in given:
-            extra += [option, value]
+            # One word: a generated token may start with "-", which argparse would take for
+            # an option of its own.
+            extra.append(f"{option}={value}")
     return argv + extra
+
+
+def webhook_base(url: str) -> str:
+    """Where the webhooks live on the server that the Voice URL ``url`` points at.
+
+    ``http://127.0.0.1:5123/twilio/voice/inbound`` → ``http://127.0.0.1:5123/twilio/voice``
+    (a path before the prefix is kept); a URL outside our routes gets the prefix on its scheme
+    and host. Either way the derived URLs go to the server the user named, not to
+    ``public_base_url``'s port.
+    """
+    parts = urlsplit(url)
+    index = parts.path.find(WEBHOOK_PREFIX)
+    path = parts.path[:index + len(WEBHOOK_PREFIX)] if index >= 0 else WEBHOOK_PREFIX
+    return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+
+
+def _option(argv: list[str], name: str) -> str:
+    """The value of ``name`` in ``argv`` (``--name VALUE`` or ``--name=VALUE``), else ``""``."""
+    for index, arg in enumerate(argv):
+        if arg.startswith(name + "="):
+            return arg.split("=", 1)[1]
+        if arg == name and index + 1 < len(argv):
+            return argv[index + 1]
+    return ""
 
 
 def _first_number(ctx: CliContext) -> str:

@@ -161,7 +161,7 @@ def _agent_target(username: str) -> Target:
 
 def _number_target(text: str, our_number: str) -> Target:
     try:
-        destination = numbering.parse_destination(text)
+        destination = numbering.parse_outbound(text)
     except numbering.NumberError as exc:
         raise _refuse(422, exc.code, exc.message_ja, exc.message_en) from None
     verdict = dialing_rules.check_outbound(our_number, destination)

@@ -24,6 +24,7 @@ from voice.numbering import NumberError
 from .. import clock, db
 from ..auth import current_agent, require_auth
 from ..errors import APIError
+from ..request_size import body_limit
 from ..validation import fields, json_object
 from . import groups, number_lists, numbers
 from .groups import GroupError
@@ -266,6 +267,7 @@ def delete_rule(list_name: str, rule_id: int) -> Any:
 
 @bp.post("/number-lists/<list_name>/import")
 @require_auth("admin")
+@body_limit(MAX_UPLOAD_BYTES)
 def import_rules(list_name: str) -> Any:
     upload = request.files.get("file")
     data = upload.read(MAX_UPLOAD_BYTES + 1) if upload else request.get_data(cache=False)

@@ -7,9 +7,10 @@ from voice.dialing_rules import (
     OUTBOUND_RULES,
     OutboundRule,
     Verdict,
+    check_caller_id_prefix,
     check_outbound,
 )
-from voice.numbering import Destination, NumberKind, parse_destination
+from voice.numbering import Destination, NumberKind, parse_destination, parse_outbound
 
 CALLERS = {
     "050": "050-1234-5678",
@@ -153,3 +154,27 @@ def test_refusal_abroad_of_a_non_geographic_number_names_its_calling_code():
     verdict = check_outbound("03-1234-5678", parse_destination("+800 1234 5678"))
     assert verdict.code == "international_not_allowed"
     assert "（+800）" in verdict.message_ja
+
+
+# --- caller-ID prefixes ------------------------------------------------------------------------
+
+def test_186_is_allowed_and_184_refused_naming_the_caller_id():
+    assert check_outbound("+815012345678", parse_outbound("186-03-1234-5678")).allowed
+    verdict = check_outbound("+815012345678", parse_outbound("184-03-1234-5678"))
+    assert (verdict.allowed, verdict.code) == (False, "caller_id_withholding_unsupported")
+    assert "050-1234-5678が表示されます" in verdict.message_ja
+    assert "will see 050-1234-5678" in verdict.message_en
+
+
+def test_the_number_is_judged_before_its_prefix():
+    navi = check_outbound("+815012345678", parse_outbound("184-0570-000-111"))
+    assert navi.code == "forbidden_navi_dial"
+    abroad = check_outbound("+815012345678", parse_outbound("184+12125550100"),
+                            allowed_countries=("US",))
+    assert abroad.code == "caller_id_withholding_unsupported"
+
+
+def test_prefix_refusals_are_a_table_a_deployment_may_change():
+    withheld = parse_outbound("184-03-1234-5678")
+    assert check_outbound("+815012345678", withheld, prefix_refusals={}).allowed
+    assert not check_caller_id_prefix("+815012345678", withheld).allowed

@@ -16,6 +16,7 @@ from voice.numbering import (
     national_format,
     normalize,
     parse_destination,
+    parse_outbound,
     region_of,
     search_forms,
 )
@@ -261,3 +262,36 @@ def test_compact_and_short_codes():
     assert compact(" ＋８１ (0)３－１２３４－５６７８ ") == "+81312345678"
     assert is_short_code("１７７") and is_short_code("#9999")
     assert not is_short_code("1777") and not is_short_code("tel:;ext=1")
+
+
+# --- caller-ID prefixes (184 / 186) on outbound numbers ----------------------------------------
+
+@pytest.mark.parametrize(("text", "prefix", "e164"), [
+    ("184-03-1234-5678", "184", "+81312345678"),
+    ("１８６０９０１２３４５６７８", "186", "+819012345678"),
+    ("186 +81 3-1234-5678", "186", "+81312345678"),
+    ("tel:184-0312345678", "184", "+81312345678"),
+    ("03-1234-5678", "", "+81312345678"),
+])
+def test_parse_outbound_keeps_the_caller_id_prefix_apart(text, prefix, e164):
+    destination = parse_outbound(text)
+    assert (destination.caller_id_prefix, destination.e164, destination.dial_string) == (
+        prefix, e164, e164)
+    assert destination.display == national_format(e164)
+
+
+def test_parse_outbound_judges_the_number_after_the_prefix():
+    with pytest.raises(NumberError) as short:
+        parse_outbound("184-03-1234")
+    assert short.value.code == "too_short"
+    assert parse_outbound("184110").dial_string == "110"
+    alone = parse_outbound("184")  # a three-digit service number on its own
+    assert (alone.kind, alone.caller_id_prefix) == (NumberKind.SHORT_1XY, "")
+
+
+def test_other_parsers_still_refuse_prefixed_numbers():
+    """Only numbers dialled out may carry a prefix; stored and incoming numbers may not."""
+    with pytest.raises(NumberError):
+        normalize("184-03-1234-5678")
+    with pytest.raises(NumberError):
+        parse_destination("1840312345678")

@@ -2,9 +2,9 @@
 
 Examples::
 
-    cti simulate --voice-url http://127.0.0.1:5000/voice/incoming --to +815012345678 \\
-        --digits 1 --agent agent_1:3:60
-    cti simulate --app-url http://127.0.0.1:5000/voice/client --client agent_1 \\
+    cti simulate --voice-url http://127.0.0.1:5000/twilio/voice/inbound --to +815012345678 \\
+        --agent agent1:3:60
+    cti simulate --app-url http://127.0.0.1:5000/twilio/voice/outbound --client agent1 \\
         --param To=+81312345678 --agent +81312345678:2:30
 
 The server must validate signatures with the same auth token (``--auth-token`` or the
@@ -47,7 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     target.add_argument("--app-url", help="the TwiML App's Voice URL (a browser call)")
     parser.add_argument("--to", default="+815000000000", help="the dialed number (inbound)")
     parser.add_argument("--from", dest="from_", default="+819000000000", help="caller number")
-    parser.add_argument("--client", default="agent_1", help="browser identity (with --app-url)")
+    parser.add_argument("--client", default="agent1",
+                        help="browser identity (with --app-url; default: the demo agent)")
     parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                         help="Device.connect() parameter (with --app-url), repeatable")
     parser.add_argument("--digits", default="", help="keys per <Gather>, comma-separated; "

@@ -4,11 +4,11 @@ Typical test::
 
     sim = Simulator("AC" + "0" * 32, "token", WSGITransport(app, "https://cti.example.jp"))
     sim.add_number("+815012345678", voice_url="https://cti.example.jp/voice/incoming")
-    sim.on_client("agent_1", answer_after=3, hangup_after=60)
+    sim.on_client("agent1", answer_after=3, hangup_after=60)
     t = sim.place_inbound_call("+819012345678", "+815012345678",
                                caller=CallerScript(digits=["1"]))
     sim.run_until_idle()
-    assert t.answered_by == "client:agent_1"
+    assert t.answered_by == "client:agent1"
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ import { AfterCallWork } from './acw.js';
 import { audioConstraints } from './audio.js';
 import { customParameters, MIC_ERRORS } from './device.js';
 import { apiMessage, t } from './i18n.js';
-import { cleanNumber, displayNumber } from './numbers.js';
+import { cleanNumber, displayNumber, withCallerIdPrefix } from './numbers.js';
 
 /** How long to wait for Twilio to end the agent's leg after a hold before ending it here. */
 const LEG_END_GRACE_MS = 5000;
@@ -108,7 +108,8 @@ export class CallHandler {
     const display = check.destination?.display || displayNumber(destination);
     this.store.set({ dialing: false, call: {
       sid: '', legSid: '', direction: 'outbound', phase: 'connecting', muted: false,
-      startedAt: null, number: display, e164: destination, name: record?.name || '',
+      startedAt: null, number: withCallerIdPrefix(display, check.destination?.caller_id_prefix),
+      e164: destination, name: record?.name || '',
       company: '', matches: record ? [recordAsMatch(record)] : [], numberLabel: '', group: '',
       transferFrom: '', record,
       context: { cti_caller_number: display, cti_caller_e164: destination,

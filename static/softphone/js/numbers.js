@@ -15,6 +15,12 @@ export function cleanNumber(text) {
   return toHalfWidth(text).replace(/^tel:/i, '').replace(SEPARATORS, '');
 }
 
+/** How an outgoing call is shown: "186 03-1234-5678" when the agent dialled a caller-ID prefix
+ * (184 withhold / 186 present; the server dials the number after it, see docs/numbering.md). */
+export function withCallerIdPrefix(display, prefix) {
+  return prefix ? `${prefix} ${display}` : display;
+}
+
 /** A readable form for Japanese numbers in E.164 (+81312345678 → 03-1234-5678 is the server's
  * job; here only +81 is turned back into a leading 0 for display). */
 export function displayNumber(number) {

@@ -197,9 +197,43 @@ def test_simulate_defaults_come_from_the_configuration(run, tmp_path):
     hooks = "http://127.0.0.1:5000/twilio/voice"
     assert with_defaults(ctx, ["--agent", "sato:1"]) == [
         "--agent", "sato:1", "--voice-url", f"{hooks}/inbound", "--to", "+815012345678",
-        "--status-callback", f"{hooks}/status", "--account-sid", "AC" + "0" * 32,
-        "--auth-token", token]
+        f"--status-callback={hooks}/status", "--account-sid=AC" + "0" * 32,
+        f"--auth-token={token}"]
     outbound = with_defaults(ctx, ["--client", "sato", "--param", "To=110"])
     assert outbound[4:6] == ["--app-url", f"{hooks}/outbound"] and "--to" not in outbound
     mine = with_defaults(ctx, ["--to=０５０-１２３４-５６７８", "--auth-token", "x"])
-    assert mine[0] == "--to=+815012345678" and mine.count("--auth-token") == 1
+    assert mine[0] == "--to=+815012345678"
+    assert [arg for arg in mine if arg.startswith("--auth-token")] == ["--auth-token"]
+
+
+def test_simulate_passes_a_token_that_looks_like_an_option(run, tmp_path):
+    """Generated tokens are URL-safe base64 and may start with "-"."""
+    from connector.cli import CliContext
+    from connector.cli.simulate import with_defaults
+    from voice.simulator.cli import build_parser
+
+    (tmp_path / "var").mkdir(exist_ok=True)
+    (tmp_path / "var" / "twilio_simulator_token").write_text("-starts-with-a-dash\n")
+    ctx = CliContext(str(tmp_path / "cti.toml"))
+    args = build_parser().parse_args(with_defaults(ctx, ["--agent", "sato:1"]))
+    assert args.auth_token == "-starts-with-a-dash"
+
+
+def test_simulate_derived_urls_follow_the_given_voice_url(run, tmp_path):
+    """A server on another port than public_base_url's gets every derived webhook too."""
+    from connector.cli import CliContext
+    from connector.cli.simulate import webhook_base, with_defaults
+
+    run("number", "add", "050-1234-5678", "--route", "voicemail")
+    ctx = CliContext(str(tmp_path / "cti.toml"))
+    inbound = with_defaults(ctx, ["--voice-url", "http://127.0.0.1:5123/twilio/voice/inbound"])
+    assert "--status-callback=http://127.0.0.1:5123/twilio/voice/status" in inbound
+    outbound = with_defaults(ctx, ["--app-url=https://cti.example.jp/twilio/voice/outbound",
+                                   "--client", "sato"])
+    assert "--status-callback=https://cti.example.jp/twilio/voice/status" in outbound
+    mine = with_defaults(ctx, ["--voice-url", "http://127.0.0.1:5123/twilio/voice/inbound",
+                               "--status-callback", "http://elsewhere/status"])
+    assert [arg for arg in mine if arg.startswith("--status-callback")] == ["--status-callback"]
+    assert webhook_base("https://proxy.example.jp/cti/twilio/voice/inbound") == (
+        "https://proxy.example.jp/cti/twilio/voice")
+    assert webhook_base("http://127.0.0.1:5123/my-ivr") == "http://127.0.0.1:5123/twilio/voice"

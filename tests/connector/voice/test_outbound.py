@@ -100,6 +100,65 @@ def test_restriction_list_refuses(caller_env):
     assert env.record(call.call_sid)["detail"] == "restricted"
 
 
+def test_186_dials_the_number_after_the_prefix(caller_env):
+    env = caller_env
+    customer = env.sim.on_number(MOBILE, answers(after=2, hangup_after=10))
+    call = dial(env, "186-090-1111-2222")
+    assert call.answered_by == MOBILE and call.error_codes == []
+    assert customer.rung[0].to == MOBILE and customer.rung[0].from_ == MAIN
+    hooks = "https://cti.example.com/twilio/voice"
+    assert call.requests_to("/twilio/voice/outbound")[0].body == (
+        '<?xml version="1.0" encoding="UTF-8"?><Response><Dial action="'
+        f'{hooks}/dial-action?step=outbound" answerOnBridge="true" callerId="{MAIN}" '
+        f'timeout="60"><Number statusCallback="{hooks}/status" statusCallbackEvent="initiated '
+        f'ringing answered completed">{MOBILE}</Number></Dial></Response>')
+    record = env.record(call.call_sid)
+    assert (record["to_number"], record["customer_number"]) == (MOBILE, MOBILE)
+
+
+def test_184_is_refused_with_the_reason_and_never_dialled(caller_env):
+    env = caller_env
+    env.sim.on_number(MOBILE, answers(after=1))
+    call = dial(env, "184 090-1111-2222")
+    assert call.of(Dialed) == []
+    assert call.heard == ["184（非通知）を付けた発信はできません。この電話では発信者番号を非通知に"
+                          "できません。184を付けずにおかけください（相手には03-1234-5678が"
+                          "表示されます）。"]
+    record = env.record(call.call_sid)
+    assert (record["outcome"], record["detail"]) == ("refused", "caller_id_withholding_unsupported")
+    assert record["customer_number"] == MOBILE
+
+
+@pytest.mark.parametrize(("to", "code"), [
+    ("186-090-1111-2222", "restricted"),
+    ("184-090-1111-2222", "restricted"),  # the number's own refusal comes first
+    ("184-0570-000-111", "forbidden_navi_dial"),
+    ("186110", "forbidden_emergency"),
+    ("184", "forbidden_short_code"),  # on its own, 184 is a service number
+])
+def test_rules_apply_to_the_number_after_the_prefix(caller_env, to, code):
+    env = caller_env
+    with db.get_engine(env.app).begin() as conn:
+        number_lists.add_rule(conn, "restrict", "090-1111*", "テスト", now=env.now)
+    call = dial(env, to)
+    assert call.of(Dialed) == []
+    assert env.record(call.call_sid)["detail"] == code
+
+
+def test_dial_check_api_shows_the_prefix(caller_env):
+    env = caller_env
+    client, auth = env.app.test_client(), env.login("sato")
+    shown = client.post("/api/dial/check", json={"to": "１８６０９０１１１１２２２２"},
+                        headers=auth).get_json()
+    assert shown["allowed"] is True and shown["destination"] == {
+        "e164": MOBILE, "display": "090-1111-2222", "kind": "mobile", "caller_id_prefix": "186"}
+    withheld = client.post("/api/dial/check", json={"to": "184-090-1111-2222",
+                                                     "caller_id": NUMBER}, headers=auth).get_json()
+    assert withheld["allowed"] is False
+    assert withheld["code"] == "caller_id_withholding_unsupported"
+    assert "050-1234-5678" in withheld["message_ja"] and "without 184" in withheld["message_en"]
+
+
 def test_caller_id_must_be_one_the_agent_may_use(caller_env):
     env = caller_env
     env.add_number("+81612345678", "none")
@@ -125,7 +184,8 @@ def test_dial_check_api(caller_env):
     assert ok.get_json() == {
         "allowed": True, "code": "ok", "message_ja": "発信できます。",
         "message_en": "The call can be placed.", "caller_id": MAIN,
-        "destination": {"e164": MOBILE, "display": "090-1111-2222", "kind": "mobile"}}
+        "destination": {"e164": MOBILE, "display": "090-1111-2222", "kind": "mobile",
+                        "caller_id_prefix": None}}
     navi = client.post("/api/dial/check", json={"to": "0570-000-111", "caller_id": NUMBER},
                        headers=auth).get_json()
     assert navi["allowed"] is False and navi["code"] == "forbidden_navi_dial"
