@@ -20,6 +20,8 @@ export class CallView {
     this._targets = null;
     this._buildPads();
     this._bind();
+    // The server's limit (connector/wrapup.py), so a note is never refused after typing it.
+    if (Number(config.notes_max_length) > 0) this.$('#notes').maxLength = config.notes_max_length;
   }
 
   // -- events ----------------------------------------------------------------------------------
