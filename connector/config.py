@@ -328,6 +328,13 @@ class SoftphoneSettings:
 
 
 @dataclass(frozen=True)
+class CLISettings:
+    """``[cli]``: the ``cti`` command (``cti --lang`` overrides ``language``)."""
+
+    language: Literal["ja", "en"] = "ja"
+
+
+@dataclass(frozen=True)
 class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
@@ -338,6 +345,7 @@ class Settings:
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     crm: CRMSettings = field(default_factory=CRMSettings)
     softphone: SoftphoneSettings = field(default_factory=SoftphoneSettings)
+    cli: CLISettings = field(default_factory=CLISettings)
     source: str = "built-in defaults"
 
     @property
@@ -443,7 +451,8 @@ def _build(raw: dict[str, Any], environ: Mapping[str, str],
 def _section_class(name: str) -> type:
     return {"server": ServerSettings, "storage": StorageSettings, "queue": QueueSettings,
             "twilio": TwilioSettings, "auth": AuthSettings, "voice": VoiceSettings,
-            "logging": LoggingSettings, "softphone": SoftphoneSettings}[name]
+            "logging": LoggingSettings, "softphone": SoftphoneSettings,
+            "cli": CLISettings}[name]
 
 
 def _parse_crm(value: Any, environ: Mapping[str, str]) -> CRMSettings:

@@ -2,6 +2,8 @@
 
 ``{"error": {"code": "not_found", "message": "...", "details": {...}}}`` — ``code`` is stable and
 machine-readable, ``message`` is for people, ``details`` is optional (e.g. which fields are wrong).
+A message given as a :class:`~connector.messages.Text` is answered in the reader's language,
+with both texts in ``details.message_ja`` / ``details.message_en`` (see ``connector.messages``).
 """
 
 from __future__ import annotations
@@ -12,19 +14,28 @@ from typing import Any
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
+from .messages import Text, request_language
+
 log = logging.getLogger("cti.errors")
 
 
 class APIError(Exception):
     """Raise from a view to answer with a JSON error."""
 
-    def __init__(self, status: int, code: str, message: str,
+    def __init__(self, status: int, code: str, message: str | Text,
                  details: dict[str, Any] | None = None) -> None:
-        super().__init__(message)
+        self.text = message if isinstance(message, Text) else None
+        self.message = message.ja if isinstance(message, Text) else message
+        super().__init__(self.message)
         self.status = status
         self.code = code
-        self.message = message
         self.details = details or {}
+
+    def body(self) -> tuple[str, dict[str, Any]]:
+        """The message for the current reader, and the details to send with it."""
+        if self.text is None:
+            return self.message, self.details
+        return self.text.get(request_language()), {**self.text.both(), **self.details}
 
 
 def error_response(status: int, code: str, message: str,
@@ -44,7 +55,8 @@ def _http_code(exc: HTTPException) -> str:
 def init_app(app: Flask) -> None:
     @app.errorhandler(APIError)
     def _api_error(exc: APIError):  # type: ignore[no-untyped-def]
-        return error_response(exc.status, exc.code, exc.message, exc.details)
+        message, details = exc.body()
+        return error_response(exc.status, exc.code, message, details)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):  # type: ignore[no-untyped-def]

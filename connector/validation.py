@@ -1,4 +1,5 @@
-"""Request-body checks that name the offending field."""
+"""Request-body checks that name the offending field (in the reader's language:
+:mod:`connector.messages`)."""
 
 from __future__ import annotations
 
@@ -7,14 +8,28 @@ from typing import Any
 from flask import request
 
 from .errors import APIError
+from .messages import Text, localized
+
+NOT_AN_OBJECT = Text("リクエストの本文は JSON オブジェクトにしてください"
+                     "（Content-Type: application/json）。",
+                     "The request body must be a JSON object (Content-Type: application/json).")
+FIELDS_INVALID = Text("入力内容を確認してください: {fields}", "Some fields are missing or invalid: "
+                                                         "{fields}")
+UNKNOWN_FIELD = Text("この項目はありません", "unknown field")
+REQUIRED = Text("必須です", "required")
+EMPTY = Text("空にはできません", "must not be empty")
+_TYPES = {str: Text("文字列で指定してください", "must be a string"),
+          int: Text("整数で指定してください", "must be an integer"),
+          bool: Text("true か false で指定してください", "must be true or false"),
+          list: Text("リストで指定してください", "must be a list"),
+          dict: Text("オブジェクトで指定してください", "must be an object")}
 
 
 def json_object() -> dict[str, Any]:
     """The request body as a JSON object, or a 400 that says what is wrong with it."""
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
-        raise APIError(400, "invalid_body", "the request body must be a JSON object "
-                                            "(Content-Type: application/json)")
+        raise APIError(400, "invalid_body", NOT_AN_OBJECT)
     return data
 
 
@@ -22,30 +37,42 @@ def fields(data: dict[str, Any], required: dict[str, type],
            optional: dict[str, type] | None = None) -> dict[str, Any]:
     """Pick typed fields from ``data``; unknown, missing or mistyped fields give one 422."""
     optional = optional or {}
-    problems: dict[str, str] = {}
+    problems: dict[str, Text] = {}
+    codes: dict[str, str] = {}
+
+    def problem(name: str, code: str, text: Text) -> None:
+        problems[name], codes[name] = text, code
+
     for name in data:
         if name not in required and name not in optional:
-            problems[name] = "unknown field"
+            problem(name, "unknown_field", UNKNOWN_FIELD)
     out: dict[str, Any] = {}
     for name, kind in {**required, **optional}.items():
         if name not in data or data[name] is None:
             if name in required:
-                problems[name] = "required"
+                problem(name, "required", REQUIRED)
             continue
         value = data[name]
         if kind is int and isinstance(value, bool) or not isinstance(value, kind):
-            problems[name] = f"must be {_type_name(kind)}"
+            problem(name, "wrong_type", _TYPES.get(kind, Text(kind.__name__, kind.__name__)))
             continue
         if kind is str and name in required and not value.strip():
-            problems[name] = "must not be empty"
+            problem(name, "empty", EMPTY)
             continue
         out[name] = value
     if problems:
-        raise APIError(422, "invalid_fields", "some fields are missing or invalid",
-                       {"fields": problems})
+        raise invalid_fields(problems, codes)
     return out
 
 
-def _type_name(kind: type) -> str:
-    return {str: "a string", int: "an integer", bool: "true or false", list: "a list",
-            dict: "an object"}.get(kind, kind.__name__)
+def invalid_fields(problems: dict[str, Text], codes: dict[str, str] | None = None, *,
+                   code: str = "invalid_fields") -> APIError:
+    """422 ``code``: the message lists every field with its problem; ``details`` has ``fields``
+    (field → problem in the reader's language) and, if given, ``codes`` (field → stable code)."""
+    listed = Text.join((Text(f"{name}: {text.ja}", f"{name}: {text.en}")
+                        for name, text in problems.items()), "、", "; ")
+    details: dict[str, Any] = {"fields": {name: localized(text)
+                                          for name, text in problems.items()}}
+    if codes:
+        details["codes"] = codes
+    return APIError(422, code, FIELDS_INVALID.format(fields=listed), details)

@@ -9,19 +9,34 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, current_app, jsonify
 from sqlalchemy import Connection, select, update
 
 from . import clock, crm, db, phone_index, writeback
 from .auth import current_agent, require_auth
 from .auth.guard import ROLE_RANK
 from .errors import APIError
+from .messages import Text
 from .schema import calls
-from .validation import fields, json_object
+from .validation import fields, invalid_fields, json_object
 
 bp = Blueprint("wrapup", __name__)
 
 MAX_NOTES = 32000  # Salesforce Task.Description holds 32,000 characters
+
+NOTES_TOO_LONG = Text("メモは{limit}文字以内にしてください（今は{length}文字です）。",
+                      "Notes may have at most {limit} characters (these have {length}).")
+UNKNOWN_DISPOSITION = Text("結果「{value}」は設定された結果の一覧にありません。"
+                           "次から選んでください: {choices}",
+                           "The result \"{value}\" is not one of the configured results; choose "
+                           "one of: {choices}")
+NOT_YOUR_CALL = Text("この通話は別のオペレーターが対応しました。",
+                     "This call was handled by another agent.")
+NO_SUCH_CALL = Text("通話 {sid} は記録されていません。", "There is no call {sid}.")
+NOT_AN_ADAPTER = Text("有効な CRM ではありません（{adapters}）", "not an enabled CRM adapter "
+                                                              "({adapters})")
+BAD_RECORD_ID = Text("1〜64文字のレコード ID を指定してください",
+                     "a record id of 1 to 64 characters")
 
 
 @bp.post("/api/calls/<call_sid>/wrapup")
@@ -29,19 +44,13 @@ MAX_NOTES = 32000  # Salesforce Task.Description holds 32,000 characters
 def wrapup(call_sid: str) -> Any:
     body = fields(json_object(), {}, {"disposition": str, "notes": str, "customer": dict})
     customer = _customer_ref(body.get("customer"))
-    problems = {}
-    if len(body.get("disposition", "")) > 100:
-        problems["disposition"] = "at most 100 characters"
-    if len(body.get("notes", "")) > MAX_NOTES:
-        problems["notes"] = f"at most {MAX_NOTES} characters"
-    if problems:
-        raise APIError(422, "invalid_fields", "some fields are invalid", {"fields": problems})
+    _check_values(body)
     agent = current_agent()
     now = clock.now()
     with db.get_engine().begin() as conn:
         call = _parent_call(conn, call_sid)
         if not _may_wrap_up(conn, call, agent):
-            raise APIError(403, "forbidden", "this call was handled by another agent")
+            raise APIError(403, "forbidden", NOT_YOUR_CALL)
         data = dict(call.customer or {})
         if customer is not None:
             data["chosen"] = customer
@@ -62,6 +71,28 @@ def wrapup(call_sid: str) -> Any:
                     "writeback": "queued" if final else "when the call ends"})
 
 
+def _check_values(body: dict[str, Any]) -> None:
+    """One 422 naming every bad value: the message is the problem itself, so the softphone can
+    show it as it is."""
+    problems: dict[str, Text] = {}
+    codes: dict[str, str] = {}
+    disposition = body.get("disposition", "").strip()
+    choices = current_app.config["CTI_SETTINGS"].softphone.dispositions
+    if disposition and disposition not in choices:
+        problems["disposition"] = UNKNOWN_DISPOSITION.format(value=disposition[:100],
+                                                             choices="、".join(choices))
+        codes["disposition"] = "unknown_disposition"
+    notes = body.get("notes", "").strip()
+    if len(notes) > MAX_NOTES:
+        problems["notes"] = NOTES_TOO_LONG.format(limit=MAX_NOTES, length=len(notes))
+        codes["notes"] = "too_long"
+    if problems:
+        error = invalid_fields(problems, codes)
+        if len(problems) == 1:  # the message is the problem, without the field's name
+            error = APIError(422, error.code, next(iter(problems.values())), error.details)
+        raise error
+
+
 def _may_wrap_up(conn: Connection, call: Any, agent: Any) -> bool:
     """The call's agent, any agent who had a leg of it (a transfer's target), or a
     supervisor; calls nobody has answered yet are open to every agent."""
@@ -74,7 +105,7 @@ def _may_wrap_up(conn: Connection, call: Any, agent: Any) -> bool:
 def _parent_call(conn: Connection, call_sid: str) -> Any:
     call = conn.execute(select(calls).where(calls.c.call_sid == call_sid)).first()
     if call is None:
-        raise APIError(404, "unknown_call", f"no call {call_sid}")
+        raise APIError(404, "unknown_call", NO_SUCH_CALL.format(sid=call_sid[:64]))
     if call.parent_call_sid:
         parent = conn.execute(select(calls).where(
             calls.c.call_sid == call.parent_call_sid)).first()
@@ -87,14 +118,14 @@ def _customer_ref(value: dict[str, Any] | None) -> dict[str, Any] | None:
     if value is None:
         return None
     adapter, record_id = value.get("adapter"), value.get("id")
-    problems = {}
-    if adapter not in crm.get_layer().adapters:
-        problems["customer.adapter"] = "not an enabled CRM adapter"
+    problems: dict[str, Text] = {}
+    adapters = crm.get_layer().adapters
+    if adapter not in adapters:
+        problems["customer.adapter"] = NOT_AN_ADAPTER.format(adapters=", ".join(adapters))
     if not isinstance(record_id, str) or not record_id.strip() or len(record_id) > 64:
-        problems["customer.id"] = "a record id of 1 to 64 characters"
+        problems["customer.id"] = BAD_RECORD_ID
     if problems:
-        raise APIError(422, "invalid_fields", "the customer reference is invalid",
-                       {"fields": problems})
+        raise invalid_fields(problems)
     ref = {"adapter": adapter, "id": record_id.strip()}
     for key in ("type", "name"):
         if isinstance(value.get(key), str):

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, update
 
 from ..config import AuthSettings
+from ..messages import Text
 from ..schema import ROLES, agents, auth_sessions
 from . import passwords, tokens
 
@@ -25,15 +26,49 @@ LANGUAGES = ("ja", "en")
 
 
 class AccountError(Exception):
-    """A refused account operation; ``code`` is stable, ``message`` is for people."""
+    """A refused account operation; ``code`` is stable, ``text`` and ``problems`` are for
+    people (both languages: :mod:`connector.messages`)."""
 
     code = "account_error"
     status = 400
 
-    def __init__(self, message: str, problems: list[str] | None = None) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, text: Text, problems: list[Text] | None = None) -> None:
+        super().__init__(text.en)
+        self.text = text
         self.problems = problems or []
+
+
+LOGIN_FAILED = Text("ユーザーIDまたはパスワードが正しくないか、アカウントがロックされています。",
+                    "Invalid user ID or password, or the account is locked.")
+PASSWORD_EXPIRED = Text("パスワードの有効期限が切れています。新しいパスワードを設定してください。",
+                        "The password has expired; set a new one.")
+CANNOT_CREATE = Text("アカウントを作成できません。", "The account cannot be created.")
+PASSWORD_REFUSED = Text("新しいパスワードがパスワードの規則を満たしていません。",
+                        "The new password does not meet the password policy.")
+BAD_REFRESH_TOKEN = Text("サインイン情報が無効です。もう一度サインインしてください。",
+                         "Invalid refresh token; sign in again.")
+REFRESH_TOKEN_REUSED = Text("サインイン情報が再利用されたため、安全のためサインインを終了しました。"
+                            "もう一度サインインしてください。",
+                            "The refresh token was reused; the session was ended. Sign in again.")
+SESSION_UNKNOWN = Text("サインインが見つかりません。もう一度サインインしてください。",
+                       "Unknown session; sign in again.")
+SESSION_ENDED = Text("サインアウトされています。もう一度サインインしてください。",
+                     "The session has ended; sign in again.")
+SESSION_EXPIRED = Text("サインインの有効期限が切れました。もう一度サインインしてください。",
+                       "The session has expired; sign in again.")
+SESSION_IDLE = Text("しばらく操作がなかったためサインアウトしました。"
+                    "もう一度サインインしてください。",
+                    "Signed out after inactivity; sign in again.")
+ACCOUNT_DISABLED = Text("このアカウントは無効です。管理者にお問い合わせください。",
+                        "The account is disabled; ask your administrator.")
+BAD_USERNAME = Text("username: ユーザーIDは3〜15文字の英数字（A-Z、a-z、0-9）です。",
+                    "username: 3 to 15 letters or digits (A-Z, a-z, 0-9).")
+BAD_ROLE = Text("role: {roles} のどれかです。", "role: one of {roles}.")
+BAD_LANGUAGE = Text("language: {languages} のどれかです。", "language: one of {languages}.")
+BAD_EMAIL = Text("email: メールアドレスの形式ではありません。", "email: not an e-mail address.")
+NAME_REQUIRED = Text("display_name: 表示名を入力してください。", "display_name: required.")
+USERNAME_TAKEN = Text("username: ユーザーID {username!r} は既に使われています。",
+                      "username: {username!r} is already taken.")
 
 
 class LoginFailed(AccountError):
@@ -41,8 +76,7 @@ class LoginFailed(AccountError):
     status = 401
 
     def __init__(self) -> None:
-        super().__init__("ユーザーIDまたはパスワードが正しくありません。 "
-                         "(Invalid user ID or password, or the account is locked.)")
+        super().__init__(LOGIN_FAILED)
 
 
 class PasswordExpired(AccountError):
@@ -102,16 +136,16 @@ def normalize_username(username: str) -> str:
 
 
 def validate_profile(*, username: str | None = None, role: str | None = None,
-                     language: str | None = None, email: str | None = None) -> list[str]:
+                     language: str | None = None, email: str | None = None) -> list[Text]:
     problems = []
     if username is not None and not USERNAME_RE.fullmatch(username):
-        problems.append("username: 3 to 15 letters or digits (A-Z, a-z, 0-9)")
+        problems.append(BAD_USERNAME)
     if role is not None and role not in ROLES:
-        problems.append(f"role: one of {', '.join(ROLES)}")
+        problems.append(BAD_ROLE.format(roles=", ".join(ROLES)))
     if language is not None and language not in LANGUAGES:
-        problems.append(f"language: one of {', '.join(LANGUAGES)}")
+        problems.append(BAD_LANGUAGE.format(languages=", ".join(LANGUAGES)))
     if email and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
-        problems.append("email: not an e-mail address")
+        problems.append(BAD_EMAIL)
     return problems
 
 
@@ -120,13 +154,13 @@ def create_agent(conn: Connection, *, username: str, display_name: str, password
                  nickname: str = "", extension: str = "", language: str = "ja") -> Agent:
     problems = validate_profile(username=username, role=role, language=language, email=email)
     if not display_name.strip():
-        problems.append("display_name: required")
+        problems.append(NAME_REQUIRED)
     username = normalize_username(username)
     problems += passwords.policy_problems(password, policy, username=username)
     if not problems and find_agent(conn, username) is not None:
-        problems.append(f"username: {username!r} is already taken")
+        problems.append(USERNAME_TAKEN.format(username=username))
     if problems:
-        raise PasswordRejected("the account cannot be created", problems)
+        raise PasswordRejected(CANNOT_CREATE, problems)
     conn.execute(insert(agents).values(
         username=username, display_name=display_name.strip(), nickname=nickname, email=email,
         extension=extension, role=role, language=language,
@@ -171,9 +205,7 @@ def authenticate(conn: Connection, username: str, password: str, *, policy: Auth
         conn.execute(update(agents).where(agents.c.id == agent.id).values(
             failed_attempts=0, locked_until=None, updated_at=now))
     if password_expired(agent, policy, now):
-        raise PasswordExpired("パスワードの有効期限が切れています。"
-                              "新しいパスワードを設定してください。"
-                              " (The password has expired; set a new one.)")
+        raise PasswordExpired(PASSWORD_EXPIRED)
     return agent
 
 
@@ -202,7 +234,7 @@ def set_password(conn: Connection, agent: Agent, new_password: str, *, policy: A
     problems = passwords.policy_problems(new_password, policy, username=agent.username,
                                          current_hash=current_hash, previous_hash=previous_hash)
     if problems:
-        raise PasswordRejected("the new password does not meet the password policy", problems)
+        raise PasswordRejected(PASSWORD_REFUSED, problems)
     conn.execute(update(agents).where(agents.c.id == agent.id).values(
         password_hash=passwords.hash_password(new_password), previous_password_hash=current_hash,
         password_changed_at=now, failed_attempts=0, locked_until=None, updated_at=now))
@@ -241,14 +273,14 @@ def refresh_session(conn: Connection, refresh_token: str, *, policy: AuthSetting
     try:
         session_id = tokens.split_refresh_token(refresh_token)
     except tokens.TokenError:
-        raise SessionInvalid("invalid refresh token") from None
+        raise SessionInvalid(BAD_REFRESH_TOKEN) from None
     session = conn.execute(select(auth_sessions).where(auth_sessions.c.id == session_id)).first()
     if session is None:
-        raise SessionInvalid("invalid refresh token")
+        raise SessionInvalid(BAD_REFRESH_TOKEN)
     if not tokens.same_hash(session.refresh_hash, tokens.hash_refresh_token(refresh_token)):
         # A rotated token came back: someone holds a copy. End the session for everyone.
         revoke_session(conn, session_id, now)
-        raise SessionInvalid("refresh token reused; the session was ended")
+        raise SessionInvalid(REFRESH_TOKEN_REUSED)
     agent = _usable_session_agent(conn, session, policy, now)
     new_token, new_hash = tokens.new_refresh_token(session_id)
     conn.execute(update(auth_sessions).where(auth_sessions.c.id == session_id).values(
@@ -262,22 +294,22 @@ def session_agent(conn: Connection, session_id: str, agent_id: int, *, policy: A
     session = conn.execute(select(auth_sessions).where(
         auth_sessions.c.id == session_id, auth_sessions.c.agent_id == agent_id)).first()
     if session is None:
-        raise SessionInvalid("unknown session")
+        raise SessionInvalid(SESSION_UNKNOWN)
     return _usable_session_agent(conn, session, policy, now)
 
 
 def _usable_session_agent(conn: Connection, session: Any, policy: AuthSettings,
                           now: datetime) -> Agent:
     if session.revoked_at is not None:
-        raise SessionInvalid("the session has ended")
+        raise SessionInvalid(SESSION_ENDED)
     if session.expires_at <= now:
-        raise SessionInvalid("the session has expired; sign in again")
+        raise SessionInvalid(SESSION_EXPIRED)
     idle = timedelta(minutes=policy.idle_logout_minutes)
     if policy.idle_logout_minutes and session.last_used_at + idle <= now:
-        raise SessionInvalid("signed out after inactivity; sign in again")
+        raise SessionInvalid(SESSION_IDLE)
     agent = get_agent(conn, session.agent_id)
     if agent is None or not agent.active:
-        raise SessionInvalid("the account is disabled")
+        raise SessionInvalid(ACCOUNT_DISABLED)
     return agent
 
 

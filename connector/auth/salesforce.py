@@ -53,6 +53,7 @@ from flask import (
 
 from .. import clock, crm, db, queue
 from ..config import SalesforceSignInSettings, Settings
+from ..messages import Text, localized
 from ..validation import fields, json_object
 from . import accounts
 from .accounts import Agent
@@ -180,13 +181,40 @@ def doctor_check(settings: Settings) -> tuple[bool, str]:
                   f"must be {callback_url}")
 
 
+NOT_ENABLED = Text("Salesforce でのサインインは有効になっていません。",
+                   "Sign in with Salesforce is not enabled.")
+EXPIRED = Text("このサインインは期限切れか、すでに使われています。ソフトフォンからもう一度"
+               "サインインしてください。",
+               "This sign-in has expired or was already used; start again from the softphone.")
+OTHER_BROWSER = Text("サインインを始めたブラウザーと異なるため続行できません。もう一度お試し"
+                     "ください。", "The sign-in was started in another browser; please try again.")
+DENIED = Text("Salesforce でのサインインが完了しませんでした: {reason}",
+              "Salesforce did not complete the sign-in: {reason}")
+NO_CODE = Text("Salesforce から認可コードが返されませんでした。",
+               "Salesforce returned no authorization code.")
+OTHER_ORG = Text("この Salesforce 組織のユーザーはサインインできません。",
+                 "Users of this Salesforce org may not sign in here.")
+USER_INACTIVE = Text("この Salesforce ユーザーは無効です。", "This Salesforce user is inactive.")
+AMBIGUOUS = Text("Salesforce ユーザー {user} に複数のエージェントが対応しています。管理者に連絡して"
+                 "ください。", "Several agents are mapped to the Salesforce user {user}; contact "
+                             "your administrator.")
+AGENT_DISABLED = Text("このエージェントアカウントは無効です。管理者に連絡してください。",
+                      "This agent account is disabled; contact your administrator.")
+NOT_MAPPED = Text("Salesforce ユーザー {user} に対応するエージェントがいません。管理者に登録を"
+                  "依頼してください。", "No agent is mapped to the Salesforce user {user}; ask "
+                                  "your administrator to map it.")
+EMAIL_UNVERIFIED = Text("Salesforce のメールアドレスが未確認です。確認してからもう一度お試し"
+                        "ください。", "Verify your e-mail address in Salesforce, then try again.")
+UNAVAILABLE = Text("現在サインインできません。しばらくしてからもう一度お試しください。",
+                   "Sign-in is unavailable right now; try again shortly.")
+
+
 # -- steps -----------------------------------------------------------------------------------
 
 def _enabled(settings: Settings) -> SalesforceSignInSettings:
     signin = settings.auth.salesforce
     if not signin.enabled:
-        raise SignInError("not_enabled", "Salesforce でのサインインは有効になっていません。"
-                          " (Sign in with Salesforce is not enabled.)", status=404)
+        raise SignInError("not_enabled", NOT_ENABLED, status=404)
     return signin
 
 
@@ -210,15 +238,11 @@ def _take_pending() -> dict[str, str]:
     state = request.args.get("state", "")
     pending = _store().take(state) if 0 < len(state) <= 256 else None
     if pending is None:
-        raise SignInError("expired", "このサインインは期限切れか、すでに使われています。"
-                          "ソフトフォンからもう一度サインインしてください。 (This sign-in has "
-                          "expired or was already used; start again from the softphone.)",
-                          status=400, detail="unknown, expired or replayed state")
+        raise SignInError("expired", EXPIRED, status=400,
+                          detail="unknown, expired or replayed state")
     binding = request.cookies.get(COOKIE, "")
     if not hmac.compare_digest(_digest(binding), pending["binding"]):
-        raise SignInError("other_browser", "サインインを始めたブラウザーと異なるため続行できま"
-                          "せん。もう一度お試しください。 (The sign-in was started in another "
-                          "browser; please try again.)", status=400,
+        raise SignInError("other_browser", OTHER_BROWSER, status=400,
                           detail="state not bound to this browser")
     return pending
 
@@ -227,28 +251,24 @@ def _salesforce_error() -> None:
     """Salesforce came back with an error instead of a code (e.g. the user denied access)."""
     if "error" in request.args:
         reason = request.args.get("error_description") or request.args["error"]
-        raise SignInError("salesforce_denied", f"Salesforce でのサインインが完了しませんでした："
-                          f"{reason} (Salesforce did not complete the sign-in.)", status=400,
+        raise SignInError("salesforce_denied", DENIED.format(reason=reason), status=400,
                           detail=f"authorize endpoint: {request.args['error']}")
 
 
 def _code() -> str:
     code = request.args.get("code", "")
     if not code or len(code) > 1024:
-        raise SignInError("no_code", "Salesforce から認可コードが返されませんでした。 (Salesforce "
-                          "returned no authorization code.)", status=400, detail="no code")
+        raise SignInError("no_code", NO_CODE, status=400, detail="no code")
     return code
 
 
 def _agent_for(identity: SalesforceIdentity, signin: SalesforceSignInSettings) -> Agent:
     """The one active agent this Salesforce user is; refusals say what an admin must do."""
     if not signin.same_org(identity.org_id):
-        raise SignInError("other_org", "この Salesforce 組織のユーザーはサインインできません。"
-                          " (Users of this Salesforce org may not sign in here.)",
+        raise SignInError("other_org", OTHER_ORG,
                           detail=f"org {identity.org_id}, user {identity.user_id}")
     if not identity.active:
-        raise SignInError("salesforce_user_inactive", "この Salesforce ユーザーは無効です。"
-                          " (This Salesforce user is inactive.)", detail=identity.user_id)
+        raise SignInError("salesforce_user_inactive", USER_INACTIVE, detail=identity.user_id)
     field, value = _match_value(identity)
     with db.get_engine().connect() as conn:
         candidates = agents_for_crm_user(conn, ADAPTER, value)
@@ -256,19 +276,14 @@ def _agent_for(identity: SalesforceIdentity, signin: SalesforceSignInSettings) -
     if len(active) == 1:
         return active[0]
     if len(active) > 1:
-        raise SignInError("ambiguous", f"Salesforce ユーザー {value} に複数のエージェントが対応"
-                          f"しています。管理者に連絡してください。 (Several agents are mapped to "
-                          f"the Salesforce user {value}; contact your administrator.)",
-                          status=409, detail=f"{field} {value}: agents "
+        raise SignInError("ambiguous", AMBIGUOUS.format(user=value), status=409,
+                          detail=f"{field} {value}: agents "
                           + ", ".join(a.username for a in active))
     if candidates:
-        raise SignInError("agent_disabled", "このエージェントアカウントは無効です。管理者に連絡"
-                          "してください。 (This agent account is disabled; contact your "
-                          "administrator.)", detail=f"{field} {value}: disabled agent "
+        raise SignInError("agent_disabled", AGENT_DISABLED,
+                          detail=f"{field} {value}: disabled agent "
                           + candidates[0].username)
-    raise SignInError("not_mapped", f"Salesforce ユーザー {value} に対応するエージェントが"
-                      f"いません。管理者に登録を依頼してください。 (No agent is mapped to the "
-                      f"Salesforce user {value}; ask your administrator to map it.)",
+    raise SignInError("not_mapped", NOT_MAPPED.format(user=value),
                       detail=f"{field} {value}: no agent (cti user crm-user AGENT salesforce "
                       "USER)")
 
@@ -278,9 +293,7 @@ def _match_value(identity: SalesforceIdentity) -> tuple[str, str]:
     if _agent_match() == "username":
         return "username", identity.username
     if not identity.email_verified:
-        raise SignInError("email_unverified", "Salesforce のメールアドレスが未確認です。確認して"
-                          "からもう一度お試しください。 (Verify your e-mail address in "
-                          "Salesforce, then try again.)", detail=identity.user_id)
+        raise SignInError("email_unverified", EMAIL_UNVERIFIED, detail=identity.user_id)
     return "email", identity.email
 
 
@@ -312,7 +325,8 @@ def _message(*, session: dict[str, Any] | None = None,
     if error is None:
         message["session"] = session
     else:
-        message["error"] = {"code": error.code, "message": error.message}
+        message["error"] = {"code": error.code, "message": localized(error.text),
+                            **error.text.both()}
     return message
 
 
@@ -326,7 +340,7 @@ def _leave_result(pending: dict[str, str], message: dict[str, Any]) -> None:
 
 
 def _refused(exc: SignInError, pending: dict[str, str] | None = None) -> Response:
-    log.warning("Salesforce sign-in refused (%s): %s", exc.code, exc.detail or exc.message)
+    log.warning("Salesforce sign-in refused (%s): %s", exc.code, exc.detail or exc.text.en)
     message = _message(error=exc)
     _leave_result(pending or {}, message)
     return _page(message, exc.status)
@@ -349,9 +363,8 @@ def _page(message: dict[str, Any], status: int) -> Response:
 
 
 def _unavailable(exc: Exception) -> SignInError:
-    return SignInError("unavailable", "現在サインインできません。しばらくしてからもう一度お試し"
-                       "ください。 (Sign-in is unavailable right now; try again shortly.)",
-                       status=503, detail=f"Redis: {type(exc).__name__}")
+    return SignInError("unavailable", UNAVAILABLE, status=503,
+                       detail=f"Redis: {type(exc).__name__}")
 
 
 def _origin(url: str) -> str:

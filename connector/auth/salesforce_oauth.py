@@ -25,6 +25,7 @@ from authlib.common.security import generate_token
 from authlib.integrations.requests_client import OAuth2Session, OAuthError
 
 from ..config import SalesforceSignInSettings
+from ..messages import Text
 
 AUTHORIZE_PATH = "/services/oauth2/authorize"
 TOKEN_PATH = "/services/oauth2/token"
@@ -40,15 +41,16 @@ _IDENTITY_PATH = re.compile(r"/id/(00D[A-Za-z0-9]{12,15})/(005[A-Za-z0-9]{12,15}
 
 
 class SignInError(Exception):
-    """A refused sign-in; ``code`` is stable, ``message`` is shown to the agent.
+    """A refused sign-in; ``code`` is stable, ``text`` is shown to the agent (both languages,
+    :mod:`connector.messages`).
 
     ``detail`` is for the server log only (it may name the Salesforce user, never a token).
     """
 
-    def __init__(self, code: str, message: str, *, status: int = 403, detail: str = "") -> None:
-        super().__init__(message)
+    def __init__(self, code: str, text: Text, *, status: int = 403, detail: str = "") -> None:
+        super().__init__(text.en)
         self.code = code
-        self.message = message
+        self.text = text
         self.status = status
         self.detail = detail
 
@@ -134,8 +136,10 @@ class SalesforceSignInClient:
                                             grant_type="authorization_code"))
         except OAuthError as exc:
             raise SignInError(
-                "code_refused", "Salesforce がサインインを受け付けませんでした。もう一度お試し"
-                "ください。 (Salesforce refused the sign-in; please try again.)", status=400,
+                "code_refused", Text("Salesforce がサインインを受け付けませんでした。もう一度お試し"
+                                     "ください。",
+                                     "Salesforce refused the sign-in; please try again."),
+                status=400,
                 detail=f"token endpoint: {exc.error}: {exc.description}") from None
         except requests.RequestException as exc:
             raise _unreachable(exc) from None
@@ -179,12 +183,14 @@ class SalesforceSignInClient:
 
 
 def _unreachable(exc: requests.RequestException) -> SignInError:
-    return SignInError("salesforce_unreachable", "Salesforce に接続できませんでした。しばらくして"
-                       "からもう一度お試しください。 (Salesforce could not be reached; try "
-                       "again shortly.)", status=502, detail=type(exc).__name__)
+    return SignInError("salesforce_unreachable",
+                       Text("Salesforce に接続できませんでした。しばらくしてからもう一度お試し"
+                            "ください。", "Salesforce could not be reached; try again shortly."),
+                       status=502, detail=type(exc).__name__)
 
 
 def _bad_answer(detail: str) -> SignInError:
-    return SignInError("salesforce_answer", "Salesforce から予期しない応答がありました。管理者に"
-                       "連絡してください。 (Salesforce gave an unexpected answer; contact your "
-                       "administrator.)", status=502, detail=detail)
+    return SignInError("salesforce_answer",
+                       Text("Salesforce から予期しない応答がありました。管理者に連絡してください。",
+                            "Salesforce gave an unexpected answer; contact your administrator."),
+                       status=502, detail=detail)

@@ -9,6 +9,7 @@ from flask import Blueprint, current_app, g, jsonify, request
 
 from .. import clock, db
 from ..errors import APIError
+from ..messages import localized
 from ..validation import fields, json_object
 from . import accounts, tokens
 from .guard import authenticate_request, current_agent, require_auth
@@ -41,8 +42,8 @@ def _token_response(agent: accounts.Agent, session_id: str, refresh_token: str) 
 
 
 def _account_error(exc: accounts.AccountError) -> APIError:
-    details = {"problems": exc.problems} if exc.problems else None
-    return APIError(exc.status, exc.code, exc.message, details)
+    details = {"problems": [localized(p) for p in exc.problems]} if exc.problems else None
+    return APIError(exc.status, exc.code, exc.text, details)
 
 
 @bp.post("/login")

@@ -26,12 +26,13 @@ import io
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection
 
+from ..messages import Text
 from . import store
 from .model import MAX_LABEL, CustomerInput, Invalid, parse_customer, split_tags
 
@@ -59,24 +60,66 @@ MAX_ROWS = 50_000
 
 _EXCEL_TEXT = re.compile(r'^="(.*)"$')  # ="0312345678": Excel's way to keep a leading 0
 
+TOO_LARGE = Text("ファイルが大きすぎます（上限 {limit} MB）。", "The file is too large (at most "
+                                                         "{limit} MB).")
+UNKNOWN_ENCODING = Text("文字コードを判別できません。UTF-8 か Shift_JIS の CSV で"
+                        "保存してください。",
+                        "Unknown character encoding: save the CSV as UTF-8 or Shift_JIS.")
+EMPTY_FILE = Text("ファイルに行がありません。", "The file has no rows.")
+TOO_MANY_ROWS = Text("行が多すぎます（上限 {limit} 行）。ファイルを分けてください。",
+                     "Too many rows (at most {limit}); split the file.")
+SAME_AS_ROW = Text("{row}行目と同じ電話番号です。", "The same phone number as row {row}.")
+SAME_AS_CUSTOMER = Text("既存の顧客 {customers} と同じ電話番号です。",
+                        "The same phone number as the existing customer {customers}.")
+UNCLOSED_QUOTE = Text("引用符（\"）が閉じられていないため、この行から最後までを"
+                      "読み込めませんでした。",
+                      "A quote (\") is not closed, so this row and all after it could not be read.")
+BAD_CSV_ROW = Text("この行の CSV の形式が正しくありません（引用符の位置など）。"
+                   "この行は読み込みません。",
+                   "This row is not valid CSV (a misplaced quote?); it is not read.")
+MAP_SYNTAX = Text("{spec}: 項目=列名 の形で書いてください（例: name=氏名）",
+                  "{spec}: write field=column, e.g. name=氏名")
+MAP_UNKNOWN_FIELD = Text("{spec}: 項目 {field} はありません（項目: {fields}）",
+                         "{spec}: unknown field {field} (fields: {fields})")
+MAP_ONE_COLUMN = Text("{spec}: {field} には列を1つだけ指定できます",
+                      "{spec}: {field} can take only one column")
+MAP_NO_COLUMN = Text("{target}={name}: 見出し行に「{name}」という列がありません（列: {headers}）",
+                     "{target}={name}: the header row has no column \"{name}\" (columns: "
+                     "{headers})")
+MAP_NO_NAME = Text("氏名の列を name=列名 で指定してください",
+                   "Say which column holds the name: name=column")
+NO_NAME_COLUMN = Text("氏名の列が見つかりません。name=列名 の形で対応を指定してください"
+                      "（列: {headers}）",
+                      "No column holds the name; map one with name=column (columns: {headers})")
+
 
 @dataclass(frozen=True)
 class Problem:
     """One problem of an import: ``row`` as a spreadsheet shows it (the header is row 1; 0 for
-    the whole file), the CSV ``column`` it concerns, a stable ``code`` and a Japanese
-    ``message``."""
+    the whole file), the CSV ``column`` it concerns, a stable ``code`` and the ``message``."""
 
     row: int
     column: str
     code: str
-    message: str
+    message: Text
     value: str = ""
 
-    def describe(self) -> str:
-        where = f"{self.row}行目" if self.row else "ファイル"
-        column = f"「{self.column}」" if self.column else ""
-        value = f" (値: {self.value})" if self.value else ""
-        return f"{where}{column}: {self.message}{value}"
+    def describe(self, language: str = "ja") -> str:
+        """The problem in one line, e.g. ``4行目「電話番号」: … (値: 3-1234)``."""
+        if language == "en":
+            where = f"Row {self.row}" if self.row else "File"
+            column = f', column "{self.column}"' if self.column else ""
+            value = f" (value: {self.value})" if self.value else ""
+        else:
+            where = f"{self.row}行目" if self.row else "ファイル"
+            column = f"「{self.column}」" if self.column else ""
+            value = f" (値: {self.value})" if self.value else ""
+        return f"{where}{column}: {self.message.get(language)}{value}"
+
+    def to_dict(self, language: str = "ja") -> dict[str, Any]:
+        return {"row": self.row, "column": self.column, "code": self.code,
+                "message": self.message.get(language), **self.message.both(),
+                "value": self.value, "text": self.describe(language)}
 
 
 @dataclass(frozen=True)
@@ -97,19 +140,21 @@ class ImportReport:
     def ok(self) -> bool:
         return not self.errors
 
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+    def to_dict(self, language: str = "ja") -> dict[str, Any]:
+        """The report as JSON; messages in ``language`` (and both in ``message_ja/_en``)."""
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["headers"], data["customer_ids"] = list(self.headers), list(self.customer_ids)
         data["skipped"] = self.rows - self.imported
         for key in ("errors", "warnings"):
-            data[key] = [{**asdict(p), "text": p.describe()} for p in getattr(self, key)]
+            data[key] = [p.to_dict(language) for p in getattr(self, key)]
         return data
 
 
 class MappingError(ValueError):
     """``--map`` specifications that cannot be used; ``problems`` lists each."""
 
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("; ".join(problems))
+    def __init__(self, problems: list[Text]) -> None:
+        super().__init__("; ".join(p.en for p in problems))
         self.problems = problems
 
 
@@ -125,11 +170,12 @@ def parse_mapping(specs: Iterable[str]) -> dict[str, list[str]]:
         target, sep, column = (part.strip() for part in spec.partition("="))
         target = _ALIASES.get(target.lower(), target.lower())
         if not sep or not column:
-            problems.append(f"{spec!r}: write field=column, e.g. name=氏名")
+            problems.append(MAP_SYNTAX.format(spec=repr(spec)))
         elif target not in TARGETS:
-            problems.append(f"{spec!r}: unknown field {target!r} (fields: {', '.join(TARGETS)})")
+            problems.append(MAP_UNKNOWN_FIELD.format(spec=repr(spec), field=repr(target),
+                                                     fields=", ".join(TARGETS)))
         elif target in mapping and target not in REPEATABLE:
-            problems.append(f"{spec!r}: {target} can take only one column")
+            problems.append(MAP_ONE_COLUMN.format(spec=repr(spec), field=target))
         else:
             mapping.setdefault(target, []).append(column)
     if problems:
@@ -154,17 +200,15 @@ def import_customers(conn: Connection, data: bytes, mapping: Sequence[str] = (),
     """
     report = ImportReport(dry_run=dry_run)
     if len(data) > MAX_BYTES:
-        return _failed(report, "too_large",
-                       f"ファイルが大きすぎます（上限 {MAX_BYTES // 2**20} MB）。")
+        return _failed(report, "too_large", TOO_LARGE.format(limit=MAX_BYTES // 2**20))
     decoded = _decode(data)
     if decoded is None:
-        return _failed(report, "encoding", "文字コードを判別できません。UTF-8 か Shift_JIS の "
-                                           "CSV で保存してください。")
+        return _failed(report, "encoding", UNKNOWN_ENCODING)
     text, encoding = decoded
     rows, syntax = _split_rows(text)
     header_index = next((i for i, row in enumerate(rows) if _filled(row)), None)
     if header_index is None:
-        return _failed(report, "empty", "ファイルに行がありません。", encoding=encoding)
+        return _failed(report, "empty", EMPTY_FILE, encoding=encoding)
     headers = tuple(cell.strip() for cell in rows[header_index])
     report = ImportReport(dry_run=dry_run, encoding=encoding, headers=headers)
     try:
@@ -174,8 +218,7 @@ def import_customers(conn: Connection, data: bytes, mapping: Sequence[str] = (),
     body = [(number, row) for number, row in enumerate(rows[header_index + 1:], header_index + 2)
             if _filled(row)]
     if len(body) > MAX_ROWS:
-        return _failed(report, "too_many_rows", f"行が多すぎます（上限 {MAX_ROWS} 行）。"
-                                                "ファイルを分けてください。")
+        return _failed(report, "too_many_rows", TOO_MANY_ROWS.format(limit=MAX_ROWS))
     job = _Job(columns, headers, allow_duplicates)
     for number, row in body:
         job.read_row(number, row)
@@ -215,7 +258,7 @@ class _Job:
                                            self._value_of(row, column)))
             return
         duplicates = [Problem(number, phone_columns[p.source], "duplicate_in_file",
-                              f"{self.first_row[p.e164]}行目と同じ電話番号です。", p.number)
+                              SAME_AS_ROW.format(row=self.first_row[p.e164]), p.number)
                       for p in customer.phones if p.e164 in self.first_row]
         if not self._admit(duplicates):
             return
@@ -231,9 +274,9 @@ class _Job:
         for number, customer, phone_columns in self.accepted:
             duplicates = [
                 Problem(number, phone_columns[phone.source], "duplicate_existing",
-                        "既存の顧客 " + "、".join(f"「{c['name']}」(ID {c['id']})"
-                                               for c in in_use[phone.e164])
-                        + " と同じ電話番号です。", phone.number)
+                        SAME_AS_CUSTOMER.format(customers="、".join(
+                            f"「{c['name']}」(ID {c['id']})" for c in in_use[phone.e164])),
+                        phone.number)
                 for phone in customer.phones if phone.e164 in in_use]
             if self._admit(duplicates):
                 kept.append((number, customer, phone_columns))
@@ -294,10 +337,10 @@ def _resolve(specs: Sequence[str], headers: tuple[str, ...]) -> dict[str, list[i
             elif _header_key(name) in keys:
                 columns.setdefault(target, []).append(keys.index(_header_key(name)))
             else:
-                problems.append(f"{target}={name}: 見出し行に「{name}」という列がありません"
-                                f"（列: {', '.join(h for h in headers if h)}）")
+                problems.append(MAP_NO_COLUMN.format(target=target, name=name,
+                                                     headers=", ".join(h for h in headers if h)))
     if "name" not in mapping:
-        problems.append("氏名の列を name=列名 で指定してください")
+        problems.append(MAP_NO_NAME)
     if problems:
         raise MappingError(problems)
     return columns
@@ -311,8 +354,7 @@ def _auto_columns(headers: tuple[str, ...]) -> dict[str, list[int]]:
             if key in names and (target in REPEATABLE or target not in columns):
                 columns.setdefault(target, []).append(index)
     if "name" not in columns:
-        raise MappingError(["氏名の列が見つかりません。name=列名 の形で対応を指定してください"
-                            f"（列: {', '.join(h for h in headers if h)}）"])
+        raise MappingError([NO_NAME_COLUMN.format(headers=", ".join(h for h in headers if h))])
     return columns
 
 
@@ -357,10 +399,8 @@ def _split_rows(text: str) -> tuple[list[list[str]], list[Problem]]:
             problems.append(Problem(len(rows), "", "csv_syntax", _syntax_message(str(error))))
 
 
-def _syntax_message(error: str) -> str:
-    if "unexpected end of data" in error:
-        return ("引用符（\"）が閉じられていないため、この行から最後までを読み込めませんでした。")
-    return "この行の CSV の形式が正しくありません（引用符の位置など）。この行は読み込みません。"
+def _syntax_message(error: str) -> Text:
+    return UNCLOSED_QUOTE if "unexpected end of data" in error else BAD_CSV_ROW
 
 
 def _filled(row: list[str]) -> bool:
@@ -373,7 +413,8 @@ def _cell(row: list[str], index: int) -> str:
     return match.group(1).strip() if match else value
 
 
-def _failed(report: ImportReport, code: str, *messages: str, encoding: str = "") -> ImportReport:
+def _failed(report: ImportReport, code: str, *messages: Text,
+            encoding: str = "") -> ImportReport:
     return ImportReport(dry_run=report.dry_run, encoding=encoding or report.encoding,
                         headers=report.headers,
                         errors=tuple(Problem(0, "", code, message) for message in messages))

@@ -11,16 +11,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
+
+from voice.numbering import NumberError, normalize
+
+from . import store
+from .model import MAX_NUMBER
 
 bp = Blueprint("builtin_crm", __name__, url_prefix="/crm", template_folder="templates",
                static_folder="static", static_url_path="/static")
 
 
 def _page(template: str, page: str, customer_id: int | None = None,
-          call_sid: str = "") -> Any:
+          call_sid: str = "", **extra: Any) -> Any:
     response = render_template(f"crm/{template}", page=page, customer_id=customer_id,
-                               call_sid=call_sid)
+                               call_sid=call_sid, **extra)
     return response, 200, {"Cache-Control": "no-cache"}
 
 
@@ -36,7 +41,21 @@ def customer_list() -> Any:
 
 @bp.get("/customers/new")
 def new_customer() -> Any:
-    return _page("form.html", "form")
+    """The empty form; ``?phone=`` (the softphone's unknown caller) fills in the first number."""
+    phone, problem = prefilled_phone(request.args.get("phone", ""))
+    return _page("form.html", "form", prefill_phone=phone, phone_problem=problem)
+
+
+def prefilled_phone(raw: str) -> tuple[str, str]:
+    """The number for the form, shown as people write it, and why it cannot be stored ("" if
+    it can). A bad number is kept as it was given, so the agent can correct it."""
+    raw = raw.strip()[:MAX_NUMBER]
+    if not raw:
+        return "", ""
+    try:
+        return store.display(normalize(raw)), ""
+    except NumberError as error:
+        return raw, f"着信番号「{raw}」はこのままでは登録できません: {error.message_ja}"
 
 
 @bp.get("/customers/<int:customer_id>")

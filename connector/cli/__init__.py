@@ -2,7 +2,8 @@
 
 Every command reads the same configuration as the server (``--config`` / ``CTI_CONFIG`` /
 ``config/cti.toml`` / built-in defaults). A configuration error prints each wrong key and exits
-with status 2.
+with status 2. Messages for people follow ``--lang``, else ``[cli] language``, else Japanese
+(``connector.messages``).
 """
 
 from __future__ import annotations
@@ -14,15 +15,25 @@ import click
 from flask import Flask
 
 from ..config import ConfigError, Settings, load_settings
+from ..messages import LANGUAGES, Text
 
 
 class CliContext:
     """Lazily loads settings and builds the app once per command."""
 
-    def __init__(self, config_path: str | None) -> None:
+    def __init__(self, config_path: str | None, language: str | None = None) -> None:
         self.config_path = config_path
+        self.chosen_language = language  # --lang, which beats [cli] language
         self._settings: Settings | None = None
         self._app: Flask | None = None
+
+    @property
+    def language(self) -> str:
+        return self.chosen_language or self.settings.cli.language
+
+    def text(self, message: Text) -> str:
+        """``message`` in the command's language."""
+        return message.get(self.language)
 
     @property
     def settings(self) -> Settings:
@@ -67,12 +78,16 @@ pass_ctx = click.make_pass_decorator(CliContext)
 @click.option("--config", "config_path", envvar="CTI_CONFIG", metavar="PATH",
               help="Configuration file (default: $CTI_CONFIG, else config/cti.toml, "
                    "else built-in defaults).")
+@click.option("--lang", "language", type=click.Choice(LANGUAGES), default=None,
+              help="Language of messages: ja or en (default: [cli] language, else ja).")
 @click.version_option(package_name="cti-connector", prog_name="cti")
 @click.pass_context
-def cli(ctx: click.Context, config_path: str | None) -> None:
+def cli(ctx: click.Context, config_path: str | None, language: str | None) -> None:
     """cti-connector: Twilio softphone and call flows for Salesforce, kintone and more."""
     if not isinstance(ctx.obj, CliContext):  # tests may hand in a context with a built app
-        ctx.obj = CliContext(config_path)
+        ctx.obj = CliContext(config_path, language)
+    elif language:
+        ctx.obj.chosen_language = language
 
 
 def _register() -> None:

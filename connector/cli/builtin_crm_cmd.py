@@ -1,4 +1,7 @@
-"""``cti crm``: the built-in CRM from the command line (import, list, demo)."""
+"""``cti crm``: the built-in CRM from the command line (import, list, demo).
+
+Messages follow the CLI language (``cti --lang``, ``[cli] language``: connector/messages.py).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +14,24 @@ import click
 
 from .. import clock, db
 from ..builtin_crm import csv_import, demo, store
+from ..messages import Text
 from . import CliContext, pass_ctx
+
+SUMMARY = Text("{file}: {rows}行中 {imported}件を取り込み、{skipped}件をスキップ",
+               "{file}: {rows} rows, {imported} imported, {skipped} skipped")
+DRY_SUMMARY = Text("{file}: {rows}行中 {imported}件を取り込み可能、{skipped}件をスキップ",
+                   "{file}: {rows} rows, {imported} would be imported, {skipped} skipped")
+ENCODING = Text("（文字コード {encoding}）", " (encoding {encoding})")
+COLUMNS = Text("列の対応: {columns}", "columns: {columns}")
+SKIPPED = Text("スキップした行:", "skipped:")
+WARNINGS = Text("注意:", "warnings:")
+DRY_RUN = Text("確認のみ（--dry-run）: 何も書き込んでいません", "dry run: nothing was written")
+SHOWN = Text("（{total}件中 {shown}件を表示。--limit か検索語で絞り込めます）",
+             "({shown} of {total} shown; use --limit or a query)")
+HEADINGS = (Text("氏名", "NAME"), Text("会社名", "COMPANY"), Text("電話番号", "PHONES"))
+DEMO_CREATED = Text("デモ用の顧客を{count}件作成しました", "created {count} demo customers")
+DEMO_SKIPPED = Text("内蔵CRMには既に顧客がいるため、何も追加していません",
+                    "the built-in CRM already has customers; nothing was added")
 
 
 @click.group("crm")
@@ -43,34 +63,36 @@ def import_(ctx: CliContext, file: Path, mapping: tuple[str, ...], dry_run: bool
         csv_import.parse_mapping(mapping)
     except csv_import.MappingError as error:
         for problem in error.problems:
-            click.echo(f"cti: --map {problem}", err=True)
+            click.echo(f"cti: --map {ctx.text(problem)}", err=True)
         sys.exit(2)
     with db.get_engine(ctx.app).begin() as conn:
         report = csv_import.import_customers(conn, file.read_bytes(), mapping,
                                              now=clock.now(ctx.app), dry_run=dry_run,
                                              allow_duplicates=allow_duplicates)
     if as_json:
-        click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+        click.echo(json.dumps(report.to_dict(ctx.language), ensure_ascii=False, indent=2))
     else:
-        _print_report(file, report)
+        _print_report(ctx, file, report)
     sys.exit(1 if report.errors else 0)
 
 
-def _print_report(file: Path, report: csv_import.ImportReport) -> None:
-    done = "would be imported" if report.dry_run else "imported"
-    click.echo(f"{file.name}: {report.rows} rows, {report.imported} {done}, "
-               f"{report.rows - report.imported} skipped"
-               + (f" (encoding {report.encoding})" if report.encoding else ""))
+def _print_report(ctx: CliContext, file: Path, report: csv_import.ImportReport) -> None:
+    summary = (DRY_SUMMARY if report.dry_run else SUMMARY).format(
+        file=file.name, rows=report.rows, imported=report.imported,
+        skipped=report.rows - report.imported)
+    encoding = ENCODING.format(encoding=report.encoding) if report.encoding else Text("", "")
+    click.echo(ctx.text(summary) + ctx.text(encoding))
     if report.mapping:
-        click.echo("columns: " + ", ".join(f"{target}={column}" for target, columns
-                                           in report.mapping.items() for column in columns))
-    for title, problems in (("skipped", report.errors), ("warnings", report.warnings)):
+        click.echo(ctx.text(COLUMNS.format(columns=", ".join(
+            f"{target}={column}" for target, columns in report.mapping.items()
+            for column in columns))))
+    for title, problems in ((SKIPPED, report.errors), (WARNINGS, report.warnings)):
         if problems:
-            click.echo(f"{title}:")
+            click.echo(ctx.text(title))
             for problem in problems:
-                click.echo(f"  {problem.describe()}")
+                click.echo(f"  {problem.describe(ctx.language)}")
     if report.dry_run:
-        click.echo("dry run: nothing was written")
+        click.echo(ctx.text(DRY_RUN))
 
 
 @crm.command("list")
@@ -87,13 +109,14 @@ def list_(ctx: CliContext, query: str, tag: str, limit: int, as_json: bool) -> N
         click.echo(json.dumps({"customers": customers, "total": total}, ensure_ascii=False,
                               indent=2))
         return
-    click.echo(f"{'ID':>6}  {_pad('NAME', 16)}  {_pad('COMPANY', 20)}  PHONES")
+    name, company, numbers = (ctx.text(heading) for heading in HEADINGS)
+    click.echo(f"{'ID':>6}  {_pad(name, 16)}  {_pad(company, 20)}  {numbers}")
     for customer in customers:
         phones = ", ".join(phone["display"] for phone in customer["phones"])
         click.echo(f"{customer['id']:>6}  {_pad(customer['name'], 16)}  "
                    f"{_pad(customer['company'], 20)}  {phones}")
     if total > len(customers):
-        click.echo(f"({len(customers)} of {total} shown; use --limit or a query)")
+        click.echo(ctx.text(SHOWN.format(shown=len(customers), total=total)))
 
 
 @crm.command("demo")
@@ -102,10 +125,7 @@ def demo_(ctx: CliContext) -> None:
     """Add the demo customers (only into an empty built-in CRM)."""
     with db.get_engine(ctx.app).begin() as conn:
         created = demo.create_demo_data(conn, clock.now(ctx.app))
-    if created:
-        click.echo(f"created {created} demo customers")
-    else:
-        click.echo("the built-in CRM already has customers; nothing was added")
+    click.echo(ctx.text(DEMO_CREATED.format(count=created) if created else DEMO_SKIPPED))
 
 
 def _pad(text: str, width: int) -> str:

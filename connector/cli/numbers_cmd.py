@@ -21,6 +21,7 @@ import click
 from voice.numbering import NumberError
 
 from .. import clock, db
+from ..messages import Text
 from ..voice import groups, number_lists, numbers
 from ..voice.groups import GroupError
 from ..voice.numbers import NumberChanges, Route, RoutingError
@@ -251,6 +252,19 @@ def group_remove(ctx: CliContext, name: str) -> None:
 
 
 # --- cti numbers block|restrict ---------------------------------------------------------------
+# Messages follow the CLI language (cti --lang, [cli] language): connector/messages.py.
+
+LIST_NAMES = {"block": Text("着信拒否リスト", "block list"),
+              "restrict": Text("発信規制リスト", "restriction list")}
+ADDED = Text("追加しました: {pattern}", "added {pattern}")
+ALREADY_LISTED = Text("登録済みです: {pattern}", "already listed: {pattern}")
+REMOVED = Text("削除しました: {pattern}", "removed {pattern}")
+NOT_LISTED = Text("{pattern!r} は{list}にありません", "{pattern!r} is not on the {list}")
+BAD_PATTERN = Text("{pattern!r}: {reason}", "{pattern!r}: {reason}")
+IMPORTED = Text("{added}件を追加、{existing}件は登録済み、{refused}件は取り込めませんでした",
+                "added {added}, already listed {existing}, refused {refused}")
+REFUSED_ROW = Text("{message}（値: {value!r}）", "{message} ({value!r})")
+
 
 @click.group("numbers")
 def number_list_group() -> None:
@@ -280,8 +294,8 @@ def _list_commands(list_name: str) -> click.Group:
                 rule, created = number_lists.add_rule(conn, list_name, pattern, note,
                                                       now=clock.now(ctx.app))
             except NumberError as exc:
-                _fail(f"{pattern!r}: {exc.message_en}")
-        click.echo(f"{'added' if created else 'already listed:'} {rule.pattern}")
+                _fail(ctx.text(BAD_PATTERN.format(pattern=pattern, reason=Text.of(exc))))
+        click.echo(ctx.text((ADDED if created else ALREADY_LISTED).format(pattern=rule.pattern)))
 
     @commands.command("remove")
     @click.argument("pattern")
@@ -292,10 +306,10 @@ def _list_commands(list_name: str) -> click.Group:
             try:
                 removed = number_lists.remove_rule(conn, list_name, pattern=pattern)
             except NumberError as exc:
-                _fail(f"{pattern!r}: {exc.message_en}")
+                _fail(ctx.text(BAD_PATTERN.format(pattern=pattern, reason=Text.of(exc))))
         if not removed:
-            _fail(f"{pattern!r} is not on the {list_name} list")
-        click.echo(f"removed {pattern}")
+            _fail(ctx.text(NOT_LISTED.format(pattern=pattern, list=LIST_NAMES[list_name])))
+        click.echo(ctx.text(REMOVED.format(pattern=pattern)))
 
     @commands.command("import")
     @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
@@ -305,10 +319,11 @@ def _list_commands(list_name: str) -> click.Group:
         with db.get_engine(ctx.app).begin() as conn:
             report = number_lists.import_csv(conn, list_name, file.read_bytes(),
                                              now=clock.now(ctx.app))
-        click.echo(f"added {report.added}, already listed {report.existing}, "
-                   f"refused {len(report.errors)}")
+        click.echo(ctx.text(IMPORTED.format(added=report.added, existing=report.existing,
+                                            refused=len(report.errors))))
         for error in report.errors:
-            click.echo(f"  {error.message_en} ({error.value!r})", err=True)
+            click.echo("  " + ctx.text(REFUSED_ROW.format(message=Text.of(error),
+                                                          value=error.value)), err=True)
         if report.errors:
             sys.exit(1)
 

@@ -24,10 +24,10 @@ def _read_password(from_stdin: bool) -> str:
     return click.prompt("Password", hide_input=True, confirmation_prompt=True)
 
 
-def _refuse(exc: accounts.AccountError) -> None:
-    click.echo(f"cti: {exc.message}", err=True)
+def _refuse(ctx: CliContext, exc: accounts.AccountError) -> None:
+    click.echo(f"cti: {ctx.text(exc.text)}", err=True)
     for problem in exc.problems:
-        click.echo(f"  - {problem}", err=True)
+        click.echo(f"  - {ctx.text(problem)}", err=True)
     sys.exit(1)
 
 
@@ -60,7 +60,7 @@ def add(ctx: CliContext, username: str, display_name: str, role: str, email: str
                 policy=ctx.settings.auth, now=clock.now(ctx.app), role=role, email=email,
                 extension=extension, language=language)
         except accounts.AccountError as exc:
-            _refuse(exc)
+            _refuse(ctx, exc)
     click.echo(f"created {agent.role} {agent.username} ({agent.display_name})")
 
 
@@ -132,5 +132,5 @@ def passwd(ctx: CliContext, username: str, password_stdin: bool) -> None:
             accounts.set_password(conn, agent, password, policy=ctx.settings.auth,
                                   now=clock.now(ctx.app))
         except accounts.AccountError as exc:
-            _refuse(exc)
+            _refuse(ctx, exc)
     click.echo(f"password changed for {agent.username}")

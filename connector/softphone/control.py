@@ -30,6 +30,7 @@ from ..auth import accounts as account_store
 from ..auth import current_agent, require_auth
 from ..auth.guard import ROLE_RANK
 from ..errors import APIError
+from ..messages import Text
 from ..schema import agent_presence
 from ..validation import fields, json_object
 from ..voice import calls as call_records
@@ -44,8 +45,7 @@ MAX_CONTEXT_VALUE = 2000
 
 
 def _leg_error(exc: legs.LegError) -> APIError:
-    return APIError(exc.status, exc.code, f"{exc.message_ja} ({exc.message_en})",
-                    {"message_ja": exc.message_ja, "message_en": exc.message_en})
+    return APIError(exc.status, exc.code, Text.of(exc))
 
 
 def _refuse(status: int, code: str, message_ja: str, message_en: str) -> APIError:

@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, send_file, send_from_directory
 
-from .. import __version__, salesforce_frame
+from .. import __version__, salesforce_frame, wrapup
 from ..errors import APIError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -76,6 +76,7 @@ def boot_config() -> Any:
         "default_language": softphone.default_language,
         "default_crm": softphone.default_crm,
         "dispositions": softphone.dispositions,
+        "notes_max_length": wrapup.MAX_NOTES,
         "acw_seconds": softphone.acw_seconds,
         "acw_auto_available": softphone.acw_auto_available,
         "acw_after_unanswered": softphone.acw_after_unanswered,

@@ -2,7 +2,8 @@
 
 * ``POST /api/token`` → ``{token, identity, expires_in, mode, edge}``
 * ``POST /api/dial/check`` ``{to, caller_id?}`` → ``{allowed, code, message_ja, message_en,
-  destination: {e164, display, kind} | null, caller_id}``
+  destination: {e164, display, kind} | null, caller_id, customer: {name, company, matches}}``
+  — ``customer`` is the dialed number looked up like an inbound caller (:mod:`.lookup`)
 * ``GET /api/me/caller-ids`` → ``[{e164, display, label, default}]`` (the default first)
 * ``GET /api/calls?limit=&before=`` → ``{"calls": [...], "next_before": cursor | null}``
 * ``GET /api/calls/<sid>`` → ``{"call": {..., "legs": [...]}}``
@@ -24,6 +25,7 @@ from ..errors import APIError
 from ..validation import fields, json_object
 from . import call_views, numbers, outbound, recordings
 from . import calls as call_store
+from .lookup import customer_of
 from .runtime import get_runtime
 
 bp = Blueprint("voice_api", __name__)
@@ -51,7 +53,10 @@ def dial_check() -> Any:
     with db.get_engine().connect() as conn:
         decision = outbound.decide(conn, get_runtime(), current_agent().id, body["to"],
                                    body.get("caller_id") or None)
-    return jsonify(decision.public())
+    e164 = decision.destination.e164 if decision.allowed and decision.destination else ""
+    found = customer_of(e164 or "")
+    customer = {key: found[key] for key in ("name", "company", "matches")}
+    return jsonify({**decision.public(), "customer": customer})
 
 
 @bp.get("/api/me/caller-ids")

@@ -8,7 +8,8 @@
 * ``POST /status`` — status callbacks (numbers, the TwiML App, dialed legs).
 * ``POST /recording`` — recording status callbacks.
 
-Nothing slow runs here: the CRM lookup has a hard budget (``[voice] lookup_budget_ms``) and
+Nothing slow runs here: the CRM lookup of the caller (inbound) or of the dialed number
+(outbound) has a hard budget (``[voice] lookup_budget_ms``, :mod:`.lookup`) and
 the CRM write-back is only handed over (``connector.writeback.call_finished``) after commit.
 """
 
@@ -25,10 +26,11 @@ from voice import numbering, twiml
 from voice.number_lists import is_anonymous
 from voice.numbering import NumberError
 
-from .. import clock, crm, db, writeback
+from .. import clock, db, writeback
 from ..auth import accounts
 from . import calls, numbers, outbound, routing
 from .callstate import is_terminal
+from .lookup import customer_of
 from .routing import Caller
 from .runtime import WEBHOOK_PREFIX, get_runtime
 from .webhook import masked, param, twilio_webhook
@@ -73,7 +75,7 @@ def inbound() -> str:
             log.warning("inbound call to an unconfigured number",
                         extra=_log_fields(sid, caller_from, called))
             return twiml.say_and_hang_up(twiml.MESSAGES["unconfigured"], runtime.speaker)
-        caller = Caller(sid, caller.e164, caller.display, _lookup(caller.e164))
+        caller = Caller(sid, caller.e164, caller.display, customer_of(caller.e164))
         plan = routing.plan_inbound(conn, runtime, config.routing, number, caller)
         calls.open_call(conn, **record, customer=caller.customer, outcome=plan.outcome,
                         detail=plan.detail, group_id=plan.group_id, expected_legs=plan.legs)
@@ -170,8 +172,11 @@ def outbound_call() -> str:
         if destination is not None:
             record.update(to_number=destination.dial_string,
                           customer_number=destination.e164 or "")
+        # The dialed party is looked up like a caller (index first, live within the budget),
+        # so the write-back finds the customer even when the agent typed the number.
+        dialed = customer_of(destination.e164 or "") if decision.allowed and destination else {}
         calls.open_call(conn, **record, our_number=decision.caller_id, agent_id=agent.id,
-                        customer=_selected_record(param("cti_record")),
+                        customer=_outbound_customer(param("cti_record"), dialed),
                         outcome="" if decision.allowed else "refused",
                         detail="" if decision.allowed else decision.code,
                         expected_legs=1 if decision.allowed else 0)
@@ -205,17 +210,18 @@ def display_number(raw: str | None) -> str:
     return describe_caller("", raw).display
 
 
-def _lookup(e164: str) -> dict[str, Any]:
-    """The caller's CRM records within the budget; unknown (empty) when slow or withheld."""
-    if not e164:
-        return routing.customer_summary([])
-    budget = get_runtime().settings.lookup_budget_ms / 1000
-    return routing.customer_summary(crm.caller_lookup(e164, budget=budget, app=current_app))
-
-
 def _apply(handler: Any) -> str | None:
     with db.get_engine().begin() as conn:
         return handler(conn, request.form, clock.now())
+
+
+def _outbound_customer(raw_record: str, dialed: dict[str, Any]) -> dict[str, Any]:
+    """What an outgoing call's record keeps: the record the agent clicked, if any, and the
+    dialed number's matches."""
+    clicked = _selected_record(raw_record)
+    if not dialed or clicked["selected"] is not None:
+        return {**clicked, "matches": dialed.get("matches", [])}
+    return dialed
 
 
 def _selected_record(raw: str) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import requests
 from sqlalchemy import Engine, and_, func, or_, select
@@ -43,11 +43,15 @@ class BuiltinSettings:
             timeout, PostgreSQL ``lock_timeout``) before failing with a temporary error.
         lookup_limit: most customers one lookup returns (most recently changed first).
         sync_page_size: customers read per query by :meth:`contacts_changed_since`.
+        add_customer_role: the lowest role that may add customers through the built-in CRM's
+            pages and API — ``"agent"`` lets agents register an unknown caller. Not used by
+            the adapter itself: ``connector/builtin_crm`` reads it.
     """
 
     lock_timeout_seconds: float = 5.0
     lookup_limit: int = 20
     sync_page_size: int = 500
+    add_customer_role: Literal["agent", "supervisor", "admin"] = "agent"
 
     def __post_init__(self) -> None:
         if not 0.05 <= self.lock_timeout_seconds <= 60:

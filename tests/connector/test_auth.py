@@ -102,7 +102,8 @@ def test_expired_token_refused(auth_app, clock):
     clock.advance(minutes=1)
     response = client.get("/api/auth/me", headers=bearer(token))
     assert response.status_code == 401
-    assert response.get_json()["error"]["message"] == "token expired"
+    error = response.get_json()["error"]
+    assert error["code"] == "unauthorized" and "token expired" in error["details"]["message_en"]
 
 
 def test_forged_tokens_refused(auth_app, clock):
@@ -157,7 +158,7 @@ def test_idle_logout(auth_app, clock):
     clock.advance(minutes=121)
     response = client.post("/api/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
     assert response.status_code == 401
-    assert "inactivity" in response.get_json()["error"]["message"]
+    assert "inactivity" in response.get_json()["error"]["details"]["message_en"]
 
 
 def test_logout_and_disable_take_effect_at_once(auth_app):
@@ -182,13 +183,13 @@ def test_password_policy(make_app, characters, password, problem):
     app = make_app(auth={"password_characters": characters})
     with pytest.raises(accounts.PasswordRejected) as excinfo:
         add_agent(app, username="agent2", password=password)
-    assert any(problem in p for p in excinfo.value.problems), excinfo.value.problems
+    assert any(problem in p.en for p in excinfo.value.problems), excinfo.value.problems
 
 
 def test_password_change_refuses_previous_password(auth_app):
     client = auth_app.test_client()
     token = login(client).get_json()["access_token"]
-    same = client.post("/api/auth/password", headers=bearer(token),
+    same = client.post("/api/auth/password", headers={**bearer(token), "Accept-Language": "en"},
                        json={"current_password": PASSWORD, "new_password": PASSWORD})
     assert same.status_code == 422
     assert "differ from the previous password" in str(same.get_json())
@@ -250,10 +251,12 @@ def test_roles_are_enforced(make_app):
 
 def test_bad_request_bodies_name_the_field(auth_app):
     client = auth_app.test_client()
-    response = client.post("/api/auth/login", json={"username": "agent1", "pasword": "x"})
+    response = client.post("/api/auth/login", json={"username": "agent1", "pasword": "x"},
+                           headers={"Accept-Language": "en"})
     assert response.status_code == 422
-    fields = response.get_json()["error"]["details"]["fields"]
-    assert fields == {"pasword": "unknown field", "password": "required"}
+    details = response.get_json()["error"]["details"]
+    assert details["fields"] == {"pasword": "unknown field", "password": "required"}
+    assert details["codes"] == {"pasword": "unknown_field", "password": "required"}
     not_json = client.post("/api/auth/login", data="username=agent1")
     assert not_json.status_code == 400
     assert not_json.get_json()["error"]["code"] == "invalid_body"

@@ -102,7 +102,10 @@ def test_user_lifecycle(run):
     assert listed[0]["role"] == "supervisor" and listed[0]["active"] is True
 
     weak = run("user", "passwd", "agent7", "--password-stdin", input="short\n")
-    assert weak.exit_code == 1 and "at least 10 characters" in weak.output
+    assert weak.exit_code == 1 and "パスワードは10文字以上にしてください。" in weak.output
+    english = run("--lang", "en", "user", "passwd", "agent7", "--password-stdin",
+                  input="short\n")
+    assert "at least 10 characters" in english.output and "文字" not in english.output
     assert run("user", "passwd", "agent7", "--password-stdin",
                input="Other-password-8\n").exit_code == 0
 
@@ -116,7 +119,8 @@ def test_user_lifecycle(run):
 
 def test_user_add_refuses_bad_input(run):
     run("db", "upgrade")
-    result = run("user", "add", "x!", "--name", "X", "--password-stdin", input="pw\n")
+    result = run("--lang", "en", "user", "add", "x!", "--name", "X", "--password-stdin",
+                 input="pw\n")
     assert result.exit_code == 1
     assert "username: 3 to 15 letters or digits" in result.output
     assert "at least 10 characters" in result.output

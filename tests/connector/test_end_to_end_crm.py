@@ -82,7 +82,7 @@ def test_known_caller_pops_and_the_wrapped_up_call_lands_in_their_history(tmp_pa
 
     wrapup = client.post(f"/api/calls/{params['cti_parent_call_sid']}/wrapup",
                          headers=env.login("agent1"),
-                         json={"disposition": "解決", "notes": "請求書を再送する"})
+                         json={"disposition": "対応完了", "notes": "請求書を再送する"})
     assert wrapup.status_code == 200, wrapup.get_json()
     run_jobs(env.app)
 
@@ -90,5 +90,5 @@ def test_known_caller_pops_and_the_wrapped_up_call_lands_in_their_history(tmp_pa
     (logged,) = history["calls"]
     assert logged["call_sid"] == call.call_sid
     assert logged["direction"] == "inbound" and logged["notes"] == "請求書を再送する"
-    assert logged["disposition"] == "解決" and logged["talk_seconds"] == 30
+    assert logged["disposition"] == "対応完了" and logged["talk_seconds"] == 30
     db.get_engine(env.app).dispose()

@@ -13,15 +13,15 @@ def agent_token(app, username="agent1", role="agent"):
     return agent, login(app.test_client(), username=username).get_json()["access_token"]
 
 
-def wrapup(app, call_sid, token, **body):
-    return app.test_client().post(f"/api/calls/{call_sid}/wrapup", json=body,
-                                  headers=bearer(token))
+def wrapup(app, call_sid, token, language=None, **body):
+    headers = {**bearer(token), **({"Accept-Language": language} if language else {})}
+    return app.test_client().post(f"/api/calls/{call_sid}/wrapup", json=body, headers=headers)
 
 
 def test_wrapup_before_the_call_ends_goes_out_with_the_first_write(crm_app, fake_crm, clock):
     agent, token = agent_token(crm_app)
     add_call(crm_app, sid(1), clock=clock, agent_id=agent.id, final=False)
-    response = wrapup(crm_app, sid(1), token, disposition="解決", notes="見積を送付")
+    response = wrapup(crm_app, sid(1), token, disposition="対応完了", notes="見積を送付")
     assert response.status_code == 200
     assert response.get_json()["final"] is False
     run_jobs(crm_app)
@@ -37,7 +37,7 @@ def test_wrapup_before_the_call_ends_goes_out_with_the_first_write(crm_app, fake
         writeback.call_finished(sid(1))
     run_jobs(crm_app)
     (log,) = fake_crm.logs_for(sid(1))
-    assert log["disposition"] == "解決" and log["notes"] == "見積を送付"
+    assert log["disposition"] == "対応完了" and log["notes"] == "見積を送付"
     assert log["agent_username"] == "agent1"
 
 
@@ -77,11 +77,11 @@ def test_wrapup_on_the_browser_leg_updates_the_parent_call(crm_app, clock):
         conn.execute(insert(calls).values(
             call_sid=sid(4), parent_call_sid=sid(3), direction="inbound", status="in-progress",
             started_at=clock(), created_at=clock(), updated_at=clock()))
-    assert wrapup(crm_app, sid(4), token, disposition="折り返し").status_code == 200
+    assert wrapup(crm_app, sid(4), token, disposition="折り返し予定").status_code == 200
     with db.get_engine(crm_app).connect() as conn:
         parent = conn.execute(select(calls.c.disposition).where(
             calls.c.call_sid == sid(3))).scalar_one()
-    assert parent == "折り返し"
+    assert parent == "折り返し予定"
 
 
 def test_wrapup_refusals_name_the_problem(crm_app, clock):
@@ -92,12 +92,12 @@ def test_wrapup_refusals_name_the_problem(crm_app, clock):
     assert wrapup(crm_app, "CAnope", token).status_code == 404
     assert wrapup(crm_app, sid(5), other_token, notes="x").status_code == 403
     assert wrapup(crm_app, sid(5), boss_token, notes="supervisor note").status_code == 200
-    bad = wrapup(crm_app, sid(5), token, disposition="x" * 101,
+    bad = wrapup(crm_app, sid(5), token, disposition="対応完了",
                  customer={"adapter": "nosuch", "id": ""})
     assert bad.status_code == 422
     fields = bad.get_json()["error"]["details"]["fields"]
     assert set(fields) == {"customer.adapter", "customer.id"}
-    unknown = wrapup(crm_app, sid(5), token, outcome="x")
+    unknown = wrapup(crm_app, sid(5), token, language="en", outcome="x")
     assert unknown.get_json()["error"]["details"]["fields"] == {"outcome": "unknown field"}
     assert crm_app.test_client().post(f"/api/calls/{sid(5)}/wrapup", json={}).status_code == 401
 
@@ -113,3 +113,45 @@ def test_the_target_of_a_transfer_may_wrap_up(crm_app, clock):
             agent_id=target.id, status="completed", started_at=clock(), created_at=clock(),
             updated_at=clock()))
     assert wrapup(crm_app, sid(8), target_token, notes="引き継ぎ後に対応").status_code == 200
+
+
+def test_too_long_notes_are_refused_with_the_reason_in_both_languages(crm_app, clock):
+    agent, token = agent_token(crm_app)
+    add_call(crm_app, sid(10), clock=clock, agent_id=agent.id)
+    response = wrapup(crm_app, sid(10), token, disposition="対応完了", notes="あ" * 33000)
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["code"] == "invalid_fields"
+    assert error["message"] == "メモは32000文字以内にしてください（今は33000文字です）。"
+    assert error["details"]["message_en"] == (
+        "Notes may have at most 32000 characters (these have 33000).")
+    assert error["details"]["codes"] == {"notes": "too_long"}
+    english = wrapup(crm_app, sid(10), token, "en", notes="あ" * 33000).get_json()["error"]
+    assert english["message"].startswith("Notes may have at most 32000 characters")
+    with db.get_engine(crm_app).connect() as conn:  # nothing was stored
+        assert conn.execute(select(calls.c.notes).where(
+            calls.c.call_sid == sid(10))).scalar_one() == ""
+    assert wrapup(crm_app, sid(10), token, notes="あ" * 32000).status_code == 200
+
+
+def test_a_disposition_must_be_one_of_the_configured_results(crm_app, clock):
+    agent, token = agent_token(crm_app)
+    add_call(crm_app, sid(11), clock=clock, agent_id=agent.id)
+    response = wrapup(crm_app, sid(11), token, disposition="勝手な結果", notes="メモ")
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["details"]["codes"] == {"disposition": "unknown_disposition"}
+    assert error["message"].startswith("結果「勝手な結果」は設定された結果の一覧にありません。")
+    assert "対応完了、折り返し予定" in error["message"]
+    assert 'The result "勝手な結果" is not one of' in error["details"]["message_en"]
+    with db.get_engine(crm_app).connect() as conn:
+        row = conn.execute(select(calls.c.disposition, calls.c.notes).where(
+            calls.c.call_sid == sid(11))).one()
+    assert tuple(row) == ("", "")  # refused as a whole
+    assert wrapup(crm_app, sid(11), token, disposition=" その他 ").status_code == 200
+    assert wrapup(crm_app, sid(11), token, disposition="").status_code == 200  # clears it
+
+
+def test_softphone_config_gives_the_notes_limit(crm_app):
+    config = crm_app.test_client().get("/softphone/config.json").get_json()
+    assert config["notes_max_length"] == 32000

@@ -1,29 +1,43 @@
 /* The customer form (new and edit), with errors shown at each field and in a summary. */
 
 import { $, clear, el, status } from './dom.js';
-import { ApiError, api, failed, may } from './session.js';
+import { ApiError, api, failed, state } from './session.js';
 
 export async function formPage() {
   const id = document.body.dataset.customerId;
   const form = $('customer-form');
   const context = { id: id, updatedAt: null };
   $('add-phone').addEventListener('click', function () { addPhoneRow({}).querySelector('input').focus(); });
+  let allowed;
   if (id) {
     const data = await api('/api/crm/customers/' + id);
     fillForm(data.customer);
     context.updatedAt = data.customer.updated_at;
     $('cancel-link').href = data.customer.url;
+    allowed = data.permissions.edit;
   } else {
-    addPhoneRow({});
+    prefill(addPhoneRow({ number: $('prefill').dataset.phone }));
+    allowed = state.permissions.create;
   }
-  if (!may('supervisor')) {
-    status('顧客の登録・編集は管理者とスーパーバイザーだけができます。', true);
+  if (!allowed) {
+    status(id ? '顧客の編集は管理者とスーパーバイザーだけができます。'
+              : '顧客を登録する権限がありません。管理者に依頼してください。', true);
     form.querySelector('button[type="submit"]').disabled = true;
   }
   form.addEventListener('submit', function (event) {
     event.preventDefault();
     saveCustomer(context).catch(failed);
   });
+}
+
+/** The new-customer form opened for an unknown caller (?phone=…): say when the number given
+ * cannot be stored as it is, at its field. */
+function prefill(row) {
+  const problem = $('prefill').dataset.problem;
+  if (!problem) { return; }
+  row.querySelector('[data-part="error"]').textContent = problem;
+  row.querySelector('[data-part="number"]').setAttribute('aria-invalid', 'true');
+  status(problem, true);
 }
 
 function fillForm(customer) {

@@ -11,7 +11,7 @@ import { formPage } from './form.js';
 import { importPage } from './import.js';
 import { listPage } from './list.js';
 import { recordingPage } from './recording.js';
-import { KEYS, SignInNeeded, api, failed, keepTokens, may, showSignIn, state }
+import { KEYS, LANGUAGE_HEADERS, SignInNeeded, api, failed, keepTokens, showSignIn, state }
   from './session.js';
 
 const PAGES = { list: listPage, customer: customerPage, form: formPage, import: importPage,
@@ -22,7 +22,8 @@ async function signIn(event) {
   const error = $('signin-error');
   error.textContent = '';
   const response = await fetch('/api/auth/login', {
-    method: 'POST', headers: { 'Content-Type': 'application/json' }, credentials: 'omit',
+    method: 'POST', headers: Object.assign({ 'Content-Type': 'application/json' },
+                                           LANGUAGE_HEADERS), credentials: 'omit',
     body: JSON.stringify({ username: $('signin-username').value,
                            password: $('signin-password').value }) });
   const data = await response.json().catch(function () { return null; });
@@ -59,11 +60,14 @@ async function start() {
   }
   $('who').textContent = state.agent.display_name + ' さん';
   $('signout').hidden = false;
-  document.querySelectorAll('[data-needs="edit"]').forEach(function (node) {
-    node.hidden = !may('supervisor');
-  });
-  document.querySelectorAll('[data-needs="import"]').forEach(function (node) {
-    node.hidden = !may('admin');
+  try {
+    state.permissions = (await api('/api/crm/permissions')).permissions;
+  } catch (error) {
+    failed(error);
+    return;
+  }
+  document.querySelectorAll('[data-needs]').forEach(function (node) {
+    node.hidden = !state.permissions[node.dataset.needs];
   });
   $('content').hidden = false;
   state.started = true;

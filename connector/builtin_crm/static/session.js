@@ -20,8 +20,9 @@ export const KEYS = { access: 'cti.access_token', refresh: 'cti.refresh_token',
 const OPENER_TIMEOUT_MS = 1500;
 const RANK = { agent: 0, supervisor: 1, admin: 2 };
 
-/** Who is signed in, once known; whether the page has been set up. */
-export const state = { agent: null, renewing: null, started: false };
+/** Who is signed in and what they may do (GET /api/crm/permissions), once known; whether the
+ * page has been set up. */
+export const state = { agent: null, permissions: {}, renewing: null, started: false };
 
 export class ApiError extends Error {
   constructor(httpStatus, error) {
@@ -34,8 +35,11 @@ export class ApiError extends Error {
 
 export class SignInNeeded extends Error {}
 
+/** The pages are in Japanese: the server's messages should be too (connector/messages.py). */
+export const LANGUAGE_HEADERS = { 'Accept-Language': 'ja' };
+
 function send(path, options) {
-  const headers = { Accept: 'application/json' };
+  const headers = Object.assign({ Accept: 'application/json' }, LANGUAGE_HEADERS);
   const token = sessionStorage.getItem(KEYS.access);
   if (token) { headers.Authorization = 'Bearer ' + token; }
   let payload;
@@ -75,7 +79,8 @@ async function doRenew() {
   const refresh = sessionStorage.getItem(KEYS.refresh);
   if (refresh && window.name && sessionStorage.getItem(KEYS.own) === window.name) {
     const response = await fetch('/api/auth/refresh', {
-      method: 'POST', headers: { 'Content-Type': 'application/json' },
+      method: 'POST', headers: Object.assign({ 'Content-Type': 'application/json' },
+                                             LANGUAGE_HEADERS),
       body: JSON.stringify({ refresh_token: refresh }), credentials: 'omit' });
     if (response.ok) { keepTokens(await response.json()); return true; }
   }

@@ -3,6 +3,7 @@
 // The access token is refreshed on a timer before it expires, and once more on a 401.
 
 import { Emitter } from './emitter.js';
+import { language } from './i18n.js';
 
 const SESSION_KEY = 'cti.session';
 // The built-in CRM's pages, opened from the softphone, start with a copy of this tab's
@@ -128,7 +129,8 @@ export class Api extends Emitter {
   }
 
   async _fetch(method, path, body, auth) {
-    const headers = { Accept: 'application/json' };
+    // The server words its messages in the language on screen (connector/messages.py).
+    const headers = { Accept: 'application/json', 'Accept-Language': language() };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     if (auth && this.session) headers.Authorization = `Bearer ${this.session.access_token}`;
     let response;

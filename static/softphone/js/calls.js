@@ -16,6 +16,8 @@ import { cleanNumber, displayNumber, withCallerIdPrefix } from './numbers.js';
 const LEG_END_GRACE_MS = 5000;
 const CONTROL_POLL_MS = 4000;
 const MAX_RECORD_JSON = 1000;
+/** The server keeps context values up to 2000 characters (connector/softphone/control.py). */
+const MAX_CONTEXT_JSON = 2000;
 
 export class CallHandler {
   constructor(phone) {
@@ -106,15 +108,20 @@ export class CallHandler {
     const params = withCallerId({ To: destination }, this.state.callerId, 'CallerId');
     if (record) params.cti_record = JSON.stringify(recordRef(record)).slice(0, MAX_RECORD_JSON);
     const display = check.destination?.display || displayNumber(destination);
+    // The dialed number was looked up like a caller's (local phone index, ringing budget).
+    const found = check.customer || {};
+    const matches = record ? [recordAsMatch(record)] : (found.matches || []).slice(0, 5);
+    const name = record?.name || found.name || '';
+    const company = record ? '' : (found.company || '');
     this.store.set({ dialing: false, call: {
       sid: '', legSid: '', direction: 'outbound', phase: 'connecting', muted: false,
       startedAt: null, number: withCallerIdPrefix(display, check.destination?.caller_id_prefix),
-      e164: destination, name: record?.name || '',
-      company: '', matches: record ? [recordAsMatch(record)] : [], numberLabel: '', group: '',
-      transferFrom: '', record,
-      context: { cti_caller_number: display, cti_caller_e164: destination,
-        cti_caller_name: record?.name || '' },
+      e164: destination, name, company, matches,
+      numberLabel: '', group: '', transferFrom: '', record,
+      context: outboundContext(display, destination, name, company, matches),
     } });
+    // Typed, not clicked in a CRM: show the customer while the call rings.
+    if (!record && matches.length) this._screenPop(this.state.call);
     try {
       const call = await this.phone.device.connect({ params });
       this.current = call;
@@ -425,6 +432,16 @@ export function recordRef(record) {
 
 function recordAsMatch(record) {
   return { ...recordRef(record), url: record.url || '' };
+}
+
+/** What a hold or transfer passes on about an outgoing call's other party. */
+function outboundContext(number, e164, name, company, matches) {
+  const context = { cti_caller_number: number, cti_caller_e164: e164, cti_caller_name: name };
+  if (company) context.cti_caller_company = company;
+  const json = JSON.stringify(matches.map((m) => ({ adapter: m.adapter || '', id: m.id || '',
+    type: m.type || '', name: m.name || '', url: m.url || '' })));
+  if (matches.length && json.length <= MAX_CONTEXT_JSON) context.cti_matches = json;
+  return context;
 }
 
 function withCallerId(body, callerId, key = 'caller_id') {

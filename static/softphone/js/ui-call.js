@@ -20,6 +20,8 @@ export class CallView {
     this._targets = null;
     this._buildPads();
     this._bind();
+    // The server's limit (connector/wrapup.py), so a note is never refused after typing it.
+    if (Number(config.notes_max_length) > 0) this.$('#notes').maxLength = config.notes_max_length;
   }
 
   // -- events ----------------------------------------------------------------------------------
@@ -160,8 +162,7 @@ export class CallView {
     this.$('.call-kind').textContent = phaseLabel(call);
     this.$('.call-transfer').textContent = call.transferFrom
       ? t('call.transfer_from', { name: call.transferFrom }) : '';
-    this.$('.call-name').textContent = call.name
-      || t(call.number ? 'call.unknown' : 'call.anonymous');
+    this.$('.call-name').textContent = call.name || unknownParty(call);
     this.$('.call-company').textContent = call.company || '';
     this.$('.call-number').textContent = call.number || '';
     this.$('.call-meta').textContent = [
@@ -313,6 +314,13 @@ export class CallView {
     toggle(this.$('#transfer-toggle'), this.$('#transfer'));
     this.perform('transfer', { mode, kind, value, label: label.replace(/ \(.*\)$/, '') });
   }
+}
+
+/** No name: on an incoming call the caller (発信者) is unknown or withheld; on an outgoing one
+ * it is the other party (相手) the agent dialed. */
+function unknownParty(call) {
+  if (call.direction === 'outbound') return t('call.unknown_party');
+  return t(call.number ? 'call.unknown' : 'call.anonymous');
 }
 
 function phaseLabel(call) {

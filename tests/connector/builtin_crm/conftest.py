@@ -24,7 +24,8 @@ class Api:
 
     def __getattr__(self, method: str) -> Callable[..., Any]:
         def call(path: str, **kwargs: Any) -> Any:
-            return getattr(self.client, method)(path, headers=self.headers, **kwargs)
+            headers = {**self.headers, **kwargs.pop("headers", {})}
+            return getattr(self.client, method)(path, headers=headers, **kwargs)
         return call
 
 

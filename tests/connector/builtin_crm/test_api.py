@@ -50,8 +50,8 @@ def test_customer_json_has_numbers_as_typed_and_normalised(agent_api, add_custom
                                            "e164": "+81312345678", "display": "03-1234-5678",
                                            "label": "会社"}]
     assert body["customer"]["url"] == f"/crm/customers/{customer_id}"
-    assert body["permissions"] == {"edit": False, "edit_notes": True, "delete": False,
-                                   "import": False}
+    assert body["permissions"] == {"create": True, "edit": False, "edit_notes": True,
+                                   "delete": False, "import": False}
 
 
 @pytest.mark.parametrize(("query", "expected"), [
@@ -117,7 +117,43 @@ def test_supervisor_creates_a_customer(supervisor_api, agent_api, adapter):
     # The adapter (and so the phone index and screen pops) sees the new customer at once.
     assert [c.record_id for c in adapter.lookup_by_phone("+819011112222")] == [
         str(customer["id"])]
-    assert agent_api.post("/api/crm/customers", json=YAMADA).status_code == 403
+
+
+def test_an_agent_registers_an_unknown_caller(agent_api, adapter):
+    """[crm.builtin] add_customer_role defaults to "agent": the unknown-caller pop can be saved."""
+    response = agent_api.post("/api/crm/customers",
+                              json={"name": "新規 花子", "phones": ["+819055556666"]})
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["permissions"]["create"] is True
+    assert [c.display_name for c in adapter.lookup_by_phone("+819055556666")] == ["新規 花子"]
+    # Adding is not editing: agents still change only the notes of existing customers.
+    customer_id = response.get_json()["customer"]["id"]
+    renamed = agent_api.patch(f"/api/crm/customers/{customer_id}", json={"name": "別人"})
+    assert renamed.status_code == 403
+
+
+def test_the_role_policy_can_keep_agents_from_adding_customers(make_app):
+    from tests.connector.builtin_crm.conftest import _api
+
+    app = make_app(crm={"adapters": ["builtin"], "builtin": {"add_customer_role": "supervisor"}})
+    agent, supervisor = _api(app, "agent"), _api(app, "supervisor")
+    assert agent.get("/api/crm/permissions").get_json()["permissions"]["create"] is False
+    refused = agent.post("/api/crm/customers", json=YAMADA,
+                         headers={"Accept-Language": "en"})
+    assert refused.status_code == 403
+    assert refused.get_json()["error"]["message"] == (
+        "Only the supervisor role or above may add customers ([crm.builtin] add_customer_role).")
+    assert refused.get_json()["error"]["details"]["message_ja"].startswith(
+        "顧客を登録できるのはスーパーバイザー以上です")
+    assert supervisor.get("/api/crm/permissions").get_json()["permissions"]["create"] is True
+    assert supervisor.post("/api/crm/customers", json=YAMADA).status_code == 201
+
+
+def test_the_policy_key_is_checked_at_start_up(make_app):
+    from connector.config import ConfigError
+
+    with pytest.raises(ConfigError, match="add_customer_role"):
+        make_app(crm={"adapters": ["builtin"], "builtin": {"add_customer_role": "everyone"}})
 
 
 def test_invalid_fields_are_each_named(supervisor_api):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,6 +25,7 @@ pytestmark = pytest.mark.browser
 
 CHROMIUM = "/usr/bin/chromium"
 TIMEOUT_MS = 10_000
+ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "crm"
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +122,8 @@ def test_sign_in_form_when_there_is_no_token(app, page, yamada):
     page.get_by_label("ユーザーID").fill("agent1")
     page.get_by_label("パスワード").fill("wrong-password-1")
     page.get_by_role("button", name="サインイン").click()
-    page.locator("#signin-error", has_text="正しくありません").wait_for()
+    page.locator("#signin-error", has_text="正しくないか").wait_for()
+    assert "Invalid" not in page.locator("#signin-error").inner_text()  # Japanese page only
     page.get_by_label("パスワード").fill(PASSWORD)
     page.get_by_role("button", name="サインイン").click()
     page.locator("#customer-name", has_text="山田 太郎").wait_for()
@@ -169,6 +172,49 @@ def test_form_shows_field_errors_then_saves(app, page):
     page.get_by_role("button", name="保存").click()
     page.locator("#customer-name", has_text="高橋 美咲").wait_for()
     assert page.locator("#customer-phones .number").inner_text() == "045-222-3333"
+
+
+def test_agent_registers_an_unknown_caller_from_the_screen_pop(app, page):
+    """The softphone's pop for an unknown caller: /crm/customers/new?phone=<E.164>."""
+    with_token(page, token_for(app))  # an agent: [crm.builtin] add_customer_role = "agent"
+    page.goto("/crm/customers/new?phone=%2B81355550000")
+    number = page.get_by_label("電話番号 1", exact=True)
+    page.locator("#who", has_text="さん").wait_for()
+    assert number.input_value() == "03-5555-0000"  # pre-filled, as people write it
+    assert page.get_by_role("button", name="保存").is_enabled()
+    assert page.locator("#status").inner_text() == ""
+    assert page.get_by_role("link", name="新規登録").is_visible()
+    page.get_by_label("氏名").fill("新規 花子")
+    page.wait_for_timeout(100)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "register-caller.png"))
+    page.get_by_role("button", name="保存").click()
+    page.locator("#customer-name", has_text="新規 花子").wait_for()
+    assert page.locator("#customer-phones .number").inner_text() == "03-5555-0000"
+
+
+def test_a_bad_phone_in_the_pop_url_is_explained_at_its_field(app, page):
+    with_token(page, token_for(app))
+    page.goto("/crm/customers/new?phone=312345678")
+    page.locator("#status", has_text="このままでは登録できません").wait_for()
+    number = page.get_by_label("電話番号 1", exact=True)
+    assert number.input_value() == "312345678"  # kept for the agent to correct
+    assert number.get_attribute("aria-invalid") == "true"
+    assert "先頭の0" in page.locator("#phone-rows .error").first.inner_text()
+
+
+def test_agents_may_not_add_customers_when_the_policy_says_so(make_app, browser):
+    app = make_app(crm={"adapters": ["builtin"], "builtin": {"add_customer_role": "supervisor"}})
+    with LiveServer(app) as live:
+        context = browser.new_context(base_url=live.url, locale="ja-JP")
+        context.set_default_timeout(TIMEOUT_MS)
+        page = context.new_page()
+        with_token(page, token_for(app))
+        page.goto("/crm/customers/new?phone=%2B81355550000")
+        page.locator("#status", has_text="顧客を登録する権限がありません").wait_for()
+        assert page.get_by_role("button", name="保存").is_disabled()
+        assert page.get_by_role("link", name="新規登録").is_hidden()
+        context.close()
 
 
 def test_dial_button_hands_the_number_to_the_softphone(app, page, yamada):

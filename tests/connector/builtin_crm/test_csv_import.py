@@ -84,7 +84,9 @@ def test_duplicate_numbers_in_the_file_are_not_merged(app):
                      "山田 一郎,,090-1111-2222,090-1111-2222,\n")  # twice in one row is fine
     report = run(app, text)
     assert problems(report) == [(3, "携帯", "duplicate_in_file")]
-    assert report.errors[0].message == "2行目と同じ電話番号です。"
+    assert report.errors[0].message.ja == "2行目と同じ電話番号です。"
+    assert report.errors[0].describe("en") == (
+        'Row 3, column "携帯": The same phone number as row 2. (value: ０３１２３４５６７８)')
     assert sorted(c["name"] for c in customers(app)) == ["山田 一郎", "山田 太郎"]
 
 
@@ -100,7 +102,7 @@ def test_numbers_of_existing_customers_are_reported_with_who_has_them(app):
     (existing_id,) = first.customer_ids
     report = run(app, HEADER + "山田 花子,,+81 3-1234-5678,,\n鈴木 一郎,,06-6123-4567,,\n")
     assert problems(report) == [(2, "電話番号", "duplicate_existing")]
-    assert report.errors[0].message == (
+    assert report.errors[0].message.ja == (
         f"既存の顧客 「山田 太郎」(ID {existing_id}) と同じ電話番号です。")
     assert report.imported == 1
 
@@ -133,7 +135,7 @@ def test_broken_quotes_lose_only_the_broken_rows(app):
                      '伊藤 さくら,,070-3456-7890,,\n')
     report = run(app, text)
     assert problems(report) == [(3, "", "csv_syntax"), (5, "", "csv_syntax")]
-    assert "最後まで" in report.errors[1].message
+    assert "最後まで" in report.errors[1].message.ja
     assert sorted(c["name"] for c in customers(app)) == ["佐藤 花子", "山田 太郎"]
 
 
@@ -152,7 +154,8 @@ def test_mapping_naming_a_missing_column_lists_the_columns(app):
     report = run(app, HEADER + "山田 太郎,,03-1234-5678,,\n", mapping=["name=氏名", "phone=FAX"])
     (problem,) = report.errors
     assert problem.code == "mapping"
-    assert "「FAX」という列がありません" in problem.message and "電話番号" in problem.message
+    assert "「FAX」という列がありません" in problem.message.ja and "電話番号" in problem.message.ja
+    assert 'the header row has no column "FAX"' in problem.message.en
 
 
 def test_mapping_matches_headers_loosely(app):

@@ -93,10 +93,18 @@ def test_import_command_reports_rows_and_exits_1_on_skips(run, tmp_path):
     dry = run(*args, "--dry-run")
     assert dry.exit_code == 1
     assert dry.output.splitlines() == [
+        "顧客.csv: 2行中 1件を取り込み可能、1件をスキップ（文字コード cp932）",
+        "列の対応: name=氏名, phone=電話番号, phone=携帯, company=会社名, tags=タグ",
+        "スキップした行:",
+        "  3行目「電話番号」: 2行目と同じ電話番号です。 (値: 0312345678)",
+        "確認のみ（--dry-run）: 何も書き込んでいません",
+    ]
+    english = run("--lang", "en", *args, "--dry-run")
+    assert english.output.splitlines() == [
         "顧客.csv: 2 rows, 1 would be imported, 1 skipped (encoding cp932)",
         "columns: name=氏名, phone=電話番号, phone=携帯, company=会社名, tags=タグ",
         "skipped:",
-        "  3行目「電話番号」: 2行目と同じ電話番号です。 (値: 0312345678)",
+        '  Row 3, column "電話番号": The same phone number as row 2. (value: 0312345678)',
         "dry run: nothing was written",
     ]
     assert "山田" not in run("crm", "list").output
@@ -104,6 +112,8 @@ def test_import_command_reports_rows_and_exits_1_on_skips(run, tmp_path):
     assert done.exit_code == 0
     report = json.loads(done.output)
     assert report["imported"] == 2 and report["warnings"][0]["code"] == "duplicate_in_file"
+    assert report["warnings"][0]["message"] == "2行目と同じ電話番号です。"
+    assert report["warnings"][0]["message_en"] == "The same phone number as row 2."
 
 
 def test_import_command_refuses_a_bad_map(run, tmp_path):
@@ -111,16 +121,18 @@ def test_import_command_refuses_a_bad_map(run, tmp_path):
     path.write_text("氏名\n山田\n", encoding="utf-8")
     result = run("crm", "import", str(path), "--map", "colour=色")
     assert result.exit_code == 2
-    assert "unknown field 'colour'" in result.output
+    assert "項目 'colour' はありません" in result.output
+    english = run("--lang", "en", "crm", "import", str(path), "--map", "colour=色")
+    assert "unknown field 'colour'" in english.output
 
 
 def test_list_and_demo_commands(run):
-    assert run("crm", "demo").output.strip() == "created 10 demo customers"
-    assert "already has customers" in run("crm", "demo").output
+    assert run("crm", "demo").output.strip() == "デモ用の顧客を10件作成しました"
+    assert "already has customers" in run("--lang", "en", "crm", "demo").output
     listed = run("crm", "list", "山田").output.splitlines()
-    assert listed[0].split() == ["ID", "NAME", "COMPANY", "PHONES"]
+    assert listed[0].split() == ["ID", "氏名", "会社名", "電話番号"]
     assert listed[1].split()[1:] == ["山田", "太郎", "山田商事株式会社", "03-1234-5678,",
                                      "090-1234-5678"]
     as_json = json.loads(run("crm", "list", "--tag", "法人", "--json").output)
     assert as_json["total"] == 4
-    assert "(2 of 10 shown" in run("crm", "list", "--limit", "2").output
+    assert "(2 of 10 shown" in run("--lang", "en", "crm", "list", "--limit", "2").output

@@ -91,3 +91,20 @@ def test_script_uses_the_documented_storage_keys_and_messages():
         assert f"'{fragment}'" in script, fragment
         assert f"{fragment}" in docs, fragment
     assert "innerHTML" not in script  # text only: customer data never becomes markup
+
+
+@pytest.mark.parametrize(("phone", "shown", "problem"), [
+    ("+81312345678", "03-1234-5678", ""),  # what the softphone sends for an unknown caller
+    ("０９０－１１１１－２２２２", "090-1111-2222", ""),
+    ("", "", ""),
+    ("312345678", "312345678", "先頭の0"),  # kept as given, with the reason
+    ("<b>x</b>", "&lt;b&gt;x&lt;/b&gt;", "登録できません"),  # text only, never markup
+])
+def test_new_customer_form_takes_the_callers_number(app, phone, shown, problem):
+    html = app.test_client().get("/crm/customers/new", query_string={"phone": phone}).get_data(
+        as_text=True)
+    prefill = re.search(r'<div id="prefill" data-phone="([^"]*)" data-problem="([^"]*)" hidden>',
+                        html)
+    assert prefill is not None
+    assert prefill.group(1) == shown
+    assert (problem in prefill.group(2)) if problem else prefill.group(2) == ""

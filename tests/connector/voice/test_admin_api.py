@@ -12,7 +12,8 @@ def admin(env):
     env.add_agent("boss", role="admin")
     env.add_agent("sato")
     env.add_agent("ito")
-    return env.app.test_client(), env.login("boss")
+    # The admin API's own messages are English so far; ask for English throughout.
+    return env.app.test_client(), {**env.login("boss"), "Accept-Language": "en"}
 
 
 def test_number_lifecycle(admin):

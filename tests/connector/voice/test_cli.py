@@ -95,15 +95,16 @@ def test_group_commands(run):
 
 def test_block_and_restrict_lists(run, tmp_path):
     assert run("numbers", "block", "add", "090-1234-5678", "--note", "迷惑").output == \
-        "added +819012345678\n"
-    assert "already listed" in run("numbers", "block", "add", "+819012345678").output
+        "追加しました: +819012345678\n"
+    assert "登録済みです" in run("numbers", "block", "add", "+819012345678").output
     assert run("numbers", "block", "add", "12*").exit_code == 1
     assert run("numbers", "block", "list").output == "+819012345678        迷惑\n"
     csv = tmp_path / "restrict.csv"
     csv.write_bytes("番号,メモ\n0570*,ナビダイヤル\nabc,x\n".encode("cp932"))
     imported = run("numbers", "restrict", "import", str(csv))
     assert imported.exit_code == 1  # a row was refused …
-    assert "added 1, already listed 0, refused 1" in imported.output
+    assert "1件を追加、0件は登録済み、1件は取り込めませんでした" in imported.output
+    assert "3行目:" in imported.output  # the refused row, in the same language
     assert run("numbers", "restrict", "list").output.startswith("+81570*")  # … the rest kept
     assert run("numbers", "block", "remove", "090-1234-5678").exit_code == 0
     assert run("numbers", "block", "remove", "090-1234-5678").exit_code == 1
@@ -237,3 +238,27 @@ def test_simulate_derived_urls_follow_the_given_voice_url(run, tmp_path):
     assert webhook_base("https://proxy.example.jp/cti/twilio/voice/inbound") == (
         "https://proxy.example.jp/cti/twilio/voice")
     assert webhook_base("http://127.0.0.1:5123/my-ivr") == "http://127.0.0.1:5123/twilio/voice"
+
+
+def test_number_list_messages_follow_the_cli_language(run, tmp_path):
+    """cti --lang en, else [cli] language, else Japanese — like `cti crm import`."""
+    csv = tmp_path / "block.csv"
+    csv.write_bytes("番号,メモ\n090-1234-5678,迷惑\nabc,x\n".encode("cp932"))
+    english = run("--lang", "en", "numbers", "block", "import", str(csv))
+    assert english.exit_code == 1
+    assert "added 1, already listed 0, refused 1" in english.output
+    assert "Row 3:" in english.output and "行目" not in english.output
+    japanese = run("numbers", "block", "import", str(csv))
+    assert "0件を追加、1件は登録済み、1件は取り込めませんでした" in japanese.output
+    assert "3行目:" in japanese.output and "Row 3" not in japanese.output
+    bad = run("--lang", "en", "numbers", "block", "add", "12*")
+    assert bad.exit_code == 1 and "'12*'" in bad.output and "行" not in bad.output
+
+
+def test_cli_language_setting_and_lang_option(run, tmp_path):
+    config = tmp_path / "cti.toml"
+    config.write_text(config.read_text(encoding="utf-8") + '\n[cli]\nlanguage = "en"\n',
+                      encoding="utf-8")
+    assert run("numbers", "block", "add", "090-1234-5678").output == "added +819012345678\n"
+    assert run("--lang", "ja", "numbers", "block", "add", "090-1234-5678").output == \
+        "登録済みです: +819012345678\n"  # --lang wins over [cli] language

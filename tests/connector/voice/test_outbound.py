@@ -6,6 +6,7 @@ import pytest
 
 from connector import db
 from connector.voice import number_lists
+from crm_adapters.base import Customer
 from voice.simulator import CallerScript, answers, busy
 from voice.simulator.transcript import Dialed
 
@@ -185,7 +186,8 @@ def test_dial_check_api(caller_env):
         "allowed": True, "code": "ok", "message_ja": "発信できます。",
         "message_en": "The call can be placed.", "caller_id": MAIN,
         "destination": {"e164": MOBILE, "display": "090-1111-2222", "kind": "mobile",
-                        "caller_id_prefix": None}}
+                        "caller_id_prefix": None},
+        "customer": {"name": "", "company": "", "matches": []}}
     navi = client.post("/api/dial/check", json={"to": "0570-000-111", "caller_id": NUMBER},
                        headers=auth).get_json()
     assert navi["allowed"] is False and navi["code"] == "forbidden_navi_dial"
@@ -202,3 +204,38 @@ def test_my_caller_ids(caller_env):
     assert body == [
         {"e164": MAIN, "display": "03-1234-5678", "label": "本社", "default": True},
         {"e164": NUMBER, "display": "050-1234-5678", "label": "サポート050", "default": False}]
+
+
+YAMADA = Customer("builtin", "7", "山田 太郎", "customer", "山田商事",
+                  url="https://cti.example.com/crm/customers/7")
+YAMADA_MATCH = {"adapter": "builtin", "id": "7", "type": "customer", "name": "山田 太郎",
+                "company": "山田商事", "url": "https://cti.example.com/crm/customers/7"}
+OFFICE = "+81612345678"
+
+
+def test_dial_check_looks_the_dialed_number_up_like_a_caller(caller_env):
+    env = caller_env
+    env.crm.known[OFFICE] = [YAMADA]
+    client, auth = env.app.test_client(), env.login("sato")
+    body = client.post("/api/dial/check", json={"to": "06-1234-5678"}, headers=auth).get_json()
+    assert body["allowed"] is True
+    assert body["customer"] == {"name": "山田 太郎", "company": "山田商事",
+                                "matches": [YAMADA_MATCH]}
+    assert env.crm.budgets == [0.3]  # [voice] lookup_budget_ms, as for an incoming call
+    refused = client.post("/api/dial/check", json={"to": "110"}, headers=auth).get_json()
+    assert refused["customer"]["matches"] == [] and env.crm.budgets == [0.3]  # not looked up
+
+
+def test_outbound_call_record_keeps_the_dialed_customer(caller_env):
+    env = caller_env
+    env.crm.known[OFFICE] = [YAMADA]
+    env.sim.on_number(OFFICE, answers(after=2, hangup_after=10))
+    call = dial(env, "06-1234-5678")  # typed, not clicked in a CRM
+    customer = env.record(call.call_sid)["customer"]
+    assert customer["name"] == "山田 太郎" and customer["matches"] == [YAMADA_MATCH]
+    assert customer["selected"] is None
+    assert env.crm.budgets == [0.3]  # the webhook's lookup has the inbound budget too
+    clicked = dial(env, "06-1234-5678", record=RECORD)
+    customer = env.record(clicked.call_sid)["customer"]
+    assert customer["selected"] == RECORD and customer["name"] == "山田 太郎"
+    assert customer["matches"] == [YAMADA_MATCH]

@@ -171,6 +171,22 @@ def test_click_to_dial_calls_with_the_record_and_logs_one_task(live_factory, org
     assert lightning_calls(page, "saveLog") == []  # the API path only
 
 
+def test_a_typed_number_of_one_contact_pops_that_contact(live_factory, org, keys):
+    sf = Salesforce(live_factory, org, keys)
+    contact = org.add_customer("山田 太郎", "03-1234-5678")
+    page, frame = sf.signed_in()
+    frame.fill('[data-testid="number"]', "03-1234-5678")  # typed, not clicked on the record
+    frame.click('[data-testid="dial"]')
+    frame.wait_for_selector('#call[data-phase="open"]')
+    assert frame.inner_text('[data-testid="call-name"]') == "山田 太郎"
+    wait_for(page, "() => __lightning.callsOf('screenPop').length > 0")
+    assert lightning_calls(page, "screenPop") == [
+        {"type": "sobject", "params": {"recordId": contact}}]
+    assert lightning_calls(page, "searchAndScreenPop") == []  # outgoing: no search, no form
+    row = sf.call_row(state(frame)["call"]["sid"])
+    assert row.customer["matches"][0]["id"] == contact  # the write-back's customer
+
+
 def test_incoming_call_pops_the_one_match_on_ring_and_logs_one_task(live_factory, org, keys):
     sf = Salesforce(live_factory, org, keys)
     contact = org.add_customer("山田 太郎", "090-1234-5678", company="山田商事")
@@ -339,6 +355,7 @@ def test_refused_sign_in_is_shown_in_the_softphone(live_factory, org, keys):
 
     notice = frame.wait_for_selector('[data-testid="notice"]:has-text("stranger@acme.example")')
     assert "対応するエージェントがいません" in notice.inner_text()
+    assert "No agent" not in notice.inner_text()  # the softphone's language only
     assert not state(frame)["signedIn"]
 
 

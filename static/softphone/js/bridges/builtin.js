@@ -1,6 +1,7 @@
 // The built-in CRM (SPEC CR-1): screen pops open its customer pages in a window of their own.
-// One match → that customer; several → the agent picks one in the softphone; none → the
-// new-customer form with the number filled in.
+// One match → that customer; several → the agent picks one in the softphone; none (an incoming
+// call) → the new-customer form with the number filled in. Outgoing calls to a typed number
+// pop the customer the same way, but never the form.
 
 const WINDOW_NAME = 'cti-crm';
 const NEW_CUSTOMER_URL = '/crm/customers/new';
@@ -21,9 +22,10 @@ export function createBridge() {
 
   return {
     name: 'builtin',
-    screenPop({ matches, e164 }) {
+    screenPop({ direction, matches, e164 }) {
       if (matches?.length === 1) show(matches[0]);
-      else if (!matches?.length && e164) this.newRecord({ e164 });
+      // An unknown caller may become a customer; a number the agent dialed need not.
+      else if (!matches?.length && e164 && direction !== 'outbound') this.newRecord({ e164 });
     },
     openMatch(match) {
       show(match);

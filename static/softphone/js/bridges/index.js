@@ -8,7 +8,9 @@
 //   onStateChange(view)       every tab, on each change: CRM label / icon
 //                             view = {registration, status, statusLabel, phase, number, name}
 //   onIncoming(call)          leading tab, when a call rings (e.g. show the panel)
-//   screenPop(pop)            leading tab, when an incoming call is answered:
+//   screenPop(pop)            leading tab, when an incoming call is answered, and when an
+//                             outgoing call to a typed number that matches customers starts
+//                             (direction "outbound": pop matches only, never a new record):
 //                             pop = {direction, number, e164, matches, record, callSid}
 //   openMatch(match)          the tab where the agent clicked a matching customer
 //   newRecord(pop)            the same, for "create a new customer"

@@ -116,11 +116,11 @@ export function createBridge(context) {
     onIncoming() {
       window.focus(); // the popup may be behind kintone; browsers may ignore this
     },
-    screenPop({ matches, e164, number }) {
+    screenPop({ direction, matches, e164, number }) {
       const own = (matches || []).filter((match) => match.adapter === 'kintone');
       if (own.length === 1) {
         if (!isShown(own[0])) show(recordUrl(own[0], links));
-      } else if (!matches?.length && e164) {
+      } else if (!matches?.length && e164 && direction !== 'outbound') {
         this.newRecord({ e164, number });
       }
     },

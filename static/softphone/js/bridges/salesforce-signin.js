@@ -7,6 +7,8 @@
 // POST /auth/salesforce/result with a secret only this page knows; the popup's URL carries only
 // its SHA-256 hash.
 
+import { apiMessage } from '../i18n.js';
+
 const POPUP_NAME = 'cti-salesforce-signin';
 const POPUP_FEATURES = 'popup,width=480,height=640';
 const MESSAGE_TYPE = 'cti:signin';
@@ -44,7 +46,9 @@ async function run(context, button) {
   // How the outcome arrived ("message" or "pickup"): for support, in the page's markup.
   if (outcome) button.dataset.via = outcome.via;
   if (outcome?.ok) await context.signIn(outcome.session);
-  else if (outcome?.error) context.notice('error', outcome.error.message);
+  else if (outcome?.error) {
+    context.notice('error', apiMessage({ message: outcome.error.message, details: outcome.error }));
+  }
 }
 
 /** Open the popup and wait for its outcome ({ok, session, via} | {ok: false, error, via}),

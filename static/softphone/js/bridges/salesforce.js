@@ -157,7 +157,16 @@ export function createBridge(context) {
       ]);
     },
     async screenPop(answered) {
-      if (!(await ready) || answered.direction !== 'inbound') return;
+      if (!(await ready)) return;
+      if (answered.direction !== 'inbound') {
+        // A typed outgoing number that matches one Salesforce record: open it (no search).
+        const own = (answered.matches || []).filter((m) => m.adapter === ADAPTER && m.id);
+        if (own.length === 1) {
+          await call('screenPop', { type: opencti.SCREENPOP_TYPE.SOBJECT,
+            params: { recordId: String(own[0].id) } });
+        }
+        return;
+      }
       if (answered.callSid && answered.callSid === popped) return; // already popped on ring
       await pop(answered);
     },
