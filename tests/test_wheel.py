@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -129,6 +130,22 @@ def test_kintone_plugin_builds_from_the_wheel(installed, elsewhere):
     manifest = json.loads(contents.read("manifest.json"))
     assert manifest == json.loads((REPO / "kintone-plugin" / "manifest.json").read_bytes())
     assert len(contents.namelist()) > 1
+
+
+def test_a_build_without_the_voice_sdk_says_to_run_npm_ci(tmp_path):
+    # A copy of the checkout's sources, as on a machine where `npm ci` has not run.
+    outputs = {".git", "node_modules", "var", "build", "dist", "test-artifacts"}
+    source = tmp_path / "checkout"
+    shutil.copytree(REPO, source, ignore=lambda folder, names: [
+        n for n in names if (Path(folder) == REPO and (n in outputs or n.startswith(".venv")))
+        or n in ("__pycache__", ".pytest_cache", ".ruff_cache") or n.endswith(".egg-info")])
+    result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps",
+                             "--no-build-isolation", "--wheel-dir", tmp_path / "dist", source],
+                            cwd=tmp_path, env=clean_env(), capture_output=True, text=True,
+                            timeout=240)
+    assert result.returncode != 0 and not list((tmp_path / "dist").glob("*.whl"))
+    assert ("node_modules/@twilio/voice-sdk/dist/twilio.min.js is missing; run `npm ci`"
+            in result.stdout + result.stderr)
 
 
 def wait_healthy(base: str, server: subprocess.Popen, log: Path) -> None:
