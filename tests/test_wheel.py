@@ -1,6 +1,6 @@
 """The wheel runs the product: built from this checkout, installed with requirements/app.lock into a
-fresh virtualenv, it serves the softphone and the Voice SDK and builds the kintone plugin from its
-own copies, with the checkout neither the working directory nor on ``sys.path``.
+fresh virtualenv, it serves the softphone, the Voice SDK and the guides and builds the kintone
+plugin from its own copies, with the checkout neither the working directory nor on ``sys.path``.
 """
 
 from __future__ import annotations
@@ -111,6 +111,10 @@ def test_cti_serve_from_the_wheel_serves_the_softphone_and_voice_sdk(installed, 
         packaged = next(installed.parent.glob(
             "lib/python*/site-packages/connector/_assets/voice-sdk/dist/twilio.min.js"))
         assert sdk.content == packaged.read_bytes()
+        guide = requests.get(f"{base}/docs/softphone", timeout=10)
+        assert guide.status_code == 200 and "text/html" in guide.headers["Content-Type"]
+        image = requests.get(f"{base}/docs/images/softphone-on-call.png", timeout=10)
+        assert image.content == (REPO / "docs" / "images" / "softphone-on-call.png").read_bytes()
     finally:
         os.killpg(server.pid, signal.SIGINT)
         try:

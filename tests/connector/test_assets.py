@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from connector import assets, doctor, kintone_plugin
+from connector.home import docs
 from tests.connector.test_integrations_cli import invoke
 
 REPO = Path(__file__).resolve().parents[2]
@@ -42,6 +43,7 @@ def test_a_wheel_reads_its_own_copies(wheel_layout):
     assert assets.installed_from_wheel()
     assert assets.directory(assets.SOFTPHONE) == wheel_layout / "softphone"
     assert kintone_plugin.default_source_dir() == wheel_layout / "kintone-plugin"
+    assert docs.docs_dir() == wheel_layout / "docs"
     assert assets.voice_sdk_script() == wheel_layout / "voice-sdk" / "dist" / "twilio.min.js"
 
 
