@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, jsonify
 
-from . import crm, db, queue, writeback
+from . import assets, crm, db, queue, writeback
 from .auth import require_auth
 from .auth import salesforce as salesforce_signin
 
@@ -35,6 +35,7 @@ def run(app: Flask) -> list[Verdict]:
     if app.config["CTI_SETTINGS"].auth.salesforce.enabled:
         ok, message = salesforce_signin.doctor_check(app.config["CTI_SETTINGS"])
         verdicts.append(Verdict("auth.salesforce", ok, message))
+    verdicts.append(voice_sdk_verdict(app))
     layer = crm.get_layer(app)
     for name, reason in layer.unavailable.items():
         verdicts.append(Verdict(f"crm.{name}", False, reason))
@@ -51,6 +52,20 @@ def run(app: Flask) -> list[Verdict]:
                             f"{failed} call log(s) could not be written: see `cti jobs failed`"
                             if failed else "no failed write-backs"))
     return verdicts
+
+
+def voice_sdk_verdict(app: Flask) -> Verdict:
+    """Whether the softphone can load the Twilio Voice SDK, and what to run when it cannot."""
+    name = "softphone: Twilio Voice SDK"
+    script = assets.voice_sdk_script()
+    problem = assets.voice_sdk_problem()
+    if problem is None:
+        return Verdict(name, True, f"served from {script}")
+    if app.config["CTI_SETTINGS"].twilio.configured:
+        return Verdict(name, False, f"{problem} (expected at {script})")
+    # Simulated mode never loads the SDK: the softphone works, but not once Twilio is configured.
+    return Verdict(name, True, f"{problem} (expected at {script}); simulated mode does not "
+                               "need it, a Twilio account does", severity="warning")
 
 
 @bp.get("/api/admin/doctor")

@@ -34,9 +34,10 @@ from typing import Any
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from . import assets
+
 #: Where ``build_plugin`` looks for the signing key unless told otherwise (git-ignored).
 DEFAULT_KEY_PATH = Path("var/kintone-plugin.ppk")
-DEFAULT_SOURCE_DIR = Path("kintone-plugin")
 
 KEY_BITS = 1024
 #: A fixed, valid DOS timestamp (zip cannot store earlier dates) for reproducible archives.
@@ -239,10 +240,18 @@ def build_contents_zip(source_dir: str | os.PathLike[str]) -> bytes:
                  for name in referenced_files(manifest)})
 
 
-def build_plugin(source_dir: str | os.PathLike[str] = DEFAULT_SOURCE_DIR,
+def default_source_dir() -> Path:
+    """The plugin sources shipped with cti-connector (the checkout's or the installed wheel's)."""
+    return assets.directory(assets.KINTONE_PLUGIN)
+
+
+def build_plugin(source_dir: str | os.PathLike[str] | None = None,
                  key_path: str | os.PathLike[str] = DEFAULT_KEY_PATH,
                  out_path: str | os.PathLike[str] = "var/kintone-plugin.zip") -> PluginInfo:
-    """Sign and package ``source_dir`` with the key at ``key_path`` into ``out_path``."""
+    """Sign and package ``source_dir`` (default: the shipped sources) with the key at
+    ``key_path`` into ``out_path``."""
+    if source_dir is None:
+        source_dir = default_source_dir()
     key = load_key(key_path)
     contents = build_contents_zip(source_dir)
     pubkey = public_key_der(key)
@@ -276,7 +285,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     keygen = sub.add_parser("keygen", help="create a signing key (once per plugin)")
     keygen.add_argument("--key", default=str(DEFAULT_KEY_PATH))
     build = sub.add_parser("build", help="build plugin.zip")
-    build.add_argument("--source", default=str(DEFAULT_SOURCE_DIR))
+    build.add_argument("--source", help="plugin sources (default: the ones cti-connector ships)")
     build.add_argument("--key", default=str(DEFAULT_KEY_PATH))
     build.add_argument("--out", default="var/kintone-plugin.zip")
     args = parser.parse_args(argv)

@@ -47,7 +47,7 @@ TYPED = {("user", "passwd"): "Battery-staple-77"}
 
 #: Commands not run, each with the reason (file, command as written without its comment).
 SKIPPED: dict[tuple[str, str], str] = {
-    ("README.md", ".venv/bin/cti worker"):
+    ("README.md", "/opt/cti/bin/cti worker"):
         "runs until stopped; tests/connector/test_cli.py::test_worker_* run real workers",
 }
 
@@ -143,7 +143,8 @@ def _add_step(block: Block, line: int, text: str) -> None:
         block.steps.append(text)
         return
     words = shlex.split(text, comments=True)
-    if words and words[0] in ("cti", ".venv/bin/cti"):
+    # README.md's production deployment runs the wheel installed in /opt/cti.
+    if words and words[0] in ("cti", ".venv/bin/cti", "/opt/cti/bin/cti"):
         block.steps.append(Command(block.doc, line, _join(words), words[1:]))
 
 

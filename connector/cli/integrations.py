@@ -75,12 +75,12 @@ def kintone_plugin() -> None:
 
 
 @kintone_plugin.command("build")
-@click.option("--source", default=str(plugin.DEFAULT_SOURCE_DIR), show_default=True,
-              help="Plugin sources.")
+@click.option("--source", type=click.Path(file_okay=False),
+              help="Plugin sources (default: the ones cti-connector ships).")
 @click.option("--key", default=str(plugin.DEFAULT_KEY_PATH), show_default=True,
               help="Signing key (created if missing; keep it: it fixes the plugin id).")
 @click.option("--out", default="var/kintone-plugin.zip", show_default=True)
-def build(source: str, key: str, out: str) -> None:
+def build(source: str | None, key: str, out: str) -> None:
     """Sign and package the plugin into one zip to upload in kintone."""
     try:
         if not Path(key).exists():

@@ -16,6 +16,8 @@ from typing import Any
 from markdown_it import MarkdownIt
 from markdown_it.common.utils import escapeHtml
 
+from .. import assets
+
 #: A guide's name: the file name without ``.md`` (``voice``, ``builtin-crm``).
 PAGE_NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
 _H1 = re.compile(r"^# (.+)$", re.MULTILINE)
@@ -23,9 +25,8 @@ _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*:", re.IGNORECASE)
 
 
 def docs_dir() -> Path:
-    """Where the guides are: the source tree's ``docs/`` (the one place to change when the
-    guides are shipped as package data)."""
-    return Path(__file__).resolve().parents[2] / "docs"
+    """Where the guides are: the checkout's ``docs/``, or the installed wheel's copy."""
+    return assets.directory(assets.DOCS)
 
 
 @dataclass(frozen=True)

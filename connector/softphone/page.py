@@ -2,24 +2,19 @@
 
 The page is plain HTML + ES modules from ``static/softphone/`` (no build step). The Twilio Voice
 JS SDK is served from the npm package ``@twilio/voice-sdk`` installed by ``npm ci`` — never from
-a CDN and never committed. The page's Content-Security-Policy adds Twilio's signalling and media
-hosts and, in Salesforce, the framing org whose ``opencti_min.js`` the bridge loads
-(:mod:`connector.salesforce_frame`).
+a CDN and never committed. A wheel carries copies of both (:mod:`connector.assets`). The page's
+Content-Security-Policy adds Twilio's signalling and media hosts and, in Salesforce, the framing
+org whose ``opencti_min.js`` the bridge loads (:mod:`connector.salesforce_frame`).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, send_file, send_from_directory
 
-from .. import __version__, salesforce_frame, wrapup
+from .. import __version__, assets, salesforce_frame, wrapup
 from ..errors import APIError
-
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-STATIC_DIR = PROJECT_ROOT / "static" / "softphone"
-VOICE_SDK = PROJECT_ROOT / "node_modules" / "@twilio" / "voice-sdk" / "dist" / "twilio.min.js"
 
 #: Where the Voice SDK connects: signalling (wss), insights and ICE-server lookups (https), and
 #: the ringtones it plays (sdk.twilio.com). ecosystem.md §4.5; exact host names UNVERIFIED,
@@ -59,7 +54,7 @@ def page_csp_extra() -> dict[str, list[str]]:
 @bp.get("/")
 def page() -> Response:
     g.csp_extra = page_csp_extra()
-    response = send_from_directory(STATIC_DIR, "index.html", max_age=0)
+    response = send_from_directory(assets.directory(assets.SOFTPHONE), "index.html", max_age=0)
     response.headers["Cache-Control"] = "no-cache"
     return response
 
@@ -90,16 +85,15 @@ def boot_config() -> Any:
 
 @bp.get("/vendor/twilio.min.js")
 def voice_sdk() -> Response:
-    if not VOICE_SDK.is_file():
-        raise APIError(404, "voice_sdk_missing",
-                       "the Twilio Voice SDK is not installed: run `npm ci` (or `make setup`) "
-                       "in the cti-connector checkout")
-    return send_file(VOICE_SDK, mimetype="text/javascript", max_age=3600)
+    problem = assets.voice_sdk_problem()
+    if problem:
+        raise APIError(404, "voice_sdk_missing", problem)
+    return send_file(assets.voice_sdk_script(), mimetype="text/javascript", max_age=3600)
 
 
 @bp.get("/<path:filename>")
 def static_file(filename: str) -> Response:
-    response = send_from_directory(STATIC_DIR, filename, max_age=0)
+    response = send_from_directory(assets.directory(assets.SOFTPHONE), filename, max_age=0)
     if filename.endswith(".js"):
         response.mimetype = "text/javascript"
     return response

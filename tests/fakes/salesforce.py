@@ -2,7 +2,8 @@
 
 Run it with :class:`tests.fakes.server.LiveServer`; the same server is the login host and the
 instance. simple-salesforce reaches it as ``https://<name>.salesforce.com`` through
-``tests.fakes.server.route_hosts`` (wrap the fake in ``behind_tls_proxy`` so it sees that URL). What it follows (REST API Developer Guide; ecosystem.md §3):
+``tests.fakes.server.route_hosts`` (wrap the fake in ``behind_tls_proxy`` so it sees that URL).
+What it follows (REST API Developer Guide; ecosystem.md §3):
 
 * ``POST /services/oauth2/token`` — JWT bearer grant; the assertion's RS256 signature is checked
   against the connected app's certificate, and ``iss``/``sub``/``aud``/``exp`` are checked.

@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-from connector.softphone import page
+from connector import assets
 
 STATIC = Path(__file__).resolve().parents[2] / "static" / "softphone"
 
@@ -57,7 +57,7 @@ def test_voice_sdk_is_served_from_the_npm_package(app):
 
 
 def test_missing_voice_sdk_says_how_to_install_it(app, monkeypatch, tmp_path):
-    monkeypatch.setattr(page, "VOICE_SDK", tmp_path / "nope.js")
+    monkeypatch.setattr(assets, "CHECKOUT_ROOT", tmp_path)  # a checkout without node_modules
     response = app.test_client().get("/softphone/vendor/twilio.min.js")
     assert response.status_code == 404
     assert "npm ci" in response.get_json()["error"]["message"]
