@@ -91,6 +91,38 @@ def revisions() -> list[str]:
     return [rev.revision for rev in reversed(list(script.walk_revisions()))]
 
 
+class SchemaNotReady(Exception):
+    """The database schema is missing or older than the code (``cti db upgrade`` fixes it)."""
+
+
+def schema_problem(revision: str | None) -> str:
+    """Why a database at schema ``revision`` cannot be used by this code; "" when it can."""
+    head = head_revision()
+    if revision == head:
+        return ""
+    if revision is None:
+        return "the database schema is not created: run `cti db upgrade`"
+    if revision in revisions():
+        return (f"the database schema is not upgraded (at {revision}, this version needs "
+                f"{head}): run `cti db upgrade`")
+    return (f"the database schema is at {revision}, which this version does not know (it "
+            f"needs {head}): a newer release upgraded it; run that release")
+
+
+def require_schema(engine: Engine) -> None:
+    """Raise :class:`SchemaNotReady` unless the schema is the one this code needs.
+
+    A database that cannot be reached passes: whatever uses it next says why it failed.
+    """
+    try:
+        revision = current_revision(engine)
+    except Exception:  # any driver error: unreachable, not "wrong schema"
+        return
+    problem = schema_problem(revision)
+    if problem:
+        raise SchemaNotReady(problem)
+
+
 def check(engine: Engine) -> dict[str, Any]:
     """Health of the database: reachable, and schema at the newest revision."""
     started = time.perf_counter()
@@ -106,7 +138,7 @@ def check(engine: Engine) -> dict[str, Any]:
         "latency_ms": round((time.perf_counter() - started) * 1000, 1),
         "revision": revision,
     }
-    if revision != head_revision():
-        result.update(ok=False, error=f"schema at {revision}, expected {head_revision()}: "
-                                      "run `cti db upgrade`")
+    problem = schema_problem(revision)
+    if problem:
+        result.update(ok=False, error=problem)
     return result
