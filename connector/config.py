@@ -264,7 +264,8 @@ class AuthSettings:
 @dataclass(frozen=True)
 class LoggingSettings:
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    format: Literal["json", "text"] = "json"
+    #: "auto": coloured text on a terminal, JSON lines otherwise (see connector/logs.py).
+    format: Literal["auto", "json", "text"] = "auto"
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import socket
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import redis
@@ -22,7 +22,7 @@ from rq.job import Job
 from rq.registry import FailedJobRegistry, StartedJobRegistry
 from rq.serializers import JSONSerializer
 
-from . import clock, queue, writeback
+from . import queue, writeback
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,8 @@ def _read_redis(app: Flask, result: JobsReport, *, repair: bool, crashed_limit: 
         if repair:
             for name in queue.QUEUES:
                 _started(name, client).cleanup()
-        result.workers = workers(client, clock.now(app))
+        # rq stamps heartbeats with the wall clock, whatever clock the app runs on.
+        result.workers = workers(client, datetime.now(UTC))
         result.abandoned = sum(len(_started(name, client).get_expired_job_ids())
                                for name in queue.QUEUES)
         result.crashed = crashed_jobs(client, limit=crashed_limit)
@@ -213,7 +214,8 @@ def forget_crashed(client: redis.Redis, job_ids: set[str] | None = None) -> int:
 
 
 def _crashed(job: Job, queue_name: str) -> CrashedJob:
-    text = job.exc_info or ""
+    result = job.latest_result()
+    text = (result.exc_string if result is not None else None) or job._exc_info or ""
     crash = job.meta.get(queue.CRASH_META, "")
     if "Work-horse terminated unexpectedly" in text:
         kind, error = "died", crash or _last_line(text)
