@@ -131,10 +131,11 @@ WORKER_ENV = {"TEST_CTI_SECRET": "s" * 40, "TEST_TWILIO_KEY_SECRET": "x"}
 
 def _enqueue_selftest(config_file, token: str):
     """Queue the self-test job (it writes ``cti:selftest:<token>``); returns the app."""
-    from connector import create_app, queue
+    from connector import create_app, db, queue
     from connector.config import load_settings
 
     app = create_app(load_settings(config_file))
+    db.upgrade(db.get_engine(app))  # a worker refuses a database without the schema
     queue.get_queue("default", app).enqueue("connector.jobs.selftest", token)
     return app
 
@@ -220,6 +221,7 @@ def test_serve_on_embedded_defaults_from_an_empty_directory(tmp_path):
 # -- the schema, checked once for every command ---------------------------------------------
 
 @pytest.mark.parametrize("command", [["doctor"], ["user", "list"], ["jobs", "status"],
+                                     ["worker", "--burst"],
                                      ["jobs", "failed"], ["number", "list"]])
 def test_commands_on_a_database_never_upgraded_say_what_to_do(run, command):
     result = run(*command)
