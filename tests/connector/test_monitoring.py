@@ -199,3 +199,22 @@ def test_healthz_answers_503_only_for_what_stops_this_instance(make_app):
     status, body = healthz(down)
     assert status == 503 and body["status"] == "unavailable"
     assert "workers" not in body["checks"]  # not asked of a Redis that is down
+
+
+def test_a_job_abandoned_by_a_dead_worker_is_reported(crm_app):
+    from rq.job import JobStatus
+    from rq.registry import StartedJobRegistry
+
+    job = queue.get_queue("default", crm_app).enqueue("connector.jobs.selftest", "t",
+                                                      job_id="orphan-1")
+    job.set_status(JobStatus.STARTED)  # a worker took it, then died: its lease ran out
+    registry = StartedJobRegistry("default", connection=queue.get_redis(crm_app),
+                                  serializer=JSONSerializer)
+    registry.connection.zadd(registry.key, {f"{job.id}:exec-1": 1})
+    assert monitoring.report(crm_app).abandoned == 1  # /healthz reads only …
+    status, body = healthz(crm_app)
+    assert body["checks"]["jobs"]["abandoned"] == 1
+    (crashed,) = monitoring.report(crm_app, repair=True).crashed  # … doctor lets rq repair
+    assert (crashed.job_id, crashed.kind) == ("orphan-1", "abandoned")
+    assert "orphan-1  connector.jobs.selftest  abandoned: its worker died while running it" in (
+        invoke(crm_app, "jobs", "failed").output)
