@@ -18,7 +18,7 @@ import redis
 from flask import Flask
 from rq import Worker
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
-from rq.job import Job
+from rq.job import Job, JobStatus
 from rq.registry import FailedJobRegistry, StartedJobRegistry
 from rq.serializers import JSONSerializer
 
@@ -108,8 +108,7 @@ def _read_redis(app: Flask, result: JobsReport, *, repair: bool, crashed_limit: 
                 _started(name, client).cleanup()
         # rq stamps heartbeats with the wall clock, whatever clock the app runs on.
         result.workers = workers(client, datetime.now(UTC))
-        result.abandoned = sum(len(_started(name, client).get_expired_job_ids())
-                               for name in queue.QUEUES)
+        result.abandoned = abandoned_count(client)
         result.crashed = crashed_jobs(client, limit=crashed_limit)
         result.crashed_total = crashed_count(client)
     except redis.RedisError as exc:
@@ -175,6 +174,18 @@ def crashed_jobs(client: redis.Redis, *, limit: int = 100) -> list[CrashedJob]:
             found.append(_crashed(job, name))
     found.sort(key=lambda j: j.ended_at.timestamp() if j.ended_at else 0.0, reverse=True)
     return found[:limit]
+
+
+def abandoned_count(client: redis.Redis) -> int:
+    """Jobs still marked started whose worker stopped renewing them (it died)."""
+    count = 0
+    for name in queue.QUEUES:
+        for job_id in _started(name, client).get_expired_job_ids():
+            status = client.hget(Job.key_for(job_id), "status")
+            # Leftover entries of jobs that did end are rq's to tidy, not abandoned work.
+            if status == JobStatus.STARTED.value.encode():
+                count += 1
+    return count
 
 
 def crashed_count(client: redis.Redis) -> int:
