@@ -25,10 +25,24 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def newcomer_dir(tmp_path):
-    """`cp config/cti.example.toml config/cti.toml` in a fresh directory."""
+    """`cp config/cti.example.toml config/cti.toml` in a fresh directory.
+
+    Whatever a failing test leaves running in it (a daemonised redis-server) is stopped after.
+    """
     (tmp_path / "config").mkdir()
     shutil.copy(EXAMPLE, tmp_path / "config" / "cti.toml")
-    return tmp_path
+    yield tmp_path
+    for process in psutil.process_iter(["cmdline"]):
+        cmdline = " ".join(process.info["cmdline"] or [])
+        if "redis-server" in cmdline and _socket_of(tmp_path) in cmdline:
+            process.kill()
+
+
+def _socket_of(folder: Path) -> str:
+    try:
+        return json.loads((folder / "var" / "redis.db.settings").read_text())["unixsocket"]
+    except (OSError, ValueError, KeyError):
+        return "\0no socket"
 
 
 def start_serve(folder: Path, port: int, log_name: str) -> subprocess.Popen:
