@@ -18,6 +18,8 @@ from flask import Flask, current_app
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
+from .messages import Text
+
 MIGRATIONS = "connector:migrations"
 
 
@@ -94,19 +96,35 @@ def revisions() -> list[str]:
 class SchemaNotReady(Exception):
     """The database schema is missing or older than the code (``cti db upgrade`` fixes it)."""
 
+    def __init__(self, text: Text) -> None:
+        super().__init__(text.en)
+        self.text = text
 
-def schema_problem(revision: str | None) -> str:
-    """Why a database at schema ``revision`` cannot be used by this code; "" when it can."""
+
+def schema_problem_text(revision: str | None) -> Text | None:
+    """Why a database at schema ``revision`` cannot be used by this code; ``None`` if it can."""
     head = head_revision()
     if revision == head:
-        return ""
+        return None
     if revision is None:
-        return "the database schema is not created: run `cti db upgrade`"
+        return Text("データベースのスキーマが作成されていません。"
+                    "`cti db upgrade` を実行してください",
+                    "the database schema is not created: run `cti db upgrade`")
     if revision in revisions():
-        return (f"the database schema is not upgraded (at {revision}, this version needs "
-                f"{head}): run `cti db upgrade`")
-    return (f"the database schema is at {revision}, which this version does not know (it "
-            f"needs {head}): a newer release upgraded it; run that release")
+        return Text(f"データベースのスキーマが更新されていません（現在 {revision}、"
+                    f"このバージョンには {head} が必要）。`cti db upgrade` を実行してください",
+                    f"the database schema is not upgraded (at {revision}, this version needs "
+                    f"{head}): run `cti db upgrade`")
+    return Text(f"データベースのスキーマ {revision} はこのバージョンの知らないものです（必要なのは "
+                f"{head}）。より新しいリリースが更新しています。そのリリースを実行してください",
+                f"the database schema is at {revision}, which this version does not know (it "
+                f"needs {head}): a newer release upgraded it; run that release")
+
+
+def schema_problem(revision: str | None) -> str:
+    """:func:`schema_problem_text` for operators' reports (English); "" when usable."""
+    text = schema_problem_text(revision)
+    return text.en if text else ""
 
 
 def require_schema(engine: Engine) -> None:
@@ -118,7 +136,7 @@ def require_schema(engine: Engine) -> None:
         revision = current_revision(engine)
     except Exception:  # any driver error: unreachable, not "wrong schema"
         return
-    problem = schema_problem(revision)
+    problem = schema_problem_text(revision)
     if problem:
         raise SchemaNotReady(problem)
 

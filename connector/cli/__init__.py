@@ -65,7 +65,7 @@ class CliContext:
             try:
                 db.require_schema(db.get_engine(app))
             except db.SchemaNotReady as exc:
-                click.echo(f"cti: {exc}", err=True)
+                click.echo(f"cti: {self.text(exc.text)}", err=True)
                 sys.exit(2)
             self._schema_checked = True
         return app

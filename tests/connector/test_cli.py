@@ -224,10 +224,14 @@ def test_serve_on_embedded_defaults_from_an_empty_directory(tmp_path):
                                      ["worker", "--burst"],
                                      ["jobs", "failed"], ["number", "list"]])
 def test_commands_on_a_database_never_upgraded_say_what_to_do(run, command):
-    result = run(*command)
+    result = run("--lang", "en", *command)
     assert result.exit_code == 2, result.output
     assert "cti: the database schema is not created: run `cti db upgrade`" in result.output
     assert "Traceback" not in result.output and "no such table" not in result.output
+    japanese = run(*command)  # the command's default language
+    assert japanese.exit_code == 2
+    assert ("cti: データベースのスキーマが作成されていません。`cti db upgrade` を実行してください"
+            in japanese.output)
 
 
 def test_commands_on_an_old_schema_say_what_to_do(run):
@@ -235,7 +239,7 @@ def test_commands_on_an_old_schema_say_what_to_do(run):
 
     oldest, newest = db.revisions()[0], db.head_revision()
     assert run("db", "upgrade", "--revision", oldest).exit_code == 0
-    result = run("user", "list")
+    result = run("--lang", "en", "user", "list")
     assert result.exit_code == 2
     assert (f"the database schema is not upgraded (at {oldest}, this version needs {newest}): "
             "run `cti db upgrade`") in result.output
@@ -247,7 +251,7 @@ def test_a_schema_newer_than_the_code_is_named(run, tmp_path):
     run("db", "upgrade")
     with sqlite3.connect(tmp_path / "var" / "cti.db") as conn:
         conn.execute("UPDATE alembic_version SET version_num = '9999_future'")
-    result = run("doctor")
+    result = run("--lang", "en", "doctor")
     assert result.exit_code == 2
     assert "schema is at 9999_future, which this version does not know" in result.output
 
