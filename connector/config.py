@@ -264,7 +264,8 @@ class AuthSettings:
 @dataclass(frozen=True)
 class LoggingSettings:
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    format: Literal["json", "text"] = "json"
+    #: "auto": coloured text on a terminal, JSON lines otherwise (see connector/logs.py).
+    format: Literal["auto", "json", "text"] = "auto"
 
 
 @dataclass(frozen=True)
@@ -277,6 +278,9 @@ class CRMSettings:
     sync_interval_minutes: int = 15
     writeback_delay_seconds: float = 2.0
     writeback_max_attempts: int = 8
+    #: A call log not in its CRM this many minutes after it was due is reported as late by
+    #: ``cti doctor``, ``cti jobs status`` and ``/healthz``.
+    writeback_late_minutes: int = 10
     tables: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -285,6 +289,7 @@ class CRMSettings:
         if not 0 <= self.writeback_delay_seconds <= 60:
             raise ValueError("writeback_delay_seconds: must be between 0 and 60")
         _check_range("writeback_max_attempts", self.writeback_max_attempts, 1, 50)
+        _check_range("writeback_late_minutes", self.writeback_late_minutes, 1, 24 * 60)
 
 
 #: Default after-call-work results (結果) offered in the softphone; admins replace the list.

@@ -17,6 +17,7 @@ import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
+from dataclasses import dataclass, field
 from typing import Any
 
 import redis
@@ -39,49 +40,77 @@ log = logging.getLogger("cti.crm")
 DEFAULT_LOOKUP_BUDGET = 0.3
 
 
+@dataclass
+class ResolvedAdapters:
+    """The enabled adapters, each with its validated ``[crm.<name>]`` settings."""
+
+    registry: AdapterRegistry
+    adapters: dict[str, tuple[type[CRMAdapter], Any]] = field(default_factory=dict)
+    #: name -> why an installed, enabled adapter cannot be loaded (it is left out, not fatal)
+    unavailable: dict[str, str] = field(default_factory=dict)
+    #: ``[crm.<name>]`` tables of adapters that are not enabled
+    not_enabled: list[str] = field(default_factory=list)
+
+
+def resolve_adapters(settings: Settings, *, registry: AdapterRegistry | None = None,
+                     environ: Mapping[str, str] | None = None) -> ResolvedAdapters:
+    """Find and validate every enabled adapter — the one check of the ``[crm]`` tables, made
+    at start-up (:class:`CRMLayer`) and by ``cti config check``.
+
+    Raises:
+        ConfigError: naming each unknown adapter and each wrong key of an adapter's table,
+            secrets included (an unset environment variable, a missing file).
+    """
+    crm = settings.crm
+    resolved = ResolvedAdapters(registry or AdapterRegistry.from_entry_points(crm.adapters))
+    problems: list[str] = []
+    for index, name in enumerate(crm.adapters):
+        try:
+            adapter_class = resolved.registry.get(name)
+        except RegistryError as exc:
+            if name in resolved.registry.load_errors:
+                # An installed adapter that cannot load must not take the others down.
+                resolved.unavailable[name] = str(exc)
+            else:
+                problems.append(f"crm.adapters[{index}]: {exc}")
+            continue
+        try:
+            adapter_settings = resolved.registry.parse_settings(name, crm.tables.get(name),
+                                                                environ or os.environ)
+        except SettingsError as exc:
+            problems.extend(exc.problems)
+            continue
+        resolved.adapters[name] = (adapter_class, adapter_settings)
+    resolved.not_enabled = [name for name in crm.tables if name not in crm.adapters]
+    if problems:
+        raise ConfigError(problems, settings.source)
+    return resolved
+
+
 class CRMLayer:
     """Enabled adapters, the phone index and live lookups for one process."""
 
     def __init__(self, settings: Settings, *, redis_client: redis.Redis, engine: Engine,
                  registry: AdapterRegistry | None = None, clock_fn: Any = None,
                  environ: Mapping[str, str] | None = None) -> None:
-        crm = settings.crm
         self.settings = settings
         self.redis = redis_client
         self.engine = engine
         self.now = clock_fn or clock.system_clock
-        self.registry = registry or AdapterRegistry.from_entry_points(crm.adapters)
+        resolved = resolve_adapters(settings, registry=registry, environ=environ)
+        self.registry = resolved.registry
         #: name -> why an enabled adapter is not available (it failed to import)
-        self.unavailable: dict[str, str] = {}
-        self.adapters: dict[str, CRMAdapter] = {}
+        self.unavailable: dict[str, str] = resolved.unavailable
+        for reason in self.unavailable.values():
+            log.error("CRM adapter unavailable: %s", reason)
+        for name in resolved.not_enabled:
+            log.warning("[crm.%s] is configured but the adapter is not in crm.adapters", name)
         env = AdapterEnvironment(public_base_url=settings.server.public_base_url,
                                  database_url=settings.database_url,
                                  limiter=RedisLimiter(redis_client))
-        problems: list[str] = []
-        for index, name in enumerate(crm.adapters):
-            try:
-                adapter_class = self.registry.get(name)
-            except RegistryError as exc:
-                if name in self.registry.load_errors:
-                    # An installed adapter that cannot load must not take the others down.
-                    self.unavailable[name] = str(exc)
-                    log.error("CRM adapter unavailable: %s", exc)
-                else:
-                    problems.append(f"crm.adapters[{index}]: {exc}")
-                continue
-            try:
-                adapter_settings = self.registry.parse_settings(name, crm.tables.get(name),
-                                                                environ or os.environ)
-            except SettingsError as exc:
-                problems.extend(exc.problems)
-                continue
-            self.adapters[name] = adapter_class(adapter_settings, http=TimeoutSession(),
-                                                env=env)
-        for name in crm.tables:
-            if name not in crm.adapters:
-                log.warning("[crm.%s] is configured but the adapter is not in crm.adapters", name)
-        if problems:
-            raise ConfigError(problems, settings.source)
+        self.adapters: dict[str, CRMAdapter] = {
+            name: adapter_class(adapter_settings, http=TimeoutSession(), env=env)
+            for name, (adapter_class, adapter_settings) in resolved.adapters.items()}
         self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="cti-crm-lookup")
 
     @property

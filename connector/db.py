@@ -18,6 +18,8 @@ from flask import Flask, current_app
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
+from .messages import Text
+
 MIGRATIONS = "connector:migrations"
 
 
@@ -91,6 +93,54 @@ def revisions() -> list[str]:
     return [rev.revision for rev in reversed(list(script.walk_revisions()))]
 
 
+class SchemaNotReady(Exception):
+    """The database schema is missing or older than the code (``cti db upgrade`` fixes it)."""
+
+    def __init__(self, text: Text) -> None:
+        super().__init__(text.en)
+        self.text = text
+
+
+def schema_problem_text(revision: str | None) -> Text | None:
+    """Why a database at schema ``revision`` cannot be used by this code; ``None`` if it can."""
+    head = head_revision()
+    if revision == head:
+        return None
+    if revision is None:
+        return Text("データベースのスキーマが作成されていません。"
+                    "`cti db upgrade` を実行してください",
+                    "the database schema is not created: run `cti db upgrade`")
+    if revision in revisions():
+        return Text(f"データベースのスキーマが更新されていません（現在 {revision}、"
+                    f"このバージョンには {head} が必要）。`cti db upgrade` を実行してください",
+                    f"the database schema is not upgraded (at {revision}, this version needs "
+                    f"{head}): run `cti db upgrade`")
+    return Text(f"データベースのスキーマ {revision} はこのバージョンの知らないものです（必要なのは "
+                f"{head}）。より新しいリリースが更新しています。そのリリースを実行してください",
+                f"the database schema is at {revision}, which this version does not know (it "
+                f"needs {head}): a newer release upgraded it; run that release")
+
+
+def schema_problem(revision: str | None) -> str:
+    """:func:`schema_problem_text` for operators' reports (English); "" when usable."""
+    text = schema_problem_text(revision)
+    return text.en if text else ""
+
+
+def require_schema(engine: Engine) -> None:
+    """Raise :class:`SchemaNotReady` unless the schema is the one this code needs.
+
+    A database that cannot be reached passes: whatever uses it next says why it failed.
+    """
+    try:
+        revision = current_revision(engine)
+    except Exception:  # any driver error: unreachable, not "wrong schema"
+        return
+    problem = schema_problem_text(revision)
+    if problem:
+        raise SchemaNotReady(problem)
+
+
 def check(engine: Engine) -> dict[str, Any]:
     """Health of the database: reachable, and schema at the newest revision."""
     started = time.perf_counter()
@@ -106,7 +156,7 @@ def check(engine: Engine) -> dict[str, Any]:
         "latency_ms": round((time.perf_counter() - started) * 1000, 1),
         "revision": revision,
     }
-    if revision != head_revision():
-        result.update(ok=False, error=f"schema at {revision}, expected {head_revision()}: "
-                                      "run `cti db upgrade`")
+    problem = schema_problem(revision)
+    if problem:
+        result.update(ok=False, error=problem)
     return result

@@ -3,24 +3,21 @@ says what to fix. Used by ``cti doctor`` and ``GET /api/admin/doctor``."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any
 
 from flask import Blueprint, Flask, jsonify
 
-from . import assets, crm, db, queue, writeback
+from . import assets, crm, db, monitoring, queue
 from .auth import require_auth
 from .auth import salesforce as salesforce_signin
+from .logs import Scrubber
+from .monitoring import Verdict
+from .runtime import app_secrets
 
 bp = Blueprint("doctor", __name__)
 
-
-@dataclass(frozen=True)
-class Verdict:
-    name: str
-    ok: bool
-    message: str
-    severity: str = "error"  # "error": must be fixed; "warning": works, but look at it
+__all__ = ["Verdict", "bp", "run"]
 
 
 def run(app: Flask) -> list[Verdict]:
@@ -29,7 +26,7 @@ def run(app: Flask) -> list[Verdict]:
     verdicts.append(Verdict("database", database["ok"],
                             database.get("error", f"{database['backend']} reachable, schema "
                                                   f"at {database.get('revision')}")))
-    redis_state = queue.check(queue.get_redis(app))
+    redis_state = queue.check(queue.get_redis(app), app)
     verdicts.append(Verdict("redis", redis_state["ok"],
                             redis_state.get("error", f"{redis_state['where']} reachable")))
     if app.config["CTI_SETTINGS"].auth.salesforce.enabled:
@@ -47,10 +44,9 @@ def run(app: Flask) -> list[Verdict]:
             verdicts.append(Verdict(f"crm.{name}: {check.name}", check.ok or severity ==
                                     "warning", check.message, severity if not check.ok
                                     else "error"))
-    failed = len(writeback.get_pipeline(app).failed())
-    verdicts.append(Verdict("write-back", failed == 0,
-                            f"{failed} call log(s) could not be written: see `cti jobs failed`"
-                            if failed else "no failed write-backs"))
+    # Background work: workers, crashed jobs, late and failed write-backs.
+    verdicts.extend(monitoring.verdicts(monitoring.report(app, repair=True),
+                                        Scrubber(app_secrets(app))))
     return verdicts
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import random
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -186,6 +187,39 @@ class Pipeline:
                          tag=f"retry{int(now.timestamp())}")
         return len(rows)
 
+    def late(self, late_after: timedelta) -> list[LateWritebacks]:
+        """Pending logs that should be in their CRM by now, per adapter and kind.
+
+        ``retrying``: the row waits for its next attempt after an error, and its call was
+        handed off more than ``late_after`` ago. ``unattended``: the row has been due for more
+        than ``late_after`` and no job holds it — no worker is taking write-back jobs.
+        """
+        now = self.now()
+        cutoff = now - late_after
+        c = crm_writebacks.c
+        unclaimed = or_(c.claimed_until.is_(None), c.claimed_until < now)
+        kinds = {
+            "retrying": and_(c.next_attempt_at > now, c.created_at < cutoff),
+            "unattended": and_(unclaimed, or_(
+                and_(c.next_attempt_at.is_not(None), c.next_attempt_at < cutoff),
+                and_(c.next_attempt_at.is_(None), c.updated_at < cutoff))),
+        }
+        found = []
+        with self.engine.connect() as conn:
+            for kind, condition in kinds.items():
+                where = and_(c.state == "pending", condition)
+                groups = conn.execute(select(c.adapter, func.count(), func.min(c.created_at),
+                                             func.min(c.next_attempt_at)).where(where)
+                                      .group_by(c.adapter).order_by(c.adapter)).all()
+                for adapter, count, oldest, next_attempt in groups:
+                    last_error = conn.execute(select(c.last_error).where(
+                        where, c.adapter == adapter).order_by(c.updated_at.desc())
+                        .limit(1)).scalar() or ""
+                    found.append(LateWritebacks(adapter, kind, count, oldest,
+                                                next_attempt if kind == "retrying" else None,
+                                                last_error))
+        return found
+
     def counts(self) -> dict[str, dict[str, int]]:
         with self.engine.connect() as conn:
             rows = conn.execute(select(crm_writebacks.c.adapter, crm_writebacks.c.state,
@@ -195,6 +229,18 @@ class Pipeline:
             for adapter, state, count in rows:
                 result.setdefault(adapter, {})[state] = count
         return result
+
+
+@dataclass(frozen=True)
+class LateWritebacks:
+    """Call logs of one adapter that are late, and why (see :meth:`Pipeline.late`)."""
+
+    adapter: str
+    kind: str  # "retrying" | "unattended"
+    count: int
+    oldest: datetime
+    next_attempt_at: datetime | None
+    last_error: str
 
 
 def _waiting_or_running(job_id: str, queue: Queue) -> bool:

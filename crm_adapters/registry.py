@@ -30,6 +30,8 @@ class AdapterRegistry:
         self._sources: dict[str, str] = {}
         #: name -> why it could not be loaded (import error, wrong class, duplicate…)
         self.load_errors: dict[str, str] = {}
+        #: Names of every adapter installed, loaded or not (for messages).
+        self.installed: set[str] = set()
 
     @classmethod
     def from_entry_points(cls, names: Iterable[str] | None = None) -> AdapterRegistry:
@@ -37,6 +39,7 @@ class AdapterRegistry:
         wanted = None if names is None else set(names)
         registry = cls()
         for ep in entry_points(group=ENTRY_POINT_GROUP):
+            registry.installed.add(ep.name)
             if wanted is not None and ep.name not in wanted:
                 continue
             source = f"{ep.value} from {ep.dist.name if ep.dist else 'unknown distribution'}"
@@ -84,7 +87,7 @@ class AdapterRegistry:
             return self._classes[name]
         if name in self.load_errors:
             raise RegistryError(self.load_errors[name])
-        installed = ", ".join(self.names()) or "none"
+        installed = ", ".join(sorted(self.installed | set(self._classes))) or "none"
         raise RegistryError(f"no CRM adapter named {name!r} is installed (available: "
                             f"{installed})")
 

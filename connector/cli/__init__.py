@@ -2,8 +2,9 @@
 
 Every command reads the same configuration as the server (``--config`` / ``CTI_CONFIG`` /
 ``config/cti.toml`` / built-in defaults). A configuration error prints each wrong key and exits
-with status 2. Messages for people follow ``--lang``, else ``[cli] language``, else Japanese
-(``connector.messages``).
+with status 2; so does a database whose schema is missing or older than the code (every command
+that uses the app checks it before it runs: :attr:`CliContext.app`). Messages for people follow
+``--lang``, else ``[cli] language``, else Japanese (``connector.messages``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ class CliContext:
         self.chosen_language = language  # --lang, which beats [cli] language
         self._settings: Settings | None = None
         self._app: Flask | None = None
+        self._schema_checked = False
 
     @property
     def language(self) -> str:
@@ -55,6 +57,22 @@ class CliContext:
 
     @property
     def app(self) -> Flask:
+        """The app, on a database whose schema this code can use (else exit status 2)."""
+        app = self.unchecked_app
+        if not self._schema_checked:
+            from .. import db
+
+            try:
+                db.require_schema(db.get_engine(app))
+            except db.SchemaNotReady as exc:
+                click.echo(f"cti: {self.text(exc.text)}", err=True)
+                sys.exit(2)
+            self._schema_checked = True
+        return app
+
+    @property
+    def unchecked_app(self) -> Flask:
+        """The app, whatever the state of the schema: for commands that create or upgrade it."""
         if self._app is None:
             from .. import create_app
 

@@ -9,8 +9,9 @@ import click
 
 from crm_adapters.settings import settings_to_dict
 
-from ..config import Settings
-from . import CliContext, pass_ctx
+from ..config import ConfigError, Settings
+from ..crm import resolve_adapters
+from . import CliContext, fail_config, pass_ctx
 
 
 @click.group()
@@ -21,12 +22,23 @@ def config() -> None:
 @config.command("check")
 @pass_ctx
 def check(ctx: CliContext) -> None:
-    """Validate the configuration; print it with secrets masked, then warnings."""
+    """Validate the configuration as start-up does; print it with secrets masked, then
+    warnings. Exit status 2 when start-up would refuse it."""
     settings = ctx.settings
+    try:
+        adapters = resolve_adapters(settings)
+    except ConfigError as exc:
+        fail_config(exc)
     click.echo(f"# effective configuration (from {settings.source}); secrets are masked")
     click.echo(to_toml(effective(settings)))
     for warning in warnings(settings):
         click.echo(f"warning: {warning}", err=True)
+    for reason in adapters.unavailable.values():
+        click.echo(f"warning: crm.adapters: {reason} (the other adapters run without it)",
+                   err=True)
+    for name in adapters.not_enabled:
+        click.echo(f"warning: crm.{name}: configured, but {name!r} is not in crm.adapters "
+                   "(it stays off)", err=True)
     click.echo("configuration OK", err=True)
 
 

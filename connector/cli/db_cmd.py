@@ -18,7 +18,7 @@ def db_group() -> None:
 @pass_ctx
 def upgrade(ctx: CliContext, revision: str) -> None:
     """Create or upgrade the schema; existing data is kept."""
-    engine = storage.get_engine(ctx.app)
+    engine = storage.get_engine(ctx.unchecked_app)
     before = storage.current_revision(engine)
     storage.upgrade(engine, revision)
     after = storage.current_revision(engine)
@@ -32,6 +32,6 @@ def upgrade(ctx: CliContext, revision: str) -> None:
 @pass_ctx
 def current(ctx: CliContext) -> None:
     """Show the schema revision of the database and the newest one."""
-    revision = storage.current_revision(storage.get_engine(ctx.app))
+    revision = storage.current_revision(storage.get_engine(ctx.unchecked_app))
     click.echo(f"current: {revision or 'empty'}")
     click.echo(f"newest:  {storage.head_revision()}")

@@ -2,24 +2,34 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import signal
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
 
 import click
+from flask import Flask
 
-from .. import clock, db
+from .. import clock, db, queue
 from ..auth import accounts
 from ..logs import configure_logging
 from ..runtime import app_secrets
 from . import CliContext, pass_ctx
 
+#: How long the worker `cti serve` started may finish its current job when the server stops;
+#: then it is stopped at once (write-backs are idempotent, the sweeper re-queues their work).
+WORKER_WARM_STOP_SECONDS = 10.0
 
-def _logging(ctx: CliContext) -> None:
+
+def _logging(ctx: CliContext, app: Flask) -> None:
     settings = ctx.settings
-    configure_logging(settings.logging.level, settings.logging.format, app_secrets(ctx.app))
+    configure_logging(settings.logging.level, settings.logging.format, app_secrets(app))
 
 
 @click.command()
@@ -39,34 +49,84 @@ def serve(ctx: CliContext, host: str | None, port: int | None, worker: bool,
     (see README.md, "Production deployment").
     """
     ctx.override_server(host, port)
-    app = ctx.app
-    settings = ctx.settings
-    _logging(ctx)
-    db.upgrade(db.get_engine(app))
-    if demo if demo is not None else settings.embedded["database"]:
-        _create_demo_accounts(ctx)
-        _create_demo_customers(ctx)
-        _create_demo_number(ctx)
-    worker_process = _start_worker(ctx) if worker else None
-    host, port = settings.server.host, settings.server.port
-    click.echo(f"cti-connector on http://{host}:{port}  (public URL "
-               f"{settings.server.public_base_url}; health: /healthz)", err=True)
-    for part, embedded in settings.embedded.items():
-        if embedded:
-            click.echo(f"  embedded {part.replace('_', ' ')}", err=True)
+    worker_process = None
+    with _signals_stop_the_server():
+        try:
+            app = ctx.unchecked_app
+            settings = ctx.settings
+            _logging(ctx, app)
+            db.upgrade(db.get_engine(app))
+            app = ctx.app
+            if demo if demo is not None else settings.embedded["database"]:
+                _create_demo_accounts(ctx)
+                _create_demo_customers(ctx)
+                _create_demo_number(ctx)
+            worker_process = _start_worker(ctx) if worker else None
+            host, port = settings.server.host, settings.server.port
+            click.echo(f"cti-connector on http://{host}:{port}  (public URL "
+                       f"{settings.server.public_base_url}; health: /healthz)", err=True)
+            for part, embedded in settings.embedded.items():
+                if embedded:
+                    click.echo(f"  embedded {part.replace('_', ' ')}", err=True)
+            app.run(host=host, port=port, threaded=True, use_reloader=False)
+        finally:
+            # A second Ctrl-C or SIGTERM must not cut the clean-up short (it is bounded).
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                signal.signal(sig, signal.SIG_IGN)
+            _stop_worker(worker_process)
+            _stop_embedded_redis(ctx)
+
+
+@contextlib.contextmanager
+def _signals_stop_the_server() -> Iterator[None]:
+    """SIGTERM and SIGHUP end `cti serve` like Ctrl-C does: through its clean-up.
+
+    By default they would kill the process on the spot, leaving its worker and its embedded
+    redis-server running.
+    """
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        raise SystemExit(0)
+
+    previous = {sig: signal.getsignal(sig)
+                for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGHUP, stop)
     try:
-        app.run(host=host, port=port, threaded=True, use_reloader=False)
+        yield
     finally:
-        if worker_process is not None:
-            worker_process.terminate()
-            worker_process.wait(timeout=10)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _start_worker(ctx: CliContext) -> subprocess.Popen[bytes]:
     env = dict(os.environ)
     if ctx.config_path:
         env["CTI_CONFIG"] = str(ctx.config_path)
-    return subprocess.Popen([sys.executable, "-m", "connector.cli", "worker"], env=env)
+    # A session of its own: a Ctrl-C in the terminal reaches `cti serve` only, which stops the
+    # worker once (rq treats a second signal as "stop now").
+    return subprocess.Popen([sys.executable, "-m", "connector.cli", "worker",
+                             "--stop-with-parent"], env=env, start_new_session=True)
+
+
+def _stop_worker(process: subprocess.Popen[bytes] | None) -> None:
+    """Warm shutdown (the current job finishes), then a cold one, then SIGKILL."""
+    if process is None or process.poll() is not None:
+        return
+    for timeout in (WORKER_WARM_STOP_SECONDS, 10.0):
+        process.send_signal(signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=timeout)
+            return
+    process.kill()
+    process.wait()
+
+
+def _stop_embedded_redis(ctx: CliContext) -> None:
+    """The embedded redis-server stops with `cti serve`, also one adopted from a crash."""
+    app = ctx._app
+    server = queue.embedded_server(app) if app is not None else None
+    if server is not None:
+        server.stop()
 
 
 def _create_demo_accounts(ctx: CliContext) -> None:
@@ -129,13 +189,18 @@ def _create_demo_number(ctx: CliContext) -> None:
 @click.option("--burst", is_flag=True, help="Exit once the queues are empty.")
 @click.option("--queue", "queues", multiple=True, help="Queue to serve (repeatable; "
                                                        "default: all).")
+@click.option("--stop-with-parent", is_flag=True, hidden=True,
+              help="Stop when the process that started this one ends (used by `cti serve`).")
 @pass_ctx
-def worker(ctx: CliContext, burst: bool, queues: tuple[str, ...]) -> None:
+def worker(ctx: CliContext, burst: bool, queues: tuple[str, ...],
+           stop_with_parent: bool) -> None:
     """Run a background-job worker (with the scheduler that retries need)."""
     from ..maintenance import Maintenance
     from ..queue import make_worker
 
-    _logging(ctx)
+    _logging(ctx, ctx.app)
+    if stop_with_parent:
+        _stop_when_orphaned(os.getppid())
     upkeep = Maintenance(ctx.app)
     if not burst:
         upkeep.start()
@@ -145,3 +210,15 @@ def worker(ctx: CliContext, burst: bool, queues: tuple[str, ...]) -> None:
             with_scheduler=True, burst=burst, logging_level=ctx.settings.logging.level)
     finally:
         upkeep.stop()
+
+
+def _stop_when_orphaned(parent_pid: int, interval: float = 1.0) -> None:
+    """Ask this worker to stop (as SIGTERM does) once its parent is gone — a `cti serve`
+    killed with SIGKILL cannot stop its worker itself."""
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            stopped.wait(interval)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    stopped = threading.Event()  # never set: the thread dies with the process
+    threading.Thread(target=watch, name="cti-parent-watch", daemon=True).start()

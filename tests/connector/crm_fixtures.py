@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 from sqlalchemy import insert
@@ -20,6 +22,17 @@ def crm_section(fake, **extra):
 def run_jobs(app) -> None:
     """Run every queued job (as a worker would), in this process."""
     queue.make_worker(app, fork=False).work(burst=True)
+
+
+@contextmanager
+def registered_worker(app) -> Iterator[object]:
+    """The registration a running `cti worker` keeps in Redis (with this process's pid)."""
+    worker = queue.make_worker(app, fork=False)
+    worker.register_birth()
+    try:
+        yield worker
+    finally:
+        worker.register_death()
 
 
 def add_call(app, call_sid, *, clock, customer_number="+81312345678", direction="inbound",
@@ -41,4 +54,4 @@ def sid(n: int) -> str:
     return f"CA{n:032x}"
 
 
-__all__ = ["add_call", "crm_section", "run_jobs", "sid"]
+__all__ = ["add_call", "crm_section", "registered_worker", "run_jobs", "sid"]

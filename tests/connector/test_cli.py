@@ -131,10 +131,11 @@ WORKER_ENV = {"TEST_CTI_SECRET": "s" * 40, "TEST_TWILIO_KEY_SECRET": "x"}
 
 def _enqueue_selftest(config_file, token: str):
     """Queue the self-test job (it writes ``cti:selftest:<token>``); returns the app."""
-    from connector import create_app, queue
+    from connector import create_app, db, queue
     from connector.config import load_settings
 
     app = create_app(load_settings(config_file))
+    db.upgrade(db.get_engine(app))  # a worker refuses a database without the schema
     queue.get_queue("default", app).enqueue("connector.jobs.selftest", token)
     return app
 
@@ -182,13 +183,15 @@ def test_serve_on_embedded_defaults_from_an_empty_directory(tmp_path):
     try:
         body = None
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline:  # "ok" once the worker it starts has registered
             try:
                 response = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
                 body = response.json()
-                break
+                if body["status"] == "ok":
+                    break
             except requests.ConnectionError:
-                time.sleep(0.2)
+                pass
+            time.sleep(0.2)
         assert body is not None, (tmp_path / "serve.log").read_text()
         assert body["status"] == "ok", body
         assert body["checks"]["database"]["ok"] and body["checks"]["redis"]["ok"]
@@ -213,3 +216,103 @@ def test_serve_on_embedded_defaults_from_an_empty_directory(tmp_path):
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=20)
         log.close()
+
+
+# -- the schema, checked once for every command ---------------------------------------------
+
+@pytest.mark.parametrize("command", [["doctor"], ["user", "list"], ["jobs", "status"],
+                                     ["worker", "--burst"],
+                                     ["jobs", "failed"], ["number", "list"]])
+def test_commands_on_a_database_never_upgraded_say_what_to_do(run, command):
+    result = run("--lang", "en", *command)
+    assert result.exit_code == 2, result.output
+    assert "cti: the database schema is not created: run `cti db upgrade`" in result.output
+    assert "Traceback" not in result.output and "no such table" not in result.output
+    japanese = run(*command)  # the command's default language
+    assert japanese.exit_code == 2
+    assert ("cti: データベースのスキーマが作成されていません。`cti db upgrade` を実行してください"
+            in japanese.output)
+
+
+def test_commands_on_an_old_schema_say_what_to_do(run):
+    from connector import db
+
+    oldest, newest = db.revisions()[0], db.head_revision()
+    assert run("db", "upgrade", "--revision", oldest).exit_code == 0
+    result = run("--lang", "en", "user", "list")
+    assert result.exit_code == 2
+    assert (f"the database schema is not upgraded (at {oldest}, this version needs {newest}): "
+            "run `cti db upgrade`") in result.output
+    assert "database upgraded from" in run("db", "upgrade").output
+    assert run("user", "list").exit_code == 0
+
+
+def test_a_schema_newer_than_the_code_is_named(run, tmp_path):
+    run("db", "upgrade")
+    with sqlite3.connect(tmp_path / "var" / "cti.db") as conn:
+        conn.execute("UPDATE alembic_version SET version_num = '9999_future'")
+    result = run("--lang", "en", "doctor")
+    assert result.exit_code == 2
+    assert "schema is at 9999_future, which this version does not know" in result.output
+
+
+# -- `cti config check` refuses what start-up refuses ----------------------------------------
+
+STRICT_CASES = {
+    "unknown adapter": ('[crm]\nadapters = ["builtin", "hubspot"]\n',
+                        "crm.adapters[1]: no CRM adapter named 'hubspot' is installed "
+                        "(available: builtin, example, kintone, salesforce)"),
+    "kintone without apps": ('[crm.kintone]\nbase_url = "https://acme.cybozu.com"\n',
+                             "crm.kintone.apps: required key is missing"),
+    "unset secret": ('[crm.kintone]\nbase_url = "https://acme.cybozu.com"\n'
+                     '[[crm.kintone.apps]]\nkind = "crm"\nname = "顧客"\napp_id = 1\n'
+                     'api_token = { env = "TEST_UNSET_KINTONE_TOKEN" }\n',
+                     "crm.kintone.apps[0].api_token: secret: environment variable "
+                     "TEST_UNSET_KINTONE_TOKEN is not set"),
+}
+
+
+@pytest.mark.parametrize("case", list(STRICT_CASES))
+def test_config_check_is_as_strict_as_start_up(tmp_path, monkeypatch, case):
+    from connector import create_app
+    from connector.config import ConfigError, load_settings
+
+    monkeypatch.delenv("TEST_UNSET_KINTONE_TOKEN", raising=False)
+    text, problem = STRICT_CASES[case]
+    path = tmp_path / "cti.toml"
+    path.write_text(f'[server]\ndata_dir = "{tmp_path / "var"}"\n'
+                    f'[queue]\nredis_url = "redis://127.0.0.1:1/0"\n{text}', encoding="utf-8")
+    checked = CliRunner().invoke(cli, ["--config", str(path), "config", "check"])
+    assert checked.exit_code == 2, checked.output
+    assert f"  - {problem}\n" in checked.output
+    with pytest.raises(ConfigError) as refused:  # what `cti serve` and gunicorn do
+        create_app(load_settings(path))
+    assert refused.value.problems == [problem]
+    assert checked.output.strip() == f"cti: {refused.value}"  # the same message, word for word
+
+
+def test_config_check_warns_about_a_table_of_an_adapter_left_off(tmp_path):
+    path = tmp_path / "cti.toml"
+    path.write_text('[crm]\nadapters = ["builtin"]\n[crm.kintone]\nbase_url = "x"\n',
+                    encoding="utf-8")
+    checked = CliRunner().invoke(cli, ["--config", str(path), "config", "check"])
+    assert checked.exit_code == 0, checked.output
+    assert "warning: crm.kintone: configured, but 'kintone' is not in crm.adapters" in (
+        checked.output)
+
+
+# -- config/cti.example.toml as it is --------------------------------------------------------
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "cti.example.toml"
+
+
+def test_the_example_config_copied_as_is_checks_without_any_environment(tmp_path):
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "cti.toml").write_text(EXAMPLE.read_text(encoding="utf-8"),
+                                                  encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CTI_", "TWILIO_"))}
+    checked = subprocess.run([*CTI, "config", "check"], cwd=tmp_path, env=env,
+                             capture_output=True, text=True, timeout=60)
+    assert checked.returncode == 0, checked.stderr
+    assert "# effective configuration (from config/cti.toml)" in checked.stdout
+    assert "calls run against the Twilio simulator" in checked.stderr

@@ -1,12 +1,15 @@
 """cti doctor and GET /api/admin/doctor: a verdict for every external link."""
 
+from tests.connector.crm_fixtures import registered_worker
 from tests.connector.test_auth import add_agent, bearer, login
 from tests.connector.test_integrations_cli import invoke
 
 
 def test_doctor_reports_every_link(crm_app, fake_crm):
-    result = invoke(crm_app, "doctor")
+    with registered_worker(crm_app):
+        result = invoke(crm_app, "doctor")
     assert result.exit_code == 0, result.output
+    assert "OK  workers: 1 worker(s) running" in result.output
     assert "OK  database:" in result.output and "OK  redis:" in result.output
     assert "OK  crm.example: connection: signed in to the Example CRM API" in result.output
 
@@ -26,7 +29,8 @@ def test_doctor_through_the_admin_api(crm_app, fake_crm):
     admin = login(client, username="root1").get_json()["access_token"]
     agent = login(client, username="agent1").get_json()["access_token"]
     assert client.get("/api/admin/doctor", headers=bearer(agent)).status_code == 403
-    body = client.get("/api/admin/doctor", headers=bearer(admin)).get_json()
-    assert body["ok"] is True
+    with registered_worker(crm_app):
+        body = client.get("/api/admin/doctor", headers=bearer(admin)).get_json()
+    assert body["ok"] is True, body
     names = [v["name"] for v in body["verdicts"]]
     assert names[:2] == ["database", "redis"] and "crm.example: connection" in names

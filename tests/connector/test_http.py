@@ -2,16 +2,18 @@
 
 import pytest
 
-from connector import create_app
+from connector import create_app, db
 from tests.conftest import app_config
+from tests.connector.crm_fixtures import registered_worker
 
 
 def test_healthz_reports_database_and_redis_up(make_app, redis_url):
     app = make_app(redis_url=redis_url)
-    response = app.test_client().get("/healthz")
+    with registered_worker(app):
+        response = app.test_client().get("/healthz")
     assert response.status_code == 200
     body = response.get_json()
-    assert body["status"] == "ok"
+    assert body["status"] == "ok" and body["problems"] == []
     assert body["checks"]["database"]["ok"] and body["checks"]["database"]["backend"] == "sqlite"
     assert body["checks"]["redis"]["ok"]
     assert body["twilio"] == "simulator"
@@ -38,10 +40,33 @@ def test_healthz_reports_redis_down_with_503(make_app):
 
 
 def test_healthz_on_postgresql(make_app, postgres_url, redis_url):
-    body = make_app(database_url=postgres_url, redis_url=redis_url).test_client().get(
-        "/healthz").get_json()
+    app = make_app(database_url=postgres_url, redis_url=redis_url)
+    with registered_worker(app):
+        body = app.test_client().get("/healthz").get_json()
     assert body["checks"]["database"]["backend"] == "postgresql"
     assert body["status"] == "ok"
+
+
+def test_healthz_without_workers_is_degraded_not_unavailable(make_app, redis_url):
+    """A load balancer must keep this instance: webhooks still need answers."""
+    response = make_app(redis_url=redis_url).test_client().get("/healthz")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["status"] == "degraded"
+    assert body["problems"] == ["no worker is running: start `cti worker`"]
+
+
+def test_healthz_on_a_schema_never_created_is_unavailable(make_app, tmp_path, redis_url):
+    app = make_app(database_url=f"sqlite:///{tmp_path / 'empty.db'}", redis_url=redis_url)
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    body = response.get_json()
+    assert body["status"] == "unavailable"
+    assert body["checks"]["database"]["error"] == (
+        "the database schema is not created: run `cti db upgrade`")
+    assert "writebacks" not in body["checks"]
+    db.upgrade(db.get_engine(app))
+    assert app.test_client().get("/healthz").status_code == 200
 
 
 def test_frame_ancestors_come_from_config(make_app):

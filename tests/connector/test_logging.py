@@ -69,3 +69,46 @@ def test_text_format_escapes_line_breaks(capture):
     logging.getLogger("cti.test").info("name=%s", "evil\nFAKE 2026 CRITICAL forged line")
     assert capture.getvalue().count("\n") == 1
     assert "evil\\nFAKE" in capture.getvalue()
+
+
+class Terminal(io.StringIO):
+    """A stream that says it is a terminal, as standard error is under `cti serve` in a shell."""
+
+    def isatty(self):
+        return True
+
+
+@pytest.fixture
+def terminal(capture):
+    yield Terminal()
+
+
+def test_auto_is_json_when_not_a_terminal(capture):
+    configure_logging("INFO", "auto", [], stream=capture, environ={})
+    logging.getLogger("cti.test").info("to a file")
+    assert records(capture)[0]["msg"] == "to a file"
+
+
+def test_auto_is_coloured_text_on_a_terminal(terminal):
+    configure_logging("INFO", "auto", ["secret-value-123"], stream=terminal, environ={})
+    logging.getLogger("cti.test").warning("caller +819012345678 with secret-value-123")
+    line = terminal.getvalue()
+    assert "\x1b[33mWARNING\x1b[0m" in line and "\x1b[2mcti.test\x1b[0m" in line
+    assert "caller +819*******78 with ***" in line  # scrubbed like JSON
+    assert not line.startswith("{")
+
+
+def test_no_color_turns_colours_off(terminal):
+    configure_logging("INFO", "auto", [], stream=terminal, environ={"NO_COLOR": "1"})
+    logging.getLogger("cti.test").error("plain")
+    line = terminal.getvalue()
+    assert "\x1b" not in line and " ERROR   cti.test: plain" in line
+
+
+def test_escape_sequences_in_messages_never_reach_the_log(capture, terminal):
+    configure_logging("INFO", "json", [], stream=capture, environ={})
+    logging.getLogger("werkzeug").info("\x1b[31m\x1b[1mWARNING: development server\x1b[0m")
+    assert records(capture)[0]["msg"] == "WARNING: development server"
+    configure_logging("INFO", "text", [], stream=terminal, environ={})
+    logging.getLogger("cti.test").info("name=%s", "evil\x1b[2J\x1b[Hcleared")
+    assert "evil\x1b" not in terminal.getvalue() and "evilcleared" in terminal.getvalue()
