@@ -285,22 +285,28 @@ def test_both_paths_on_make_one_task(live_factory, org, keys):
     assert frame.inner_text('[data-testid="notice"]') == "記録を保存しました。"  # no error
 
 
-def answered_and_wrapped_up(sf: Salesforce, page: Any, frame: Any, notes: str) -> str:
+def answered_and_wrapped_up(sf: Salesforce, page: Any, frame: Any, notes: str, *,
+                            server_first: bool = False) -> str:
     """A customer calls, the agent answers, hangs up and saves the wrap-up: the CallSid.
-    No write-back job runs meanwhile, so the browser's saveLog comes first."""
+    Unless ``server_first``, no write-back job runs meanwhile, so the browser's saveLog comes
+    first; with it, the server logs the call as it ends, before the wrap-up."""
     customer = sf.customer_calls()
     frame.wait_for_selector('#call[data-phase="ringing"]')
     frame.click('[data-testid="accept"]')
     frame.wait_for_selector('#call[data-phase="open"]')
     frame.click('[data-testid="hangup"]')
+    if server_first:
+        frame.wait_for_selector("#acw:not([hidden])")
+        eventually(lambda: (run_jobs(sf.app), sf.org.logs_for(customer))[1])
     wrap_up(frame, "対応完了", notes)
     wait_for(page, "() => __lightning.callsOf('saveLog').length > 0")
     return customer
 
 
+@pytest.mark.parametrize("server_first", [False, True], ids=["browser-first", "server-first"])
 @pytest.mark.parametrize("editable", [False, True], ids=["read-only", "editable"])
 def test_both_paths_make_one_task_whatever_the_agents_field_access(live_factory, org, keys,
-                                                                   editable):
+                                                                   editable, server_first):
     """Issue 17: with CTI_CallSid__c read-only for agents, saveLog used to be retried without
     it, and the server's upsert by CallSid then added a second Task."""
     sf = Salesforce(live_factory, org, keys, logging_path="both")
@@ -312,15 +318,17 @@ def test_both_paths_make_one_task_whatever_the_agents_field_access(live_factory,
     org.sign_in_browser(agent)  # saveLog runs as the agent
     page, frame = sf.signed_in()
 
-    customer = answered_and_wrapped_up(sf, page, frame, "権限の確認")
+    customer = answered_and_wrapped_up(sf, page, frame, "権限の確認",
+                                       server_first=server_first)
     page.wait_for_timeout(300)  # a retry would come now
     assert [request[CALLSID] for request in org.savelog_requests] == [customer]  # no retry
-    assert len(org.records["Task"]) == (1 if editable else 0)
+    assert len(org.records["Task"]) == (1 if editable or server_first else 0)
 
     (task,) = sf.written(customer, "対応完了")
     assert len(org.records["Task"]) == 1  # one Task per call
     assert task["WhoId"] == contact and task["Description"] == "権限の確認"
-    assert (task["OwnerId"] == agent) is editable  # the browser's Task, or the server's
+    browsers = editable and not server_first
+    assert (task["OwnerId"] == agent) is browsers  # the browser's Task, or the server's
     assert frame.inner_text('[data-testid="notice"]') == "記録を保存しました。"
 
 
