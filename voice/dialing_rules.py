@@ -6,9 +6,12 @@ Twilio's Japanese numbers (050, 0800 and 0120) cannot reach:
   0910, 0990;
 * three-digit 1XY numbers other than 177 — emergency numbers 110, 118 and 119 included;
 * ``#ABCD`` numbers;
+* the carriers' own free numbers written with 00 (0037-6…, 0066-…, 0088-…, 0077-…): dialled
+  in Japan through a carrier-selection code, they would go to Twilio as ``+8100…``, a number
+  no route carries;
 * and, from 050 numbers only, free-dial numbers (0120, 0800).
 
-**Policy.** The first three refusals apply whatever the caller ID is (a geographic 03 number,
+**Policy.** The first four refusals apply whatever the caller ID is (a geographic 03 number,
 a foreign number …): the calls go out through Twilio Japan, which cannot route those
 destinations, so refusing early with a clear message beats a failed call. Calls from 050 to
 Twilio-issued 0120/0800 numbers do connect, but there is no way to tell those numbers apart, so
@@ -143,6 +146,14 @@ OUTBOUND_RULES: tuple[OutboundRule, ...] = (
         destinations=frozenset({NumberKind.SPECIAL_0AB0}),
         message_ja="{caller_ja}から{prefix}で始まる番号には発信できません。",
         message_en="Calls from {caller_en} to numbers starting with {prefix} are not possible.",
+    ),
+    OutboundRule(
+        code="forbidden_carrier_free_dial",
+        destinations=frozenset({NumberKind.CARRIER_FREE_DIAL}),
+        message_ja="{prefix}で始まる電話会社のフリーダイヤル（{dial}）には、この電話から発信"
+        "できません。0120か0800の番号があればそちらにおかけください。",
+        message_en="Carrier free numbers starting with {prefix} ({dial}) cannot be called from "
+        "this phone. Please call a 0120 or 0800 number instead if there is one.",
     ),
     OutboundRule(
         code="forbidden_freephone_from_050",

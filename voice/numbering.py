@@ -13,8 +13,11 @@ a vague "invalid number".
 Accepted input, for :func:`normalize` and :func:`parse_destination`:
 
 * full-width digits ``０-９``, ``＋`` and ``＃``;
-* every dash (``- ‐ ‑ ‒ – — ― − ー － ｰ``), spaces including U+3000, dots and brackets ``()（）``;
-* ``+81 3-1234-5678``, ``+81 (0)3-1234-5678`` (trunk 0 in brackets), ``81312345678``;
+* every dash (``- ‐ ‑ ‒ – — ― − ー － ｰ``), spaces including U+3000, dots, the middle dots
+  ``・ ･`` and brackets ``()（）``;
+* ``+81 3-1234-5678``, ``+81 (0)3-1234-5678`` (trunk 0 in brackets), ``81312345678``, and the
+  ``00`` international forms ``0081312345678`` / ``0081-3-1234-5678`` (read as ``+81``: no
+  Japanese number begins with 0081);
 * national ``03-1234-5678`` and the Japanese international prefix ``010-1-212-555-1234``;
 * ``tel:`` URIs (RFC 3966; parameters are ignored, ``;ext=`` is refused).
 
@@ -136,7 +139,8 @@ class NumberKind(StrEnum):
     FIXED = "fixed"  # geographic 0ABJ numbers (03-…, 06-…, 011-…)
     MOBILE = "mobile"  # 070/080/090 (and 060 where the metadata says mobile)
     IP_PHONE = "ip_phone"  # 050
-    FREE_DIAL = "free_dial"  # 0120, 0800 (and the carriers' 00xx free numbers)
+    FREE_DIAL = "free_dial"  # 0120, 0800
+    CARRIER_FREE_DIAL = "carrier_free_dial"  # the carriers' 00xx free numbers (0037-6…, 0066-…)
     NAVI_DIAL = "navi_dial"  # 0570
     SPECIAL_0AB0 = "special_0ab0"  # 0130…0190, 0910, 0990
     M2M_PAGER = "m2m_pager"  # 020: phonenumbers says PAGER; the block is shared with M2M
@@ -190,7 +194,7 @@ class Destination:
 
 _DASHES = "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u30fc\uff0d\uff70\u2043\ufe58\ufe63"
 _SPACES = " \t\r\n\v\f\u00a0\u2002\u2003\u2009\u200b\u202f\u3000\ufeff"
-_DOTS = ".\uff0e"
+_DOTS = ".\uff0e\u30fb\uff65"  # . ． ・ ･
 _FULLWIDTH = str.maketrans(
     "０１２３４５６７８９＋＃＊（）",
     "0123456789+#*()",
@@ -198,6 +202,8 @@ _FULLWIDTH = str.maketrans(
 )
 _FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
 _TRUNK_ZERO_IN_BRACKETS = re.compile(r"^\+(\d{1,3})\(0\)")
+#: Japan's country code after the ``00`` international prefix most countries use (0081-3-…).
+_JAPAN_AFTER_00 = re.compile(r"^0081(?=[(\d])")
 _NUMBER_CHARS = re.compile(r"\+?\d+")
 _SHORT_1XY = re.compile(r"1\d\d")
 _HASH_ABCD = re.compile(r"#\d{4}")
@@ -219,6 +225,7 @@ def compact(text: str) -> str:
         if any(p.strip().lower().startswith("ext=") for p in params):
             raise NumberError("extension_not_supported")
     text = text.translate(_FULLWIDTH)
+    text = _JAPAN_AFTER_00.sub("+81", text)
     text = _TRUNK_ZERO_IN_BRACKETS.sub(r"+\1", text)
     return text.replace("(", "").replace(")", "")
 
@@ -326,7 +333,12 @@ def _kind_of(parsed: PhoneNumber) -> NumberKind:
         return NumberKind.INTERNATIONAL
     if _is_special_0ab0(parsed):
         return NumberKind.SPECIAL_0AB0
-    return _TYPE_TO_KIND.get(phonenumbers.number_type(parsed), NumberKind.UNKNOWN)
+    kind = _TYPE_TO_KIND.get(phonenumbers.number_type(parsed), NumberKind.UNKNOWN)
+    if kind is NumberKind.FREE_DIAL and phonenumbers.national_significant_number(parsed)[:1] == "0":
+        # 00xx: reached in Japan through a carrier-selection code, not an 0AB… number; in
+        # E.164 it becomes +8100xx…, which no international route carries.
+        return NumberKind.CARRIER_FREE_DIAL
+    return kind
 
 
 def _national(parsed: PhoneNumber) -> str:

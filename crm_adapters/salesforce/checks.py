@@ -1,6 +1,8 @@
 """The connection check: every verdict says what was checked and what to fix.
 
-Runs the token request, then describes each lookup object and Task. Describes count against the
+Runs the token request, then describes each lookup object and Task (as the integration user)
+and, for ``logging_path = "both"``, reads the agents' access to the CallSid field
+(:mod:`.agent_access`). Describes count against the
 API allowance, so this runs on demand (``cti config check``), never per call.
 """
 
@@ -10,6 +12,7 @@ from typing import Any
 
 from ..base import Check
 from ..errors import AdapterError
+from .agent_access import agent_callsid_check
 from .auth import JwtBearerAuth
 from .rest import SalesforceRest
 from .settings import SalesforceSettings
@@ -35,6 +38,7 @@ def run_checks(settings: SalesforceSettings, auth: JwtBearerAuth,
     for sobject in settings.lookup_objects:
         verdicts.extend(_lookup_object(settings, rest, sobject))
     verdicts.extend(_task_fields(settings, rest))
+    verdicts.append(agent_callsid_check(settings, rest))
     verdicts.append(_allowance(settings, rest))
     return verdicts
 

@@ -47,6 +47,7 @@ from cryptography import x509
 from werkzeug.wrappers import Request, Response
 
 from tests.fakes.salesforce_lightning import LightningPages
+from tests.fakes.salesforce_permissions import FieldSecurity
 from tests.fakes.salesforce_query import (
     QuerySyntaxError,
     evaluate,
@@ -58,7 +59,8 @@ from tests.fakes.salesforce_signin import SignInEndpoints
 API_VERSIONS = ("58.0", "59.0", "60.0", "61.0", "62.0", "63.0")
 COLLECTION_LIMIT = 200
 PREFIXES = {"Account": "001", "Contact": "003", "Lead": "00Q", "Task": "00T", "User": "005",
-            "Opportunity": "006", "Case": "500"}
+            "Opportunity": "006", "Case": "500", "PermissionSet": "0PS",
+            "FieldPermissions": "01k", "PermissionSetAssignment": "0Pa"}
 FAILURES = ("401", "429", "500", "503", "timeout", "UNABLE_TO_LOCK_ROW", "LOCK_IN_FLOW",
             "REQUEST_LIMIT_EXCEEDED")
 
@@ -123,6 +125,18 @@ def default_schema(callsid_field: str = "CTI_CallSid__c",
             FieldDef("OwnerId", "reference", reference_to=("User",), relationship_name="Owner"),
             FieldDef(callsid_field, external_id=True, unique=True, length=64),
             FieldDef(recording_field, "url")),
+        # Field-level security (tests/fakes/salesforce_permissions.py), read-only over REST.
+        "PermissionSet": fields(FieldDef("Name"), FieldDef("Label")),
+        "FieldPermissions": fields(
+            FieldDef("ParentId", "reference", reference_to=("PermissionSet",),
+                     relationship_name="Parent"),
+            FieldDef("SobjectType"), FieldDef("Field"),
+            FieldDef("PermissionsRead", "boolean"), FieldDef("PermissionsEdit", "boolean")),
+        "PermissionSetAssignment": fields(
+            FieldDef("AssigneeId", "reference", reference_to=("User",),
+                     relationship_name="Assignee"),
+            FieldDef("PermissionSetId", "reference", reference_to=("PermissionSet",),
+                     relationship_name="PermissionSet")),
     }
 
 
@@ -138,7 +152,7 @@ class SalesforceError(Exception):
 ORG_ID = "00D000000000042EAA"
 
 
-class FakeSalesforce(SignInEndpoints, LightningPages):
+class FakeSalesforce(SignInEndpoints, LightningPages, FieldSecurity):
     """A WSGI app holding one org. Implements ``crm_adapters.testing.FakeCRM``."""
 
     def __init__(self, certificate_pem: bytes, *, consumer_key: str = "3MVG9FAKECONSUMERKEY",
@@ -168,6 +182,7 @@ class FakeSalesforce(SignInEndpoints, LightningPages):
         self.approved_users = {username}
         self._init_signin()
         self._init_lightning()
+        self._init_permissions()
 
     # -- test controls ---------------------------------------------------------------------
 

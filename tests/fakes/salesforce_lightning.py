@@ -11,9 +11,11 @@ softphone is the org that holds the data — as in Salesforce:
 * ``GET /lightning/search?q=`` — what ``searchAndScreenPop`` finds: records whose phone fields
   match, as ``{Id: {Id, Name, RecordType}}``;
 * ``POST /lightning/savelog`` — ``saveLog`` of a new Task (``entityApiName`` = Task) as the user
-  signed into the browser: an insert with the org's field rules, so a second Task with the same
-  unique ``CTI_CallSid__c`` is refused with ``DUPLICATE_VALUE`` — the same store the REST
-  upsert writes to.
+  signed into the browser: an insert with the org's field rules and that user's field-level
+  security (:mod:`tests.fakes.salesforce_permissions`), so a second Task with the same unique
+  ``CTI_CallSid__c`` is refused with ``DUPLICATE_VALUE`` — the same store the REST upsert
+  writes to. Errors reach the page as the org's ``[{errorCode, message, fields}]``; the fake
+  Lightning page hands them to the softphone in Open CTI's documented error objects.
 """
 
 from __future__ import annotations
@@ -97,10 +99,18 @@ class LightningPages:
         if not isinstance(value, dict) or value.get("entityApiName") != "Task" or "Id" in value:
             return _errors("INVALID_TYPE", "this fake saves new Tasks only")
         record = {k: v for k, v in value.items() if k != "entityApiName"}
-        unknown = [k for k in record if k not in self.schema["Task"]]
-        if unknown:
+        user = self.browser_user
+        access = {k: self.field_access(user, "Task", k) for k in record}  # type: ignore[attr-defined]
+        unknown = [k for k, (readable, _) in access.items() if not readable]
+        if unknown:  # also what a field hidden from this user by field-level security gets
             return _errors("INVALID_FIELD", f"No such column '{unknown[0]}' on sobject of type "
                            "Task", unknown[0])
+        locked = [k for k, (_, editable) in access.items() if not editable]
+        if locked:
+            return _errors("INVALID_FIELD_FOR_INSERT_UPDATE", "Unable to create/update fields: "
+                           f"{', '.join(locked)}. Please check the security settings of this "
+                           "field and verify that it is read/write for your profile or "
+                           "permission set.", *locked)
         key = record.get(self.callsid_field)
         taken = next((r for r in self.records["Task"].values()
                       if key and r.get(self.callsid_field) == key), None)

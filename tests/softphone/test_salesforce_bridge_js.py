@@ -79,6 +79,39 @@ CASES: dict[str, list[Any]] = {
                           "", False],
 }
 
+FIELD = "CTI_CallSid__c"
+READ_ONLY = (f"INVALID_FIELD_FOR_INSERT_UPDATE: Unable to create/update fields: {FIELD}. Please "
+             "check the security settings of this field and verify that it is read/write for "
+             "your profile or permission set.")
+MISSING = f"INVALID_FIELD: No such column '{FIELD}' on sobject of type Task"
+DUPLICATE = (f"DUPLICATE_VALUE: duplicate value found: {FIELD} duplicates value on record with "
+             "id: 00T000000000001AAA")
+#: The same Salesforce error in the shapes Open CTI may hand it on (which one is UNVERIFIED):
+#: a string, {code, description}, {code, description, details: API error}, UI API fieldErrors.
+SHAPES = {
+    "string": lambda text: text,
+    "description": lambda text: {"code": "SERVER_ERROR", "description": text},
+    "details": lambda text: {"code": "GENERIC_ERROR", "description": "error",
+                             "details": {"errorCode": text.split(":")[0],
+                                         "message": text.split(": ", 1)[1], "fields": [FIELD]}},
+    "field_errors": lambda text: {"code": "SERVER_ERROR", "description": "error", "details": {
+        "output": {"fieldErrors": {FIELD: [{"errorCode": text.split(":")[0], "field": FIELD,
+                                            "message": text.split(": ", 1)[1]}]}}}},
+}
+for shape, build in SHAPES.items():
+    for kind, text in (("read_only", READ_ONLY), ("missing", MISSING),
+                       ("duplicate", DUPLICATE)):
+        CASES[f"problem_{kind}_{shape}"] = ["callSidProblem", [build(text)]]
+CASES |= {
+    "problem_other_field": ["callSidProblem", [
+        "INVALID_FIELD: No such column 'Foo__c' on sobject of type Task"]],
+    "problem_picklist": ["callSidProblem", [{"code": "SERVER_ERROR", "description":
+        "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST: bad value for restricted picklist field: "
+        "Completed"}]],
+    "problem_none": ["callSidProblem", None],
+    "problem_second_error": ["callSidProblem", ["REQUIRED_FIELD_MISSING: Subject", READ_ONLY]],
+}
+
 
 @pytest.fixture(scope="module")
 def results() -> dict[str, Any]:
@@ -132,3 +165,19 @@ def test_org_origin_follows_the_servers_rule(results):
     assert results["origin_other_org"] is None
     assert results["origin_not_salesforce"] is None
     assert results["origin_not_framed"] is None
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_callsid_problems_are_told_apart_in_every_error_shape(results, shape):
+    """Only "no such field" lets the browser save without the CallSid: a read-only field
+    (INVALID_FIELD_FOR_INSERT_UPDATE, which begins with INVALID_FIELD) must not."""
+    assert results[f"problem_read_only_{shape}"] == "read_only"
+    assert results[f"problem_missing_{shape}"] == "missing"
+    assert results[f"problem_duplicate_{shape}"] == "duplicate"
+
+
+def test_other_errors_are_no_callsid_problem(results):
+    assert results["problem_other_field"] == ""
+    assert results["problem_picklist"] == ""
+    assert results["problem_none"] == ""
+    assert results["problem_second_error"] == "read_only"

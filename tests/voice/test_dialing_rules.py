@@ -35,6 +35,11 @@ MATRIX = [
         (f"0{block}-123-456", "forbidden_0ab0", "forbidden_0ab0")
         for block in ("130", "140", "150", "160", "170", "180", "190", "910", "990")
     ],
+    ("0037-6-12345", "forbidden_carrier_free_dial", "forbidden_carrier_free_dial"),
+    ("0037-680-1234", "forbidden_carrier_free_dial", "forbidden_carrier_free_dial"),
+    ("0066-33-123456", "forbidden_carrier_free_dial", "forbidden_carrier_free_dial"),
+    ("0088-22-1234", "forbidden_carrier_free_dial", "forbidden_carrier_free_dial"),
+    ("0081-0037-6-12345", "forbidden_carrier_free_dial", "forbidden_carrier_free_dial"),
     ("0120-123-456", "forbidden_freephone_from_050", "ok"),
     ("0800-123-4567", "forbidden_freephone_from_050", "ok"),
     ("03-1234-5678", "ok", "ok"),
@@ -81,6 +86,16 @@ def test_refusals_have_specific_polite_messages():
     assert special.message_en == (
         "Calls from a free-dial number to numbers starting with 0180 are not possible."
     )
+
+
+def test_carrier_free_numbers_are_refused_with_the_reason():
+    verdict = check_outbound("0120-123-456", parse_outbound("0066-33-123456"))
+    assert verdict.code == "forbidden_carrier_free_dial" and not verdict.allowed
+    assert verdict.message_ja.startswith("0066で始まる電話会社のフリーダイヤル（0066-")
+    assert "0120か0800の番号" in verdict.message_ja
+    assert "starting with 0066" in verdict.message_en
+    prefixed = check_outbound("0800-123-4567", parse_outbound("186-0037-6-12345"))
+    assert prefixed.code == "forbidden_carrier_free_dial"
 
 
 def test_every_refusal_code_is_distinct_with_distinct_messages():

@@ -54,6 +54,14 @@ def test_every_dash_variant_separates_digits(dash):
         ("+81 03-1234-5678", TOKYO),  # trunk 0 written after the country code
         ("81312345678", TOKYO),  # international digits without +
         ("tel:+81-3-1234-5678", TOKYO),
+        ("0081312345678", TOKYO),  # Japan's country code after the 00 international prefix
+        ("0081-3-1234-5678", TOKYO),
+        ("0081 (0)3-1234-5678", TOKYO),
+        ("００８１－３－１２３４－５６７８", TOKYO),
+        ("03・1234・5678", TOKYO),  # katakana middle dot as separator
+        ("０３・１２３４・５６７８", TOKYO),
+        ("03･1234･5678", TOKYO),  # its half-width form
+        ("0081・90・1234・5678", "+819012345678"),
         ("TEL:+81312345678", TOKYO),
         ("tel:03-1234-5678;phone-context=+81", TOKYO),
         ("090-1234-5678", "+819012345678"),
@@ -147,6 +155,9 @@ CLASSIFY_CASES = [
     ("117", NumberKind.SHORT_1XY),
     ("119", NumberKind.SHORT_1XY),
     ("１７７", NumberKind.SHORT_1XY),
+    ("0037-6-12345", NumberKind.CARRIER_FREE_DIAL),  # carrier-selection free numbers
+    ("0066-33-123456", NumberKind.CARRIER_FREE_DIAL),
+    ("0088-22-1234", NumberKind.CARRIER_FREE_DIAL),
     ("#9999", NumberKind.HASH_ABCD),
     ("＃８０００", NumberKind.HASH_ABCD),
     ("+12125551234", NumberKind.INTERNATIONAL),
@@ -295,3 +306,17 @@ def test_other_parsers_still_refuse_prefixed_numbers():
         normalize("184-03-1234-5678")
     with pytest.raises(NumberError):
         parse_destination("1840312345678")
+
+
+@pytest.mark.parametrize("text", ["0081", "0081-110", "0081-12-345", "0081-0081-3-1234-5678"])
+def test_the_00_international_form_still_needs_a_valid_japanese_number(text):
+    with pytest.raises(NumberError):
+        normalize(text)
+
+
+def test_a_carrier_free_number_keeps_its_own_digits():
+    """00xx numbers have no trunk 0: their E.164 form is +8100… (which Twilio cannot reach)."""
+    destination = parse_destination("0037-6-12345")
+    assert destination.kind is NumberKind.CARRIER_FREE_DIAL
+    assert destination.e164 == "+810037612345"
+    assert parse_destination("0120-123-456").kind is NumberKind.FREE_DIAL

@@ -1,6 +1,9 @@
 // Audio devices (SPEC SP-9): microphone, speaker and ringer, remembered per browser in
 // localStorage and applied to the Twilio Device on every start — the SDK's own choice resets
 // (peers.md "Audio devices"). Output selection needs setSinkId (not in every browser).
+// The microphone is opened only for a call: the SDK keeps the stream of setInputDevice() (and
+// the browser's recording indicator) until unsetInputDevice(), so calls.js opens it as a leg
+// starts and releases it when no leg is left; the chosen device stays in localStorage.
 
 const KEY = 'cti.audio';
 
@@ -26,18 +29,42 @@ export function audioConstraints() {
   return { audio: input ? { deviceId: { exact: input } } : true };
 }
 
-export async function applyAudioSettings(device) {
+/** Speaker and ringer now; the microphone only when ``inCall`` (a changed choice mid-call). */
+export async function applyAudioSettings(device, { inCall = false } = {}) {
   const audio = device?.audio;
   if (!audio) return;
-  const { input, speaker, ringer } = loadAudioSettings();
+  const { speaker, ringer } = loadAudioSettings();
   try {
-    if (input && audio.setInputDevice) await audio.setInputDevice(input);
+    if (inCall) await openMicrophone(device);
     if (audio.isOutputSelectionSupported) {
       if (speaker) await audio.speakerDevices.set(speaker);
       if (ringer) await audio.ringtoneDevices.set(ringer);
     }
   } catch (error) {
     console.warn('audio device not available any more; using the default', error);
+  }
+}
+
+/** Open the chosen microphone for a call starting now (the SDK's default device if none). */
+export async function openMicrophone(device) {
+  const audio = device?.audio;
+  const { input } = loadAudioSettings();
+  if (!input || !audio?.setInputDevice) return;
+  try {
+    await audio.setInputDevice(input);
+  } catch (error) {
+    console.warn('audio device not available any more; using the default', error);
+  }
+}
+
+/** Close the microphone once no call needs it; the choice stays for the next call. */
+export async function releaseMicrophone(device) {
+  const audio = device?.audio;
+  if (!audio?.unsetInputDevice) return;
+  try {
+    await audio.unsetInputDevice();
+  } catch (error) {
+    console.warn('the microphone could not be released', error);
   }
 }
 

@@ -7,7 +7,7 @@
 // "transferring" or "completing", after-call work starts.
 
 import { AfterCallWork } from './acw.js';
-import { audioConstraints } from './audio.js';
+import { audioConstraints, openMicrophone, releaseMicrophone } from './audio.js';
 import { customParameters, MIC_ERRORS } from './device.js';
 import { apiMessage, t } from './i18n.js';
 import { cleanNumber, displayNumber, withCallerIdPrefix } from './numbers.js';
@@ -43,6 +43,12 @@ export class CallHandler {
     this.consult?.disconnect?.();
     this.current = null;
     this.consult = null;
+    this._releaseMicIfIdle();
+  }
+
+  /** Whether a leg of ours is up (the microphone is in use). */
+  inCall() {
+    return Boolean(this.current || this.consult);
   }
 
   // -- incoming --------------------------------------------------------------------------------
@@ -68,9 +74,17 @@ export class CallHandler {
     this.phone.bridge.onIncoming?.(this.state.call);
   }
 
-  accept() {
-    if (!this.current || this.state.call?.phase !== 'ringing') return;
-    this.current.accept({ rtcConstraints: audioConstraints() });
+  async accept() {
+    const call = this.current;
+    if (!call || this.state.call?.phase !== 'ringing' || this._accepting === call) return;
+    this._accepting = call;
+    await openMicrophone(this.phone.device);
+    this._accepting = null;
+    if (this.current !== call || this.state.call?.phase !== 'ringing') {
+      this._releaseMicIfIdle(); // the caller gave up while the microphone opened
+      return;
+    }
+    call.accept({ rtcConstraints: audioConstraints() });
   }
 
   reject() {
@@ -123,12 +137,14 @@ export class CallHandler {
     // Typed, not clicked in a CRM: show the customer while the call rings.
     if (!record && matches.length) this._screenPop(this.state.call);
     try {
+      await openMicrophone(this.phone.device);
       const call = await this.phone.device.connect({ params });
       this.current = call;
       this._bind(call);
       call.on('ringing', () => this.store.patchCall({ phase: 'ringing_out' }));
     } catch (error) {
       this.store.set({ call: null });
+      this._releaseMicIfIdle();
       this.phone.error(error);
     }
   }
@@ -274,6 +290,7 @@ export class CallHandler {
     if (role === 'consult') {
       if (call !== this.consult) return;
       this.consult = null;
+      this._releaseMicIfIdle();
       const state = this.state.call;
       if (state?.phase === 'completing') this.acw.start(state);
       else if (state?.phase === 'consulting') this.store.patchCall({ phase: 'held',
@@ -282,6 +299,7 @@ export class CallHandler {
     }
     if (call !== this.current) return;
     this.current = null;
+    this._releaseMicIfIdle();
     this._legGone?.();
     const state = this.state.call;
     if (!state) return;
@@ -301,6 +319,7 @@ export class CallHandler {
   _missed(call) {
     if (call !== this.current) return;
     this.current = null;
+    this._releaseMicIfIdle();
     const state = this.state.call;
     this.store.set({ call: null });
     if (state) this.phone.notice('info', t('call.missed', { number: state.number }));
@@ -317,6 +336,11 @@ export class CallHandler {
   }
 
   // -- helpers ---------------------------------------------------------------------------------
+  /** The microphone stays open only while a leg is up (the browser shows it recording). */
+  _releaseMicIfIdle() {
+    if (!this.inCall() && this.phone.device) releaseMicrophone(this.phone.device);
+  }
+
   /** Resolves once Twilio has ended the agent's leg (after hold / transfer); ends it here if
    * Twilio has not done so within a grace period (the customer is already safe in the queue). */
   _agentLegEnded() {
@@ -343,10 +367,12 @@ export class CallHandler {
 
   async _connectFor(params, role) {
     try {
+      await openMicrophone(this.phone.device);
       const call = await this.phone.device.connect({ params });
       this[role] = call;
       this._bind(call, role);
     } catch (error) {
+      this._releaseMicIfIdle();
       this.store.patchCall({ phase: 'held' });
       this.phone.error(error);
     }

@@ -55,7 +55,7 @@ async function main() {
     setCallerId: ({ callerId }) => store.set({ callerId }),
     retry: () => (phone?.device ? phone.register() : phone?.start()),
     takeOver: () => phone?.takeOver(),
-    applyAudio: () => applyAudioSettings(phone?.device),
+    applyAudio: () => applyAudioSettings(phone?.device, { inCall: phone?.calls.inCall() }),
     dismissNotice: () => store.set({ notice: null }),
     signOut: () => signOut(true),
     simIncoming: () => api.post('/api/sim/incoming', {}).catch((e) => phone?.error(e)),

@@ -58,3 +58,41 @@ def test_browser_task_is_owned_by_the_signed_in_user(sf: FakeSalesforce) -> None
     saved = browser_save_log(sf)
 
     assert sf.records["Task"][saved.json()["id"]]["OwnerId"] == agent
+
+
+def test_agent_with_the_shipped_permission_set_sets_the_callsid(adapter: SalesforceAdapter,
+                                                                sf: FakeSalesforce) -> None:
+    sf.sign_in_browser(sf.add_agent_user("hanako@acme.example"))
+
+    saved = browser_save_log(sf)
+    (result,) = adapter.write_call_logs([sample_log(CALL_SID)])
+
+    assert saved.status_code == 200 and result.record_id == saved.json()["id"]
+    assert len(sf.logs_for(CALL_SID)) == 1
+
+
+def test_read_only_callsid_refuses_the_agents_task_and_the_server_writes_one(
+        adapter: SalesforceAdapter, sf: FakeSalesforce) -> None:
+    agent = sf.add_agent_user("hanako@acme.example")
+    sf.grant_field(sf.permission_set_id("CTI_Connector_Agent"), "Task.CTI_CallSid__c",
+                   readable=True, editable=False)
+    sf.sign_in_browser(agent)
+
+    refused = browser_save_log(sf)
+    (result,) = adapter.write_call_logs([sample_log(CALL_SID)])
+
+    (error,) = refused.json()
+    assert error["errorCode"] == "INVALID_FIELD_FOR_INSERT_UPDATE"
+    assert error["fields"] == ["CTI_CallSid__c"]
+    assert result.ok and [t["Id"] for t in sf.records["Task"].values()] == [result.record_id]
+
+
+def test_a_field_hidden_from_the_agent_looks_missing(sf: FakeSalesforce) -> None:
+    """Salesforce answers a field hidden by field-level security like an unknown one."""
+    agent = sf.add_agent_user("hanako@acme.example")
+    sf.grant_field(sf.permission_set_id("CTI_Connector_Agent"), "Task.CTI_CallSid__c",
+                   readable=False, editable=False)
+    sf.sign_in_browser(agent)
+
+    (error,) = browser_save_log(sf).json()
+    assert error["errorCode"] == "INVALID_FIELD" and "No such column" in error["message"]

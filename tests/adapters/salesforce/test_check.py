@@ -29,7 +29,8 @@ def test_healthy_org(adapter: SalesforceAdapter) -> None:
     assert set(found) == {"salesforce.token", "salesforce.api_version",
                           "salesforce.lookup.Contact", "salesforce.lookup.Lead",
                           "salesforce.lookup.Account", "salesforce.task_callsid_field",
-                          "salesforce.task_recording_field", "salesforce.api_allowance"}
+                          "salesforce.task_recording_field", "salesforce.agent_callsid_field",
+                          "salesforce.api_allowance"}
     assert all(c.ok for checks in found.values() for c in checks), found
     assert "unique External ID" in found["salesforce.task_callsid_field"][0].message
 
@@ -119,3 +120,74 @@ def test_browser_logging_checks_nothing_remote(make_adapter: Build, sf: FakeSale
     (check,) = make_adapter(logging_path="browser").check()
     assert check.ok and check.severity == "info"
     assert sf.token_requests == 0
+
+
+# -- the agents' access to the CallSid field (logging_path = "both") -------------------------
+
+def agent_verdict(adapter: SalesforceAdapter) -> Check:
+    (check,) = verdicts(adapter)["salesforce.agent_callsid_field"]
+    return check
+
+
+def test_agents_access_is_not_needed_without_the_browser_path(adapter: SalesforceAdapter,
+                                                               sf: FakeSalesforce) -> None:
+    check = agent_verdict(adapter)
+    assert check.ok and check.severity == "info" and "not needed" in check.message
+    assert sf.count("GET", "query") == 0  # nothing read for it
+
+
+def test_shipped_agent_permission_set_lets_agents_edit_the_callsid(make_adapter: Build,
+                                                                  sf: FakeSalesforce) -> None:
+    sf.add_agent_user("hanako@acme.example")
+    sf.add_agent_user("taro@acme.example")
+    check = agent_verdict(make_adapter(logging_path="both"))
+    assert check.ok, check
+    assert check.message == "agents (CTI_Connector_Agent, 2 users) can edit Task.CTI_CallSid__c"
+
+
+def test_read_only_for_agents_is_an_error(make_adapter: Build, sf: FakeSalesforce) -> None:
+    sf.add_agent_user("hanako@acme.example")
+    sf.grant_field(sf.permission_set_id("CTI_Connector_Agent"), "Task.CTI_CallSid__c",
+                   readable=True, editable=False)  # the package before issue 17
+    adapter = make_adapter(logging_path="both")
+    (problem,) = failed(adapter)
+    assert (problem.name, problem.severity) == ("salesforce.agent_callsid_field", "error")
+    assert "read-only for agents" in problem.message and "redeploy sfdc-package/" in problem.message
+    assert agent_verdict(adapter) == problem
+    # The integration user's own access is still fine: a separate verdict.
+    assert verdicts(adapter)["salesforce.task_callsid_field"][0].ok
+
+
+def test_hidden_from_agents_is_an_error(make_adapter: Build, sf: FakeSalesforce) -> None:
+    sf.add_agent_user("hanako@acme.example")
+    sf.grant_field(sf.permission_set_id("CTI_Connector_Agent"), "Task.CTI_CallSid__c",
+                   readable=False, editable=False)
+    check = agent_verdict(make_adapter(logging_path="both"))
+    assert not check.ok and "cannot see Task.CTI_CallSid__c" in check.message
+
+
+def test_grant_recorded_on_activity_counts(make_adapter: Build, sf: FakeSalesforce) -> None:
+    sf.add_agent_user("hanako@acme.example")
+    permission_set = sf.permission_set_id("CTI_Connector_Agent")
+    sf.grant_field(permission_set, "Task.CTI_CallSid__c", readable=False, editable=False)
+    sf.grant_field(permission_set, "Activity.CTI_CallSid__c", readable=True, editable=True)
+    assert agent_verdict(make_adapter(logging_path="both")).ok
+
+
+def test_agent_permission_set_missing_or_unassigned(make_adapter: Build,
+                                                    sf: FakeSalesforce) -> None:
+    adapter = make_adapter(logging_path="both")
+    missing = agent_verdict(adapter)
+    assert not missing.ok and missing.severity == "error"
+    assert "CTI_Connector_Agent is not in the org" in missing.message
+    sf.deploy_permission_sets()  # deployed, assigned to nobody
+    unassigned = agent_verdict(adapter)
+    assert (unassigned.ok, unassigned.severity) == (False, "warning")
+    assert "no user has the CTI_Connector_Agent permission set" in unassigned.message
+
+
+def test_permission_sets_unreadable_is_a_warning(make_adapter: Build, sf: FakeSalesforce) -> None:
+    sf.schema.pop("PermissionSet")  # as for an integration user without View Setup
+    check = agent_verdict(make_adapter(logging_path="both"))
+    assert (check.ok, check.severity) == (False, "warning")
+    assert "View Setup and Configuration" in check.message

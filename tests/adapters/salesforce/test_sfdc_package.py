@@ -91,3 +91,14 @@ def test_app_has_the_softphone_in_its_utility_bar(converted: tuple[dict, Path]) 
     assert bar.findtext("m:type", namespaces=NS) == "UtilityBar"
     names = [c.text for c in bar.iter(f"{{{NS['m']}}}componentName")]
     assert names == ["opencti:softPhone"]
+
+
+def test_agents_may_edit_the_callsid_and_only_read_the_recording_link() -> None:
+    """The softphone's saveLog sets CTI_CallSid__c as the agent (logging_path = "both")."""
+    path = (ROOT / "sfdc-package" / "force-app" / "main" / "default" / "permissionsets"
+            / "CTI_Connector_Agent.permissionset-meta.xml")
+    grants = {g.findtext("m:field", namespaces=NS): (g.findtext("m:readable", namespaces=NS),
+                                                     g.findtext("m:editable", namespaces=NS))
+              for g in ET.parse(path).getroot().findall("m:fieldPermissions", NS)}
+    assert grants == {"Task.CTI_CallSid__c": ("true", "true"),
+                      "Task.CTI_Recording_URL__c": ("true", "false")}

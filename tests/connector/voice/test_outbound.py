@@ -92,6 +92,27 @@ def test_free_dial_refused_only_from_050(caller_env):
     assert allowed.answered_by == "+81120123456"
 
 
+def test_carrier_free_numbers_are_refused_even_from_free_dial_caller_ids(caller_env):
+    """0037-6… would go to Twilio as +810037…, which it cannot reach: refused, never dialled."""
+    env = caller_env
+    env.add_number("+81120111222", "none", label="フリーダイヤル")
+    env.add_agent("kato", caller_ids=("+81120111222",))
+    env.sim.on_number("+810037612345", answers(after=1, hangup_after=3))
+    call = dial(env, "0037-6-12345", identity="kato")
+    assert call.of(Dialed) == []
+    assert len(call.heard) == 1 and "0037で始まる電話会社のフリーダイヤル" in call.heard[0]
+    assert env.record(call.call_sid)["detail"] == "forbidden_carrier_free_dial"
+
+
+def test_the_00_international_form_and_middle_dots_are_dialled(caller_env):
+    env = caller_env
+    customer = env.sim.on_number(MOBILE, answers(after=1, hangup_after=3))
+    for typed in ("0081-90-1111-2222", "090・1111・2222"):
+        call = dial(env, typed)
+        assert call.answered_by == MOBILE, typed
+    assert len(customer.rung) == 2
+
+
 def test_restriction_list_refuses(caller_env):
     env = caller_env
     with db.get_engine(env.app).begin() as conn:

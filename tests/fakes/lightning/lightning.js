@@ -32,7 +32,13 @@
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const data = await response.json();
-    if (!response.ok) throw data.map((e) => `${e.errorCode}: ${e.message}`);
+    // Open CTI's error objects {code, description, details} (Salesforce: "Common Error Messages
+    // for Lightning Experience Methods"); which code a failed save gets and what its details
+    // hold are UNVERIFIED: here SERVER_ERROR with the org's API error as details.
+    if (!response.ok) {
+      throw data.map((e) => ({ code: 'SERVER_ERROR', description: `${e.errorCode}: ${e.message}`,
+        details: { errorCode: e.errorCode, message: e.message, fields: e.fields || [] } }));
+    }
     return data;
   }
 

@@ -86,6 +86,7 @@
       this.audio = {
         isOutputSelectionSupported: true,
         setInputDevice: async (id) => fake.log.push(`input ${id}`),
+        unsetInputDevice: async () => fake.log.push('unset input'),
         speakerDevices: { set: async (id) => fake.log.push(`speaker ${id}`) },
         ringtoneDevices: { set: async (id) => fake.log.push(`ringer ${id}`) },
       };

@@ -38,6 +38,7 @@ from tests.softphone.browser.test_softphone import eventually
 
 NUMBER = "+815012345678"
 CUSTOMER = "+819012345678"
+CALLSID = "CTI_CallSid__c"
 
 
 @pytest.fixture(scope="module")
@@ -282,6 +283,81 @@ def test_both_paths_on_make_one_task(live_factory, org, keys):
     assert len(lightning_calls(page, "saveLog")) == 1
     assert len(org.savelog_requests) == 1  # refused as a duplicate, not retried
     assert frame.inner_text('[data-testid="notice"]') == "記録を保存しました。"  # no error
+
+
+def answered_and_wrapped_up(sf: Salesforce, page: Any, frame: Any, notes: str, *,
+                            server_first: bool = False) -> str:
+    """A customer calls, the agent answers, hangs up and saves the wrap-up: the CallSid.
+    Unless ``server_first``, no write-back job runs meanwhile, so the browser's saveLog comes
+    first; with it, the server logs the call as it ends, before the wrap-up."""
+    customer = sf.customer_calls()
+    frame.wait_for_selector('#call[data-phase="ringing"]')
+    frame.click('[data-testid="accept"]')
+    frame.wait_for_selector('#call[data-phase="open"]')
+    frame.click('[data-testid="hangup"]')
+    if server_first:
+        frame.wait_for_selector("#acw:not([hidden])")
+        eventually(lambda: (run_jobs(sf.app), sf.org.logs_for(customer))[1])
+    wrap_up(frame, "対応完了", notes)
+    wait_for(page, "() => __lightning.callsOf('saveLog').length > 0")
+    return customer
+
+
+@pytest.mark.parametrize("server_first", [False, True], ids=["browser-first", "server-first"])
+@pytest.mark.parametrize("editable", [False, True], ids=["read-only", "editable"])
+def test_both_paths_make_one_task_whatever_the_agents_field_access(live_factory, org, keys,
+                                                                   editable, server_first):
+    """Issue 17: with CTI_CallSid__c read-only for agents, saveLog used to be retried without
+    it, and the server's upsert by CallSid then added a second Task."""
+    sf = Salesforce(live_factory, org, keys, logging_path="both")
+    contact = org.add_customer("山田 太郎", "090-1234-5678")
+    agent = org.add_agent_user("hanako@acme.example")  # Minimum Access + CTI_Connector_Agent
+    if not editable:  # as the package granted before
+        org.grant_field(org.permission_set_id("CTI_Connector_Agent"), "Task.CTI_CallSid__c",
+                        readable=True, editable=False)
+    org.sign_in_browser(agent)  # saveLog runs as the agent
+    page, frame = sf.signed_in()
+
+    customer = answered_and_wrapped_up(sf, page, frame, "権限の確認",
+                                       server_first=server_first)
+    page.wait_for_timeout(300)  # a retry would come now
+    assert [request[CALLSID] for request in org.savelog_requests] == [customer]  # no retry
+    assert len(org.records["Task"]) == (1 if editable or server_first else 0)
+
+    (task,) = sf.written(customer, "対応完了")
+    assert len(org.records["Task"]) == 1  # one Task per call
+    assert task["WhoId"] == contact and task["Description"] == "権限の確認"
+    browsers = editable and not server_first
+    assert (task["OwnerId"] == agent) is browsers  # the browser's Task, or the server's
+    assert frame.inner_text('[data-testid="notice"]') == "記録を保存しました。"
+
+
+def test_browser_path_saves_without_the_field_only_when_the_org_lacks_it(live_factory, org,
+                                                                         keys):
+    sf = Salesforce(live_factory, org, keys, logging_path="browser")
+    org.remove_field("Task", CALLSID)  # an edition where the package was not deployed
+    page, frame = sf.signed_in()
+
+    customer = answered_and_wrapped_up(sf, page, frame, "項目なし")
+    wait_for(page, "() => __lightning.callsOf('saveLog').length === 2")
+    first, second = org.savelog_requests
+    assert first[CALLSID] == customer and CALLSID not in second
+    (task,) = org.records["Task"].values()
+    assert task["CallObject"] == customer and task["Description"] == "項目なし"
+
+
+def test_browser_path_read_only_field_is_shown_not_dropped(live_factory, org, keys):
+    sf = Salesforce(live_factory, org, keys, logging_path="browser")
+    agent = org.add_agent_user("hanako@acme.example")
+    org.grant_field(org.permission_set_id("CTI_Connector_Agent"), "Task.CTI_CallSid__c",
+                    readable=True, editable=False)
+    org.sign_in_browser(agent)
+    page, frame = sf.signed_in()
+
+    answered_and_wrapped_up(sf, page, frame, "")
+    notice = frame.wait_for_selector('[data-testid="notice"]:has-text("Salesforce")')
+    assert "INVALID_FIELD_FOR_INSERT_UPDATE" in notice.inner_text()
+    assert len(org.savelog_requests) == 1 and org.records["Task"] == {}
 
 
 def test_a_failed_browser_log_is_shown_to_the_agent(live_factory, org, keys):

@@ -404,8 +404,9 @@ def test_audio_devices_are_chosen_and_remembered(live, phone):
     page.wait_for_function("() => document.querySelectorAll('#audio-input option').length > 1")
     device = page.evaluate("document.querySelectorAll('#audio-input option')[1].value")
     page.select_option("#audio-input", device)
-    assert f"input {device}" in fake_log(page)
-    assert page.evaluate("JSON.parse(localStorage.getItem('cti.audio')).input") == device
+    wait_for(page, "(d) => JSON.parse(localStorage.getItem('cti.audio') || '{}').input === d",
+             arg=device)
+    assert f"input {device}" not in fake_log(page)  # chosen, not opened: no call yet
     again = live.open(context)  # another tab of the browser: remembered
     again.click("#tab-settings")
     again.wait_for_function("(d) => document.querySelector('#audio-input').value === d", arg=device)
@@ -457,3 +458,53 @@ def test_fits_the_utility_bar_from_200_to_400_pixels(live, phone, width):
         box = page.locator(f'[data-testid="{control}"]').bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= width, control
     screenshot(page, f"6-on-call-{width}px")
+
+
+def microphone_log(page: Any) -> list[str]:
+    """What the page did to the microphone and the calls, in order."""
+    return [line.split(" ")[0] if line.startswith(("accept", "disconnect", "connect"))
+            else line for line in fake_log(page)
+            if line.startswith(("input", "unset input", "accept", "disconnect", "connect"))]
+
+
+def test_the_microphone_is_open_only_during_calls_and_keeps_the_chosen_device(live, phone):
+    context = live.context()
+    page = live.sign_in(live.open(context))
+    page.click("#tab-settings")
+    page.wait_for_function("() => document.querySelectorAll('#audio-input option').length > 1")
+    device = page.evaluate("document.querySelectorAll('#audio-input option')[1].value")
+    page.select_option("#audio-input", device)
+    page.click("#tab-phone")
+    assert microphone_log(page) == []  # signed in with a chosen microphone: still closed
+
+    customer, ringing = answered_call(phone, page)
+    assert microphone_log(page) == [f"input {device}", "accept"]  # opened before answering
+    page.evaluate("__fake.lastCall().remoteHangup()")
+    ringing.hangup()
+    page.wait_for_selector("#acw:not([hidden])")
+    wait_for(page, "() => __fake.log.includes('unset input')")
+    assert microphone_log(page) == [f"input {device}", "accept", "unset input"]
+    page.select_option('[data-testid="disposition"]', "対応完了")
+    page.click('[data-testid="acw-save"]')
+    page.wait_for_selector("#acw", state="hidden")
+
+    page.fill('[data-testid="number"]', "03-1234-5678")  # the next call, outgoing
+    page.click('[data-testid="dial"]')
+    page.wait_for_selector('#call[data-phase="open"]')
+    assert microphone_log(page)[3:] == [f"input {device}", "connect"]  # the same device
+    page.click('[data-testid="hangup"]')
+    wait_for(page, "() => __fake.log.filter((l) => l === 'unset input').length === 2")
+    assert microphone_log(page)[3:] == [f"input {device}", "connect", "disconnect",
+                                        "unset input"]
+    assert page.evaluate("JSON.parse(localStorage.getItem('cti.audio')).input") == device
+
+
+def test_a_missed_call_releases_the_microphone_it_never_used(live, phone):
+    page = live.sign_in(live.open())
+    phone.customer_calls()
+    phone.ring_page(page)
+    page.wait_for_selector('#call[data-phase="ringing"]')
+    page.evaluate("__fake.lastCall().cancelByCaller()")
+    page.wait_for_selector("#call", state="hidden")
+    wait_for(page, "() => __fake.log.includes('unset input')")
+    assert not any(line.startswith("input") for line in fake_log(page))  # none chosen

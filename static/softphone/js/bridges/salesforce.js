@@ -111,6 +111,11 @@ export function createBridge(context) {
     return paths.some((path) => path === 'browser' || path === 'both');
   }
 
+  /** Whether the server upserts this call's Task by CallSid too (its logging_path). */
+  function serverLogs() {
+    return config.logging_path === 'api' || config.logging_path === 'both';
+  }
+
   async function pop(callInfo) {
     const matches = (callInfo.matches || []).filter((m) => m.adapter === ADAPTER && m.id);
     if (matches.length === 1) {
@@ -205,19 +210,58 @@ export function createBridge(context) {
     },
   };
 
+  /**
+   * saveLog, keeping one Task per call. A Task saved without the CallSid is one the server's
+   * upsert cannot find, so the field is dropped only where nobody else logs the call: when
+   * Salesforce says the field does not exist for this user (INVALID_FIELD) and the server
+   * writes no logs. Read-only for the agent (INVALID_FIELD_FOR_INSERT_UPDATE) is never a
+   * reason to drop it; with the server logging too, its upsert then writes the Task alone.
+   */
   async function saveTask(value) {
     try {
       return await call('saveLog', { value });
     } catch (error) {
-      // DUPLICATE_VALUE: "duplicate value found: CTI_CallSid__c duplicates value on record
-      // with id: 00T…" (the exact wording Open CTI passes on is UNVERIFIED).
-      if (error.mentions?.(/duplicate/i) && error.mentions(CALLSID_FIELD)) {
-        return null; // the server's upsert was first: the call's Task is there already
+      const problem = callSidProblem(error.errors);
+      if (problem === 'duplicate') return null; // the server was first: the Task is there
+      if (problem && serverLogs()) {
+        console.warn(`saveLog cannot set ${CALLSID_FIELD} (${problem}); the server logs `
+          + 'this call: give agents edit access (permission set CTI_Connector_Agent)', error);
+        return null;
       }
-      if (!error.mentions?.(CALLSID_FIELD)) throw error;
+      if (problem !== 'missing') throw error;
       const { [CALLSID_FIELD]: _unused, ...withoutField } = value; // the org lacks the field
       return call('saveLog', { value: withoutField });
     }
+  }
+}
+
+/**
+ * What a refused saveLog says about the CallSid field: 'duplicate' (another Task has this
+ * CallSid), 'missing' (no such field for this user), 'read_only', or '' (something else).
+ *
+ * Open CTI documents error objects {code, description, details}, details "based on the type
+ * of error" for saveLog; where Salesforce's API error code and the field name appear in them
+ * (description, details, nested fieldErrors) is UNVERIFIED, so every string in an error is
+ * searched, for API codes as whole words: INVALID_FIELD is not INVALID_FIELD_FOR_INSERT_UPDATE.
+ */
+export function callSidProblem(errors, field = CALLSID_FIELD) {
+  const texts = (Array.isArray(errors) ? errors : []).map(allText);
+  const about = texts.filter((text) => text.includes(field));
+  const says = (pattern) => about.some((text) => pattern.test(text));
+  if (says(/\bDUPLICATE_VALUE\b|duplicate value found/i)) return 'duplicate';
+  if (says(/\bINVALID_FIELD_FOR_INSERT_UPDATE\b|Unable to create\/update fields/i)) {
+    return 'read_only';
+  }
+  if (says(/\bINVALID_FIELD\b|No such column/i)) return 'missing';
+  return '';
+}
+
+function allText(value) {
+  if (typeof value === 'string') return value;
+  try {
+    return JSON.stringify(value) || '';
+  } catch {
+    return String(value);
   }
 }
 
@@ -308,13 +352,15 @@ function loadScript(src) {
 
 class OpenCtiError extends Error {
   constructor(method, errors) {
-    const list = Array.isArray(errors) ? errors.map((e) => (typeof e === 'string' ? e
-      : JSON.stringify(e))) : [];
-    super(`${method} failed: ${list.join('; ') || 'no details'}`);
+    const list = Array.isArray(errors) ? errors : [];
+    super(`${method} failed: ${list.map(errorText).join('; ') || 'no details'}`);
     this.errors = list;
   }
+}
 
-  mentions(text) {
-    return this.errors.some((e) => (text instanceof RegExp ? text.test(e) : e.includes(text)));
-  }
+/** One Open CTI error for people: its description (or code), else the whole of it. */
+function errorText(error) {
+  if (typeof error === 'string') return error;
+  const text = [error?.code, error?.description].filter(Boolean).join(': ');
+  return text || allText(error);
 }
