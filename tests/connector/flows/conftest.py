@@ -12,7 +12,7 @@ from connector.flows import store
 from connector.voice import groups
 from tests.connector.voice.conftest import VoiceEnv, make_env
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "voice" / "flows" / "example.toml"
+EXAMPLE = Path(__file__).resolve().parents[3] / "docs" / "examples" / "main-flow.toml"
 
 
 class FlowEnv(VoiceEnv):
