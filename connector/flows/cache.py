@@ -45,6 +45,11 @@ class FlowCache:
             self._version = version
             return self._snapshot
 
+    @property
+    def snapshot(self) -> FlowSnapshot:
+        """What the last :meth:`refresh` gave (for reads later in the same webhook)."""
+        return self._snapshot
+
     def flow(self, conn: Connection, name: str, version: int | None = None
              ) -> store.StoredFlow | None:
         """The flow ``name`` (its newest version, or ``version``)."""

@@ -93,9 +93,9 @@ def flow_url(runtime: VoiceRuntime, event: str, stored: StoredFlow, state: State
 
 # --- planning -----------------------------------------------------------------------------
 
-def context(conn: Connection, stored: StoredFlow, caller: Caller) -> Context:
-    cache = flow_cache()
-    overrides = cache.refresh(conn).overrides.get(stored.flow.name, {})
+def context(stored: StoredFlow, caller: Caller) -> Context:
+    cache = flow_cache()  # refreshed when the webhook loaded the flow
+    overrides = cache.snapshot.overrides.get(stored.flow.name, {})
     return Context(clock.now(), cache.calendar, caller.display, caller.customer or {},
                    overrides)
 
@@ -108,7 +108,7 @@ def plan_entry(conn: Connection, runtime: VoiceRuntime, config: Routing, number:
     if stored is None or (entry and entry not in stored.flow.nodes):
         log.error("number routed to a missing flow or node", extra={"flow": route.target})
         return None
-    result = engine.start(stored.flow, context(conn, stored, caller), entry)
+    result = engine.start(stored.flow, context(stored, caller), entry)
     return realize(conn, runtime, config, number, caller, stored, result)
 
 
@@ -133,7 +133,7 @@ def realize(conn: Connection, runtime: VoiceRuntime, config: Routing, number: Ph
     if plan is not None:
         return replace(plan, twiml=render.before(plan.twiml, result.prompts, speaker, audio),
                        detail=detail)
-    following = engine.after_connect(stored.flow, result.state, context(conn, stored, caller))
+    following = engine.after_connect(stored.flow, result.state, context(stored, caller))
     if following is None or tries >= MAX_CONNECT_TRIES:
         return replace(routing.nobody(runtime), detail=detail)
     following = replace(following, prompts=result.prompts + following.prompts)

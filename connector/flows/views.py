@@ -88,7 +88,7 @@ def _continue(step: Any) -> str:
                         (row["customer"] if row else None) or {})
         number = config.routing.numbers.get(row["our_number"] if row else
                                             calls.e164_or_empty(param("To")))
-        result = step(stored, state, runner.context(conn, stored, caller))
+        result = step(stored, state, runner.context(stored, caller))
         if result is None or number is None:
             plan = routing.nobody(runtime)
         else:
