@@ -70,6 +70,8 @@ FILES: dict[str, str] = {
     "顧客一覧.csv": "氏名,フリガナ,会社名,電話番号,携帯,タグ,備考\n"
                    "山田 太郎,ヤマダ タロウ,山田商事,03-1234-5678,090-1234-5678,VIP,初回\n",
     "restrict.csv": "number,note\n0570*,ナビダイヤル\n",
+    # docs/flows.md shows this file in full (tests/voice/flows checks that it does).
+    "main.toml": (ROOT / "docs" / "examples" / "main-flow.toml").read_text(encoding="utf-8"),
 }
 
 #: For each ``cti simulate`` example: text its transcript must contain (where the call went).

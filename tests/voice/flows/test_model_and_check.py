@@ -153,3 +153,8 @@ def test_references_are_checked_through_the_callback():
 
     text = HEAD + '[nodes.a]\nkind = "group"\ngroup = "ghost"\n'
     assert problems(text, known) == ["line 4: node 'a', group: no group named 'ghost'"]
+
+
+def test_the_docs_show_the_example_file_in_full():
+    docs = (EXAMPLE.parents[1] / "flows.md").read_text(encoding="utf-8")
+    assert "```toml\n" + EXAMPLE.read_text(encoding="utf-8") + "```" in docs
