@@ -442,6 +442,24 @@ flow_audio = Table(
     Column("created_at", UTCDateTime, nullable=False),
 )
 
+#: Voicemail left through a flow's voicemail node (CF-7): which box, who is told, and the
+#: supervisors' marks. The recording itself is on the call record.
+voicemails = Table(
+    "voicemails", metadata,
+    Column("call_sid", String(34), primary_key=True),
+    Column("flow", String(40), nullable=False),
+    Column("node", String(40), nullable=False),
+    Column("box", String(100), nullable=False, server_default=""),
+    Column("notify", JSON),
+    Column("notified_at", UTCDateTime),
+    Column("notice_error", String(200), nullable=False, server_default=""),
+    Column("handled_at", UTCDateTime),
+    Column("handled_by", String(15), nullable=False, server_default=""),
+    Column("deleted_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_voicemails_created_at", "created_at"),
+)
+
 __all__ = ["CALL_CONTROL_STATES", "NUMBER_LISTS", "PRESENCE_STATUSES", "ROLES", "UTCDateTime",
            "agent_caller_ids", "agent_crm_users", "agent_group_members", "agent_groups",
            "agent_presence", "agents", "auth_sessions", "call_controls", "call_events",
@@ -449,4 +467,4 @@ __all__ = ["CALL_CONTROL_STATES", "NUMBER_LISTS", "PRESENCE_STATUSES", "ROLES", 
            "crm_sync_state", "crm_writebacks", "customer_call_logs", "customer_phones",
            "customer_tags", "customers", "func", "metadata", "number_choices",
            "number_list_rules", "phone_index", "phone_numbers", "stop_statuses", "utcnow",
-           "voice_versions"]
+           "voice_versions", "voicemails"]

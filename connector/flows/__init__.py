@@ -6,7 +6,8 @@ A number routed ``flow:<name>`` enters the newest version of that flow. Modules:
 * :mod:`.cache` — each process's compiled flows, reloaded when they change;
 * :mod:`.runner` — an engine step (:mod:`voice.flows.engine`) to TwiML and a call plan;
 * :mod:`.views` — ``/twilio/voice/flow/*``, the webhooks of a call in a flow;
-* :mod:`.admin` — ``/api/admin/flows`` and ``/api/admin/flow-audio``.
+* :mod:`.admin` — ``/api/admin/flows`` and ``/api/admin/flow-audio``;
+* :mod:`.voicemail` and :mod:`.voicemail_api` — voicemail boxes, e-mail notices, history.
 
 See ``docs/flows.md``.
 """
@@ -19,8 +20,9 @@ from .cache import FlowCache
 
 
 def init_app(app: Flask) -> None:
-    from . import admin, views
+    from . import admin, views, voicemail_api
 
     app.extensions["cti.flows"] = FlowCache()
     app.register_blueprint(views.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(voicemail_api.bp)

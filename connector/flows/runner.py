@@ -122,7 +122,8 @@ def realize(conn: Connection, runtime: VoiceRuntime, config: Routing, number: Ph
         url = flow_url(runtime, "gather", stored, result.state)
         return Plan(render.gather(result.prompts, action, url, speaker, audio), "", detail)
     if isinstance(action, Voicemail):
-        document = render.voicemail(result.prompts, action, action=runtime.url("voicemail"),
+        url = flow_url(runtime, "voicemail", stored, result.state)
+        document = render.voicemail(result.prompts, action, action=url,
                                     recording=runtime.url("recording"), speaker=speaker,
                                     audio_url=audio,
                                     default_greeting=twiml.MESSAGES["voicemail_greeting"])

@@ -4,6 +4,8 @@
   nothing): the chosen node, a retry, or the menu's default.
 * ``POST /dial?f=&v=&s=`` — a group, agent or transfer of the flow ended: done when
   answered, else the node's ``next``.
+* ``POST /voicemail?f=&v=&s=`` — a voicemail node's recording ended: file it in the box,
+  queue the e-mail notice, thank the caller.
 * ``GET /audio/<name>?e=&t=`` — an uploaded announcement, for ``<Play>`` (signed URL).
 
 The first two are Twilio webhooks (signature checked, TwiML always); their ``s`` is the
@@ -20,14 +22,14 @@ from flask import Blueprint, Response, abort, request
 from voice import twiml
 from voice.flows import engine
 
-from .. import clock, db
+from .. import clock, db, writeback
 from ..voice import calls, routing
 from ..voice.callstate import is_terminal
 from ..voice.routing import Caller, Plan
 from ..voice.runtime import WEBHOOK_PREFIX, get_runtime
 from ..voice.twilio_views import display_number
 from ..voice.webhook import param, twilio_webhook
-from . import audio_urls, runner, store
+from . import audio_urls, runner, store, voicemail
 
 log = logging.getLogger("cti.flows")
 
@@ -52,6 +54,39 @@ def dial() -> str:
     return _continue(lambda stored, state, ctx: engine.after_connect(stored.flow, state, ctx))
 
 
+@bp.post("/voicemail")
+@twilio_webhook()
+def voicemail_left() -> str:
+    """A voicemail node's ``<Record>`` ended: file the message, queue its notice, thank."""
+    runtime, now = get_runtime(), clock.now()
+    sid, name = param("CallSid"), request.args.get("f", "")
+    with db.get_engine().begin() as conn:
+        stored = runner.flow_cache().flow(conn, name, _version())
+        if stored is None:
+            raise LookupError(f"flow {name!r} is gone")
+        state = runner.decode_state(runtime, name, stored.version, request.args.get("s", ""))
+        node = stored.flow.nodes.get(state.node)
+        if node is None or node.kind != "voicemail":
+            raise LookupError(f"flow {name!r} has no voicemail node {state.node!r}")
+        changed = calls.apply_recording(conn, request.form, now)
+        filed = bool(param("RecordingSid")) and voicemail.record_left(
+            conn, sid, name, node.id, node.get("box") or node.get("label") or node.id,
+            tuple(node.get("notify", ())), now)
+    if changed:  # the caller hung up first: the final call's logs get the recording
+        writeback.call_updated(changed)
+    if filed and node.get("notify"):
+        voicemail.queue_notice(sid)
+    return twiml.say_and_hang_up(twiml.MESSAGES["voicemail_thanks"],
+                                 runner.flow_speaker(runtime, stored))
+
+
+def _version() -> int:
+    try:
+        return int(request.args.get("v", ""))
+    except ValueError:
+        return 0
+
+
 @bp.get("/audio/<name>")
 def audio(name: str) -> Any:
     runtime = get_runtime()
@@ -72,12 +107,8 @@ def _continue(step: Any) -> str:
     sid = param("CallSid")
     with db.get_engine().begin() as conn:
         config = runtime.cache.refresh(conn)
-        try:
-            version = int(request.args.get("v", ""))
-        except ValueError:
-            version = 0
         name = request.args.get("f", "")
-        stored = runner.flow_cache().flow(conn, name, version)
+        stored = runner.flow_cache().flow(conn, name, _version())
         if stored is None:
             raise LookupError(f"flow {name!r} is gone")
         state = runner.decode_state(runtime, name, stored.version, request.args.get("s", ""))

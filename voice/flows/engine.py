@@ -92,6 +92,8 @@ class Voicemail:
     node: str
     greeting: Prompt | None
     max_seconds: int
+    box: str = ""  # the box's name in the voicemail history (default: the node's label or ID)
+    notify: tuple[str, ...] = ()  # e-mail addresses told of each message
 
 
 @dataclass(frozen=True)
@@ -188,7 +190,9 @@ def _step(flow: Flow, node: Node, state: State, ctx: Context,
         return Connect(kind, node.get("number"), node.id, node.get("next", ""),
                        node.get("caller_id", ""))
     if kind == "voicemail":
-        return Voicemail(node.id, _prompt(node, state, ctx), node.get("max_seconds", 3600))
+        return Voicemail(node.id, _prompt(node, state, ctx), node.get("max_seconds", 3600),
+                         node.get("box") or node.get("label") or node.id,
+                         tuple(node.get("notify", ())))
     raise ValueError(f"node {node.id!r}: unknown kind {kind!r}")
 
 

@@ -153,6 +153,15 @@ def _days_list(value: Any) -> tuple[str, ...]:
     return tuple(v.strip() for v in value)
 
 
+def _emails(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise ValueError("must be a list of e-mail addresses")
+    for address in value:
+        if not re.fullmatch(r"[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+", address.strip()):
+            raise ValueError(f"{address!r} is not an e-mail address")
+    return tuple(v.strip() for v in value)
+
+
 def _timezone(value: Any) -> str:
     text = _text(value)
     try:
@@ -220,7 +229,8 @@ KINDS: Mapping[str, Mapping[str, FieldSpec]] = MappingProxyType({
                           loop=FieldSpec(_int_range(1, 10))),
     "group": _spec(group=FieldSpec(_text, True), next=FieldSpec(_node_ref, link=True)),
     "agent": _spec(agent=FieldSpec(_text, True), next=FieldSpec(_node_ref, link=True)),
-    "voicemail": _spec(**_SAY, max_seconds=FieldSpec(_int_range(5, 3600))),
+    "voicemail": _spec(**_SAY, max_seconds=FieldSpec(_int_range(5, 3600)),
+                       box=FieldSpec(_text), notify=FieldSpec(_emails)),
     "transfer": _spec(number=FieldSpec(_text, True), caller_id=FieldSpec(_text),
                       next=FieldSpec(_node_ref, link=True)),
     "crm": _spec(test=FieldSpec(_test, True), crm=FieldSpec(_text),
