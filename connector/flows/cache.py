@@ -8,6 +8,7 @@ it was re-imported (their URLs carry the version they started with).
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, select
@@ -26,7 +27,8 @@ class FlowSnapshot:
 
 
 class FlowCache:
-    """Flows of this process (``app.extensions["cti.flows"]``), and the holiday calendar."""
+    """Flows of this process (``app.extensions["cti.flows"]``), the holiday calendar and the
+    threads of lookup nodes."""
 
     def __init__(self) -> None:
         self.calendar = HolidayCalendar()
@@ -34,6 +36,16 @@ class FlowCache:
         self._snapshot = FlowSnapshot()
         self._older: dict[tuple[str, int], store.StoredFlow] = {}
         self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+
+    @property
+    def pool(self) -> ThreadPoolExecutor:
+        """Threads for the CRM requests of lookup nodes (bounded waits, see ``crm_steps``)."""
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=4,
+                                                thread_name_prefix="cti-flow-lookup")
+            return self._pool
 
     def refresh(self, conn: Connection) -> FlowSnapshot:
         version = conn.execute(select(voice_versions.c.version).where(

@@ -23,7 +23,16 @@ from sqlalchemy import Connection
 
 from voice import numbering, twiml
 from voice.flows import engine, render
-from voice.flows.engine import Connect, Context, Gather, Hangup, Result, State, Voicemail
+from voice.flows.engine import (
+    Connect,
+    Context,
+    Gather,
+    Hangup,
+    Lookup,
+    Result,
+    State,
+    Voicemail,
+)
 from voice.numbering import NumberError
 from voice.twiml import Urls
 
@@ -33,7 +42,7 @@ from ..voice.cache import Routing
 from ..voice.numbers import PhoneNumber, Route
 from ..voice.routing import Caller, Plan
 from ..voice.runtime import VoiceRuntime
-from . import audio_urls
+from . import audio_urls, crm_steps
 from .cache import FlowCache
 from .store import StoredFlow
 
@@ -41,8 +50,8 @@ log = logging.getLogger("cti.flows")
 
 #: The ``step`` the group/agent dial of a flow is planned with; its action URL is replaced.
 DIAL_STEP = "flow"
-#: How many group/agent nodes one answer may try in a row when nobody is available.
-MAX_CONNECT_TRIES = 10
+#: How many lookups, or group/agent nodes finding nobody, one answer may go through.
+MAX_ROUNDS = 10
 
 
 class BadState(ValueError):
@@ -96,8 +105,9 @@ def flow_url(runtime: VoiceRuntime, event: str, stored: StoredFlow, state: State
 def context(stored: StoredFlow, caller: Caller) -> Context:
     cache = flow_cache()  # refreshed when the webhook loaded the flow
     overrides = cache.snapshot.overrides.get(stored.flow.name, {})
-    return Context(clock.now(), cache.calendar, caller.display, caller.customer or {},
-                   overrides)
+    return Context(clock.now(), cache.calendar, caller=caller.display,
+                   caller_e164=caller.e164, customer=caller.customer or {},
+                   overrides=overrides)
 
 
 def plan_entry(conn: Connection, runtime: VoiceRuntime, config: Routing, number: PhoneNumber,
@@ -115,6 +125,16 @@ def plan_entry(conn: Connection, runtime: VoiceRuntime, config: Routing, number:
 def realize(conn: Connection, runtime: VoiceRuntime, config: Routing, number: PhoneNumber,
             caller: Caller, stored: StoredFlow, result: Result, tries: int = 0) -> Plan:
     """The TwiML (and call-record plan) of one engine result."""
+    if result.effects:
+        crm_steps.queue_updates(result.effects)
+        result = replace(result, effects=())
+    action = result.action
+    if isinstance(action, Lookup) and tries < MAX_ROUNDS:
+        found = crm_steps.match(action)
+        following = engine.after_lookup(stored.flow, result.state, context(stored, caller),
+                                        found)
+        following = replace(following, prompts=result.prompts + following.prompts)
+        return realize(conn, runtime, config, number, caller, stored, following, tries + 1)
     speaker = flow_speaker(runtime, stored)
     audio = audio_urls.signer(runtime)
     action, detail = result.action, f"flow:{stored.flow.name}:{result.state.node}"[:64]
@@ -128,14 +148,14 @@ def realize(conn: Connection, runtime: VoiceRuntime, config: Routing, number: Ph
                                     audio_url=audio,
                                     default_greeting=twiml.MESSAGES["voicemail_greeting"])
         return Plan(document, "voicemail", detail)
-    if isinstance(action, Hangup):
+    if isinstance(action, Hangup | Lookup):
         return Plan(render.hang_up(result.prompts, speaker, audio), "", detail)
     plan = _connect(conn, runtime, config, number, caller, stored, result.state, action)
     if plan is not None:
         return replace(plan, twiml=render.before(plan.twiml, result.prompts, speaker, audio),
                        detail=detail)
     following = engine.after_connect(stored.flow, result.state, context(stored, caller))
-    if following is None or tries >= MAX_CONNECT_TRIES:
+    if following is None or tries >= MAX_ROUNDS:
         return replace(routing.nobody(runtime), detail=detail)
     following = replace(following, prompts=result.prompts + following.prompts)
     return realize(conn, runtime, config, number, caller, stored, following, tries + 1)

@@ -52,6 +52,7 @@ class Context:
     now: datetime  # aware
     calendar: calendar.HolidayCalendar
     caller: str = ""  # the caller's number as shown (090-1234-5678)
+    caller_e164: str = ""
     customer: Mapping[str, Any] = field(default_factory=dict)  # the call record's lookup
     overrides: Mapping[str, Override] = field(default_factory=dict)  # by schedule node
 
@@ -97,11 +98,34 @@ class Voicemail:
 
 
 @dataclass(frozen=True)
+class Lookup:
+    """Find a record in a CRM app (``field`` = ``value``); continue with :func:`after_lookup`."""
+
+    node: str
+    crm: str
+    app: str
+    field: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Update:
+    """Update or add the record of ``app`` whose ``key_field`` is ``key`` — done later, by a
+    background job, so the caller never waits for it."""
+
+    crm: str
+    app: str
+    key_field: str
+    key: str
+    values: Mapping[str, str]
+
+
+@dataclass(frozen=True)
 class Hangup:
     reason: str = ""  # "" normal end; "loop", "limit" when the flow stopped itself
 
 
-Action = Gather | Connect | Voicemail | Hangup
+Action = Gather | Connect | Voicemail | Lookup | Hangup
 
 
 @dataclass(frozen=True)
@@ -110,6 +134,7 @@ class Result:
     action: Action
     state: State
     path: tuple[str, ...]  # the nodes passed, for the call record and `cti simulate`
+    effects: tuple[Update, ...] = ()  # CRM writes to hand to the worker
 
 
 def start(flow: Flow, ctx: Context, entry: str = "") -> Result:
@@ -121,6 +146,7 @@ def run(flow: Flow, state: State, ctx: Context) -> Result:
     """Walk from ``state.node`` to the next node that needs the caller or the network."""
     prompts: list[Prompt] = []
     path: list[str] = []
+    effects: list[Update] = []
     for _ in range(MAX_STEPS):
         node = flow.node(state.node)
         path.append(node.id)
@@ -132,13 +158,14 @@ def run(flow: Flow, state: State, ctx: Context) -> Result:
                 if node.get("on_limit"):
                     state = replace(state, node=node.get("on_limit"), retry=0)
                     continue
-                return Result(tuple(prompts), Hangup("limit"), state, tuple(path))
-        step = _step(flow, node, state, ctx, prompts)
+                return Result(tuple(prompts), Hangup("limit"), state, tuple(path),
+                              tuple(effects))
+        step = _step(flow, node, state, ctx, prompts, effects)
         if isinstance(step, State):
             state = step
             continue
-        return Result(tuple(prompts), step, state, tuple(path))
-    return Result(tuple(prompts), Hangup("loop"), state, tuple(path))
+        return Result(tuple(prompts), step, state, tuple(path), tuple(effects))
+    return Result(tuple(prompts), Hangup("loop"), state, tuple(path), tuple(effects))
 
 
 def answer(flow: Flow, state: State, ctx: Context, digits: str = "",
@@ -160,15 +187,35 @@ def answer(flow: Flow, state: State, ctx: Context, digits: str = "",
     return Result((), Hangup("no_input"), state, (node.id,))
 
 
+def after_lookup(flow: Flow, state: State, ctx: Context,
+                 record: Mapping[str, Any] | None) -> Result:
+    """A :class:`Lookup` found ``record`` (``then``, its ``save`` fields kept) or nothing
+    (``else``; also when the CRM did not answer within the budget)."""
+    node = flow.node(state.node)
+    if record is None:
+        return run(flow, replace(state, node=node.get("else")), ctx)
+    saved = {name: str(record.get(code, "") or "")[:200]
+             for name, code in node.get("save", {}).items()}
+    return run(flow, replace(state, node=node.get("then"), vars={**state.vars, **saved}), ctx)
+
+
 def after_connect(flow: Flow, state: State, ctx: Context) -> Result | None:
     """A group, agent or transfer found nobody or nobody answered: its ``next``, if any."""
     following = flow.node(state.node).get("next")
     return run(flow, replace(state, node=following, retry=0), ctx) if following else None
 
 
-def _step(flow: Flow, node: Node, state: State, ctx: Context,
-          prompts: list[Prompt]) -> State | Action:
+def _step(flow: Flow, node: Node, state: State, ctx: Context, prompts: list[Prompt],
+          effects: list[Update]) -> State | Action:
     kind = node.kind
+    if kind == "lookup":
+        return Lookup(node.id, node.get("crm"), node.get("app"), node.get("field"),
+                      _merge(node.get("value", "{caller}"), state, ctx))
+    if kind == "update":
+        effects.append(Update(node.get("crm"), node.get("app"), node.get("key_field"),
+                              _merge(node.get("key", "{caller}"), state, ctx),
+                              {k: _merge(v, state, ctx) for k, v in node.get("values").items()}))
+        return replace(state, node=node.get("next"))
     if kind == "schedule":
         return replace(state, node=schedule_target(flow, node, ctx))
     if kind == "set":
@@ -246,7 +293,7 @@ def variables(state: State, ctx: Context) -> dict[str, str]:
     """What announcement texts may merge: the caller's CRM record, the number, set values."""
     customer = ctx.customer or {}
     return {"name": customer.get("name", "") or "", "company": customer.get("company", "") or "",
-            "caller": ctx.caller, **state.vars}
+            "caller": ctx.caller, "caller_e164": ctx.caller_e164, **state.vars}
 
 
 def _merge(text: str, state: State, ctx: Context) -> str:

@@ -145,6 +145,25 @@ def _variables(value: Any) -> Mapping[str, str]:
     return MappingProxyType(out)
 
 
+def _saved_fields(value: Any) -> Mapping[str, str]:
+    """``{variable = "CRM field code"}``: fields of a matched record kept for later texts."""
+    if not isinstance(value, Mapping) or not value:
+        raise ValueError("must be a table of variable names to field codes")
+    out = {}
+    for name, code in value.items():
+        if not _VARIABLE.fullmatch(name):
+            raise ValueError(f"{name!r} is not a variable name (a-z, digits, _)")
+        out[name] = _text(code)
+    return MappingProxyType(out)
+
+
+def _field_texts(value: Any) -> Mapping[str, str]:
+    """``{"field code" = "text with {variables}"}``: what an update writes."""
+    if not isinstance(value, Mapping) or not value:
+        raise ValueError("must be a table of field codes to texts")
+    return MappingProxyType({_text(code): _text(text) for code, text in value.items()})
+
+
 def _days_list(value: Any) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ValueError("must be a list of dates such as \"2026-12-31\", \"12-29..01-03\"")
@@ -237,6 +256,13 @@ KINDS: Mapping[str, Mapping[str, FieldSpec]] = MappingProxyType({
                  field=FieldSpec(_customer_field), equals=FieldSpec(_text),
                  contains=FieldSpec(_text), then=FieldSpec(_node_ref, True, True),
                  **{"else": FieldSpec(_node_ref, True, True)}),
+    "lookup": _spec(crm=FieldSpec(_text, True), app=FieldSpec(_text, True),
+                    field=FieldSpec(_text, True), value=FieldSpec(_text),
+                    save=FieldSpec(_saved_fields), then=FieldSpec(_node_ref, True, True),
+                    **{"else": FieldSpec(_node_ref, True, True)}),
+    "update": _spec(crm=FieldSpec(_text, True), app=FieldSpec(_text, True),
+                    key_field=FieldSpec(_text, True), key=FieldSpec(_text),
+                    values=FieldSpec(_field_texts, True), next=FieldSpec(_node_ref, True, True)),
     "set": _spec(values=FieldSpec(_variables, True), next=FieldSpec(_node_ref, True, True)),
     "hangup": _spec(**_SAY),
 })

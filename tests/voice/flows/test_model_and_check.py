@@ -65,11 +65,31 @@ next = "c"
 [nodes.f]
 kind = "agent"
 agent = "sato"
+next = "h"
+
+[nodes.h]
+kind = "lookup"
+crm = "kintone"
+app = "注文"
+field = "電話番号"
+save = { item = "商品名" }
+then = "i"
+else = "g"
+
+[nodes.i]
+kind = "update"
+crm = "kintone"
+app = "入電記録"
+key_field = "電話番号"
+key = "{caller_e164}"
+values = { "件名" = "{item}" }
 next = "g"
 
 [nodes.g]
 kind = "voicemail"
 max_seconds = 120
+box = "営業"
+notify = ["sales@example.co.jp"]
 """
     flow = tomlio.load(text)
     assert tomlio.load(tomlio.dump(flow)) == flow
@@ -124,6 +144,8 @@ next = "a"
     ('kind = "announcement"\nsay = "x"\naudio = "a.wav"', "not both"),
     ('kind = "crm"\ntest = "field"\nthen = "a"\nelse = "a"', "field: needed"),
     ('kind = "teleport"', "'teleport' is not a node kind"),
+    ('kind = "voicemail"\nnotify = ["not-an-address"]', "is not an e-mail address"),
+    ('kind = "lookup"\ncrm = "kintone"\napp = "x"\nthen = "a"\nelse = "a"', "field: needed"),
     ('kind = "hangup"\ncolour = "red"', "colour: unknown field for a hangup node"),
     ('kind = "menu"\nsay = "x"\nkeys = { 1 = "a" }\ntimeout = 0', "from 1 to 30"),
     ('kind = "schedule"\ndefault = "a"\ntimezone = "Mars/Base"', "not a time zone"),
