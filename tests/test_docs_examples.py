@@ -83,6 +83,10 @@ EXPECTED: dict[tuple[str, str], list[str]] = {
                           "--client agent1 --param To=03-1234-5678 --agent +81312345678:2:30"):
         ["answered by +81312345678"],
     ("docs/voice.md", "cti simulate --agent sato:3:30"): ["answered by client:sato"],
+    ("docs/flows.md", "cti simulate --at 2026-12-07T10:00+09:00 --digits 2 "
+                      "--agent agent1:3:30"): ["answered by client:agent1"],
+    ("docs/flows.md", "cti simulate --at 2026-12-31T10:00+09:00"):
+        ["本日の営業は終了いたしました", "/twilio/voice/flow/voicemail"],
     ("docs/voice.md", "cti simulate --to 050-1234-5678 --no-answer sato"):
         ["/twilio/voice/voicemail"],
     ("docs/voice.md", "cti simulate --client sato --param To=090-1111-2222 "

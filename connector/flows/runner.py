@@ -15,10 +15,11 @@ import hmac
 import json
 import logging
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 from xml.sax.saxutils import escape
 
-from flask import current_app
+from flask import current_app, has_request_context, request
 from sqlalchemy import Connection
 
 from voice import numbering, twiml
@@ -34,6 +35,7 @@ from voice.flows.engine import (
     Voicemail,
 )
 from voice.numbering import NumberError
+from voice.simulator.cli import SIMULATED_TIME_PARAM
 from voice.twiml import Urls
 
 from .. import clock
@@ -41,7 +43,7 @@ from ..voice import routing
 from ..voice.cache import Routing
 from ..voice.numbers import PhoneNumber, Route
 from ..voice.routing import Caller, Plan
-from ..voice.runtime import VoiceRuntime
+from ..voice.runtime import VoiceRuntime, get_runtime
 from . import audio_urls, crm_steps
 from .cache import FlowCache
 from .store import StoredFlow
@@ -105,9 +107,24 @@ def flow_url(runtime: VoiceRuntime, event: str, stored: StoredFlow, state: State
 def context(stored: StoredFlow, caller: Caller) -> Context:
     cache = flow_cache()  # refreshed when the webhook loaded the flow
     overrides = cache.snapshot.overrides.get(stored.flow.name, {})
-    return Context(clock.now(), cache.calendar, caller=caller.display,
+    return Context(decision_time(), cache.calendar, caller=caller.display,
                    caller_e164=caller.e164, customer=caller.customer or {},
                    overrides=overrides)
+
+
+def decision_time() -> datetime:
+    """"Now" for schedules: the app's clock — or, in simulator mode only, the time a
+    ``cti simulate --at`` call says (signed with the simulator's token; Twilio never sends
+    that parameter, and in Twilio mode it is ignored)."""
+    now = clock.now()
+    if get_runtime().mode != "simulator" or not has_request_context():
+        return now
+    text = request.values.get(SIMULATED_TIME_PARAM, "")
+    try:
+        moment = datetime.fromisoformat(text) if text else None
+    except ValueError:
+        moment = None
+    return moment if moment is not None and moment.tzinfo is not None else now
 
 
 def plan_entry(conn: Connection, runtime: VoiceRuntime, config: Routing, number: PhoneNumber,

@@ -116,3 +116,23 @@ def test_unanswered_group_goes_to_next(main_flow):
                   message=RecordInput(seconds=4, end="#"))
     assert placed.heard[-3:] == [VOICEMAIL, "beep", "ありがとうございました。"]
     assert main_flow.record(placed.call_sid)["outcome"] == "voicemail"
+
+
+def test_simulated_time_decides_in_simulator_mode_only(main_flow):
+    from connector.voice.runtime import get_runtime
+
+    main_flow.sim.start_time = jst("2026-12-07T10:00")  # a Monday in hours
+    at = {"CtiSimulatedTime": "2026-12-31T10:00+09:00"}  # 年末年始
+    placed = main_flow.sim.place_inbound_call(CALLER, NUMBER, params=at,
+                                              caller=CallerScript(message=RecordInput(3, "#")))
+    main_flow.sim.run_until_idle()
+    assert placed.heard[0] == CLOSED
+    get_runtime(main_flow.app).mode = "twilio"  # Twilio never sends it; never trusted there
+    try:
+        main_flow.sim.on_client("sato", answers(after=2, hangup_after=5))
+        placed = main_flow.sim.place_inbound_call(CALLER, NUMBER, params=at,
+                                                  caller=CallerScript(digits=["1"]))
+        main_flow.sim.run_until_idle()
+    finally:
+        get_runtime(main_flow.app).mode = "simulator"
+    assert placed.heard[0] == WELCOME
