@@ -100,7 +100,11 @@ def import_flow(name: str) -> Any:
 @require_auth("admin")
 def delete_flow(name: str) -> Any:
     with db.get_engine().begin() as conn:
-        if not store.delete_flow(conn, name):
+        try:
+            deleted = store.delete_flow(conn, name)
+        except FlowError as exc:
+            raise APIError(409, "in_use", str(exc)) from None
+        if not deleted:
             raise APIError(404, "not_found", "no such flow")
     return "", 204
 

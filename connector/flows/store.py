@@ -126,7 +126,30 @@ def latest_all(conn: Connection) -> dict[str, StoredFlow]:
     return {row.name: _stored(row) for row in rows}
 
 
+def numbers_using(conn: Connection, name: str) -> list[str]:
+    """Our numbers whose route or fallback enters the flow ``name``."""
+    found = []
+    for row in conn.execute(select(phone_numbers.c.e164, phone_numbers.c.route_type,
+                                   phone_numbers.c.route_target, phone_numbers.c.fallback_type,
+                                   phone_numbers.c.fallback_target)):
+        for kind, target in ((row.route_type, row.route_target),
+                             (row.fallback_type, row.fallback_target)):
+            if kind == "flow" and target.partition(":")[0] == name:
+                found.append(row.e164)
+                break
+    return found
+
+
 def delete_flow(conn: Connection, name: str) -> bool:
+    """Delete every version of the flow.
+
+    Raises:
+        FlowError: A number still routes to it (names the numbers).
+    """
+    using = numbers_using(conn, name)
+    if using:
+        raise FlowError([Problem("", "flow", f"numbers route to it: {', '.join(using)}; "
+                                 "route them elsewhere first")])
     deleted = conn.execute(delete(call_flows).where(call_flows.c.name == name)).rowcount
     conn.execute(delete(flow_overrides).where(flow_overrides.c.flow == name))
     versions.bump(conn, VERSION_KEY)

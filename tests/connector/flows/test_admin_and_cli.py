@@ -137,3 +137,15 @@ def test_cli_reports_bad_flow_and_override(run, tmp_path):
     wav.write_bytes(b"garbage")
     refused = run("flow", "audio", "add", str(wav))
     assert refused.exit_code == 1 and "not a WAV, MP3 or AIFF" in refused.output
+
+
+def test_a_flow_a_number_routes_to_cannot_be_deleted(admin):
+    _, client, auth = admin
+    client.put("/api/admin/flows/main", headers=auth, data=EXAMPLE.read_bytes())
+    client.post("/api/admin/numbers", headers=auth, json={"e164": NUMBER, "route": "flow:main"})
+    refused = client.delete("/api/admin/flows/main", headers=auth)
+    assert refused.status_code == 409 and NUMBER in refused.get_json()["error"]["message"]
+    numbers = client.get("/api/admin/numbers", headers=auth).get_json()["numbers"]
+    client.patch(f"/api/admin/numbers/{numbers[0]['id']}", headers=auth, json={"route": "none"})
+    assert client.delete("/api/admin/flows/main", headers=auth).status_code == 204
+    assert client.get("/api/admin/flows/main", headers=auth).status_code == 404
