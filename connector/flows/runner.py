@@ -193,6 +193,12 @@ def _connect(conn: Connection, runtime: VoiceRuntime, config: Routing, number: P
     if plan is None:
         return None
     ours = escape(runtime.url("dial-action", step=DIAL_STEP), {'"': "&quot;"})
+    if ours not in plan.twiml:
+        # Routing answered with something else than a <Dial> reporting to dial-action (a
+        # queue, say): the call then continues as a number route would, without `next`.
+        log.info("group/agent answer has no dial action to redirect; flow's next not used",
+                 extra={"node": action.node})
+        return plan
     return replace(plan, twiml=plan.twiml.replace(ours, escape(back, {'"': "&quot;"})))
 
 
