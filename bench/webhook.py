@@ -65,11 +65,14 @@ def main() -> None:
                              "default: SQLite in a temporary directory")
     parser.add_argument("--index", type=int, default=0, metavar="N",
                         help="load N numbers into the phone index; callers are among them")
+    parser.add_argument("--route", choices=("agent", "group", "flow"), default="agent",
+                        help="the number's route: the agent, a group of them, or a call "
+                             "flow of a schedule and a menu (issue 13's comparison)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, _scratch_schema(args.database_url) as database:
         real_port = _free_port()
         config = _write_config(Path(tmp), real_port, database)
-        token = _seed(config, args.index)
+        token = _seed(config, args.index, args.route)
         callers = _callers(args.index)
         results = {}
         for name, target, port in (
@@ -129,15 +132,43 @@ adapters = []
     return path
 
 
-def _seed(config: Path, index: int = 0) -> str:
-    """An available agent, a number routed to them, a block list of 1,000 rules, and
-    ``index`` numbers in the phone index."""
+BENCH_FLOW = """
+[flow]
+name = "bench"
+entry = "hours"
+
+[nodes.hours]
+kind = "schedule"
+company_days = ["12-29..01-03"]
+default = "menu"
+
+[[nodes.hours.rules]]
+days = ["mon", "tue", "wed", "thu", "fri"]
+time = "09:00-18:00"
+goto = "menu"
+
+[nodes.menu]
+kind = "menu"
+say = "お電話ありがとうございます。サポートは1を押してください。"
+keys = { 1 = "support" }
+default = "support"
+
+[nodes.support]
+kind = "group"
+group = "support"
+"""
+
+
+def _seed(config: Path, index: int = 0, route: str = "agent") -> str:
+    """An available agent, a number routed to them (directly, through a group or a flow), a
+    block list of 1,000 rules, and ``index`` numbers in the phone index."""
     from datetime import UTC, datetime
 
     from connector import create_app, db, presence
     from connector.auth import accounts
     from connector.config import load_settings
-    from connector.voice import number_lists, numbers, webhook_auth_token
+    from connector.flows import store
+    from connector.voice import groups, number_lists, numbers, webhook_auth_token
     from connector.voice.numbers import NumberChanges, Route
 
     app = create_app(load_settings(config, environ={}))
@@ -148,8 +179,11 @@ def _seed(config: Path, index: int = 0) -> str:
                                       password=secrets.token_urlsafe(16) + "a1",
                                       policy=app.config["CTI_SETTINGS"].auth, now=now)
         presence.set_status(conn, agent.id, "available", now=now)
-        numbers.save_number(conn, NUMBER, NumberChanges(label="サポート",
-                                                        route=Route("agent", "sato"),
+        groups.save_group(conn, "support", members=["sato"], now=now)
+        store.import_flow(conn, BENCH_FLOW, now=now)
+        target = {"agent": Route("agent", "sato"), "group": Route("group", "support"),
+                  "flow": Route("flow", "bench")}[route]
+        numbers.save_number(conn, NUMBER, NumberChanges(label="サポート", route=target,
                                                         fallback=Route("voicemail")), now=now)
         rules = "\n".join(f"+8180{n:08d}" for n in range(1000)).encode()
         number_lists.import_csv(conn, "block", rules, now=now)

@@ -33,6 +33,7 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None, *,
         db,
         doctor,
         errors,
+        flows,
         health,
         home,
         queue,
@@ -66,6 +67,7 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None, *,
     writeback.init_app(app)
     builtin_crm.init_app(app)
     voice.init_app(app)
+    flows.init_app(app)
     softphone.init_app(app)
     home.init_app(app)
     app.register_blueprint(health.bp)

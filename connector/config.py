@@ -238,6 +238,34 @@ class VoiceSettings:
 
 
 @dataclass(frozen=True)
+class MailSettings:
+    """``[mail]``: the SMTP server of voicemail notices (SPEC CF-7); empty host = no e-mail."""
+
+    host: str = ""
+    port: int = 587
+    starttls: bool = True
+    username: str = ""
+    password: Secret | None = None
+    from_address: str = ""
+    timeout_seconds: int = 10
+    link_hours: int = 72
+
+    def __post_init__(self) -> None:
+        _check_range("port", self.port, 1, 65535)
+        _check_range("timeout_seconds", self.timeout_seconds, 1, 120)
+        _check_range("link_hours", self.link_hours, 1, 7 * 24)
+        if self.host and not re.fullmatch(r"[^@\s]+@[^@\s]+", self.from_address):
+            raise ValueError("from_address: required when host is set, e.g. "
+                             "\"cti@example.co.jp\"")
+        if self.password is not None and not self.username:
+            raise ValueError("username: required when password is set")
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.host)
+
+
+@dataclass(frozen=True)
 class AuthSettings:
     max_failed_attempts: int = 5
     lockout_minutes: int = 15
@@ -351,6 +379,7 @@ class Settings:
     crm: CRMSettings = field(default_factory=CRMSettings)
     softphone: SoftphoneSettings = field(default_factory=SoftphoneSettings)
     cli: CLISettings = field(default_factory=CLISettings)
+    mail: MailSettings = field(default_factory=MailSettings)
     source: str = "built-in defaults"
 
     @property
@@ -457,7 +486,7 @@ def _section_class(name: str) -> type:
     return {"server": ServerSettings, "storage": StorageSettings, "queue": QueueSettings,
             "twilio": TwilioSettings, "auth": AuthSettings, "voice": VoiceSettings,
             "logging": LoggingSettings, "softphone": SoftphoneSettings,
-            "cli": CLISettings}[name]
+            "cli": CLISettings, "mail": MailSettings}[name]
 
 
 def _parse_crm(value: Any, environ: Mapping[str, str]) -> CRMSettings:

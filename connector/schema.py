@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -401,10 +402,69 @@ call_controls = Table(
                     "'ended')", name="state"),
 )
 
+# -- call flows (migration 0007_flows) -----------------------------------------------------------
+
+#: Every imported version of every flow, as its canonical TOML (voice.flows.tomlio); the
+#: highest version of a name is the one new calls enter. A ``flows`` row in ``voice_versions``
+#: tells the processes to reload.
+call_flows = Table(
+    "call_flows", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(40), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("created_by", String(15), nullable=False, server_default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("name", "version", name="uq_call_flows_name_version"),
+)
+
+#: A temporary detour of one schedule node ("本日は臨時休業") until ``until``.
+flow_overrides = Table(
+    "flow_overrides", metadata,
+    Column("flow", String(40), primary_key=True),
+    Column("node", String(40), primary_key=True),
+    Column("goto", String(40), nullable=False),
+    Column("until", UTCDateTime, nullable=False),
+    Column("note", String(200), nullable=False, server_default=""),
+    Column("created_by", String(15), nullable=False, server_default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+#: Uploaded announcement audio (AD-6), checked on upload, served to Twilio by signed URL.
+flow_audio = Table(
+    "flow_audio", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("content_type", String(40), nullable=False),
+    Column("description", String(200), nullable=False, server_default=""),
+    Column("size", Integer, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+#: Voicemail left through a flow's voicemail node (CF-7): which box, who is told, and the
+#: supervisors' marks. The recording itself is on the call record.
+voicemails = Table(
+    "voicemails", metadata,
+    Column("call_sid", String(34), primary_key=True),
+    Column("flow", String(40), nullable=False),
+    Column("node", String(40), nullable=False),
+    Column("box", String(100), nullable=False, server_default=""),
+    Column("notify", JSON),
+    Column("notified_at", UTCDateTime),
+    Column("notice_error", String(200), nullable=False, server_default=""),
+    Column("handled_at", UTCDateTime),
+    Column("handled_by", String(15), nullable=False, server_default=""),
+    Column("deleted_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_voicemails_created_at", "created_at"),
+)
+
 __all__ = ["CALL_CONTROL_STATES", "NUMBER_LISTS", "PRESENCE_STATUSES", "ROLES", "UTCDateTime",
            "agent_caller_ids", "agent_crm_users", "agent_group_members", "agent_groups",
-           "agent_presence", "agents", "auth_sessions", "call_controls", "call_events", "calls",
+           "agent_presence", "agents", "auth_sessions", "call_controls", "call_events",
+           "call_flows", "calls", "flow_audio", "flow_overrides",
            "crm_sync_state", "crm_writebacks", "customer_call_logs", "customer_phones",
            "customer_tags", "customers", "func", "metadata", "number_choices",
            "number_list_rules", "phone_index", "phone_numbers", "stop_statuses", "utcnow",
-           "voice_versions"]
+           "voice_versions", "voicemails"]

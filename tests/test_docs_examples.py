@@ -70,6 +70,8 @@ FILES: dict[str, str] = {
     "顧客一覧.csv": "氏名,フリガナ,会社名,電話番号,携帯,タグ,備考\n"
                    "山田 太郎,ヤマダ タロウ,山田商事,03-1234-5678,090-1234-5678,VIP,初回\n",
     "restrict.csv": "number,note\n0570*,ナビダイヤル\n",
+    # docs/flows.md shows this file in full (tests/voice/flows checks that it does).
+    "main.toml": (ROOT / "docs" / "examples" / "main-flow.toml").read_text(encoding="utf-8"),
 }
 
 #: For each ``cti simulate`` example: text its transcript must contain (where the call went).
@@ -81,6 +83,10 @@ EXPECTED: dict[tuple[str, str], list[str]] = {
                           "--client agent1 --param To=03-1234-5678 --agent +81312345678:2:30"):
         ["answered by +81312345678"],
     ("docs/voice.md", "cti simulate --agent sato:3:30"): ["answered by client:sato"],
+    ("docs/flows.md", "cti simulate --at 2026-12-07T10:00+09:00 --digits 2 "
+                      "--agent agent1:3:30"): ["answered by client:agent1"],
+    ("docs/flows.md", "cti simulate --at 2026-12-31T10:00+09:00"):
+        ["本日の営業は終了いたしました", "/twilio/voice/flow/voicemail"],
     ("docs/voice.md", "cti simulate --to 050-1234-5678 --no-answer sato"):
         ["/twilio/voice/voicemail"],
     ("docs/voice.md", "cti simulate --client sato --param To=090-1111-2222 "

@@ -114,6 +114,7 @@ def _register() -> None:
         config_cmd,
         crm_cmd,
         db_cmd,
+        flow_cmd,
         integrations,
         numbers_cmd,
         serve,
@@ -137,6 +138,7 @@ def _register() -> None:
     cli.add_command(numbers_cmd.group)
     cli.add_command(numbers_cmd.number_list_group)
     cli.add_command(simulate.simulate)
+    cli.add_command(flow_cmd.flow)
 
 
 _register()

@@ -8,6 +8,7 @@ A number's *route* is one of:
 * ``voicemail`` — CF-7;
 * ``external:<number>`` — transfer to an outside number (CF-8) with ``transfer_caller_id``,
   or the called number when that is empty;
+* ``flow:<name>`` (or ``flow:<name>:<node>``) — the call flow's entry node (docs/flows.md);
 * ``none`` — not configured: callers hear a polite announcement.
 
 Its *fallback* (same forms) takes over when the route finds nobody available or nobody
@@ -31,7 +32,7 @@ from ..auth import accounts
 from ..schema import agent_caller_ids, agents, phone_numbers
 from . import groups, versions
 
-ROUTE_TYPES = ("none", "agent", "group", "voicemail", "external")
+ROUTE_TYPES = ("none", "agent", "group", "voicemail", "external", "flow")
 
 
 class RoutingError(ValueError):
@@ -204,6 +205,11 @@ def _route_problems(conn: Connection, field_name: str, route: Route,
         return {field_name: f"no group named {route.target!r}"}
     elif route.type == "external":
         return _external_problems(field_name, route.target, number)
+    elif route.type == "flow":
+        from ..flows.store import entry_problem
+
+        wrong = entry_problem(conn, route.target)
+        return {field_name: wrong} if wrong else {}
     return {}
 
 

@@ -94,6 +94,10 @@ def plan_route(conn: Connection, runtime: VoiceRuntime, routing: Routing, number
     Numbers, groups and user IDs come from the cached ``routing``; only presence is read
     live (one query).
     """
+    if route.type == "flow":  # call flows (connector.flows) plan their own answers
+        from ..flows.runner import plan_entry
+
+        return plan_entry(conn, runtime, routing, number, route, caller)
     detail = f"{step}:{route.type}"
     urls = runtime.urls(step)
     if route.type == "voicemail":

@@ -6,6 +6,11 @@ Examples::
         --agent agent1:3:60
     cti simulate --app-url http://127.0.0.1:5000/twilio/voice/outbound --client agent1 \\
         --param To=+81312345678 --agent +81312345678:2:30
+    cti simulate --digits 2 --at 2026-12-31T10:00+09:00   # which path on that date
+
+``--at`` starts the simulated call at that moment and sends it as the extra parameter
+:data:`SIMULATED_TIME_PARAM`, which a server in simulator mode uses as "now" for its call-flow
+decisions (business hours, holidays).
 
 The server must validate signatures with the same auth token (``--auth-token`` or the
 ``TWILIO_AUTH_TOKEN`` environment variable). Exit status: 0 when the call ran without Twilio
@@ -18,6 +23,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import TextIO
 
 import requests
@@ -37,6 +43,19 @@ from voice.simulator.transcript import Transcript
 from voice.simulator.transport import HTTPTransport
 
 DEFAULT_ACCOUNT = "AC" + "0" * 32
+#: The webhook parameter carrying ``--at`` (only the simulator sends it).
+SIMULATED_TIME_PARAM = "CtiSimulatedTime"
+
+
+def _moment(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a time with its offset, e.g. 2026-12-31T10:00+09:00")
+    return moment
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--digits", default="", help="keys per <Gather>, comma-separated; "
                         "'-' stays silent, e.g. '1,-,1234#'")
     parser.add_argument("--speech", action="append", default=[], help="words per speech Gather")
+    parser.add_argument("--at", type=_moment, metavar="TIME",
+                        help="place the call at this time (ISO with offset), for call flows' "
+                             "business hours and holidays")
     parser.add_argument("--hangup-after", type=float, help="caller hangs up after N seconds")
     parser.add_argument("--agent", action="append", default=[], metavar="WHO[:ANSWER[:HANGUP]]",
                         help="a client identity or +number that answers after ANSWER s and "
@@ -82,7 +104,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None,
     clock = RealTimeClock() if args.real_time else VirtualClock()
     with session or requests.Session() as http:
         sim = Simulator(args.account_sid, args.auth_token,
-                        HTTPTransport(http, timeout=args.timeout), clock=clock)
+                        HTTPTransport(http, timeout=args.timeout), clock=clock,
+                        start_time=args.at.astimezone(UTC) if args.at else None)
         _register_parties(sim, args)
         caller = CallerScript(digits=_digits(args.digits), speech=args.speech,
                               hangup_after=args.hangup_after)
@@ -101,7 +124,8 @@ def _place(sim: Simulator, args: argparse.Namespace, caller: CallerScript) -> Tr
     if args.voice_url:
         sim.add_number(args.to, args.voice_url, status_callback=args.status_callback,
                        fallback_url=args.fallback_url)
-        return sim.place_inbound_call(args.from_, args.to, caller=caller)
+        params = {SIMULATED_TIME_PARAM: args.at.isoformat()} if args.at else None
+        return sim.place_inbound_call(args.from_, args.to, caller=caller, params=params)
     sim.set_twiml_app(args.app_url, status_callback=args.status_callback,
                       fallback_url=args.fallback_url)
     params = dict(_pair(p) for p in args.param)

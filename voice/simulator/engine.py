@@ -155,12 +155,17 @@ class Simulator:
     # --- placing calls -----------------------------------------------------------------
     def place_inbound_call(self, from_: str, to: str, caller: Party | None = None,
                            forwarded_from: str | None = None,
-                           caller_name: str | None = None) -> Transcript:
-        """A PSTN caller dials one of the account's numbers; returns the live transcript."""
+                           caller_name: str | None = None,
+                           params: dict[str, str] | None = None) -> Transcript:
+        """A PSTN caller dials one of the account's numbers; returns the live transcript.
+
+        ``params`` are sent with every request of the call besides Twilio's own (the
+        simulator's ``--at`` uses one; real Twilio sends no such thing).
+        """
         if to not in self.numbers:
             raise KeyError(f"{to} is not one of the simulated account's numbers")
         number = self.numbers[to]
-        extra = {"ForwardedFrom": forwarded_from, "CallerName": caller_name}
+        extra = {"ForwardedFrom": forwarded_from, "CallerName": caller_name, **(params or {})}
         return self._place(from_, to, number, caller, {k: v for k, v in extra.items() if v})
 
     def place_client_call(self, identity: str, params: dict[str, str] | None = None,
