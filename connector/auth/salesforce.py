@@ -25,9 +25,9 @@ out once. Only the holder of the secret (the softphone) can; the popup's URL sho
 Who gets in: the Salesforce user of the configured org (``[auth.salesforce] org_id``) whose
 username — or verified e-mail, per ``[crm.salesforce] agent_match`` — is an **active** agent's
 CRM user (:mod:`connector.auth.crm_users`). Password lock-outs and expiry do not apply: they
-guard passwords, and none is used here. The sign-in throttle does (:mod:`.throttle`): callbacks
-per client address are counted like password attempts, so a flood of forged callbacks gets a
-429 page before any code is sent to Salesforce.
+guard passwords, and none is used here. The sign-in throttle does (:mod:`.throttle`): failed
+callbacks count against the client address, so a flood of forged callbacks gets a 429 page
+before any code is sent to Salesforce.
 """
 
 from __future__ import annotations
@@ -141,7 +141,7 @@ def callback() -> Response:
     attempt = Attempt("salesforce", "callback", client_address())
     throttle = get_throttle()
     try:
-        throttle.before(attempt)
+        throttle.before(attempt, per_account=False)
     except Throttled as exc:
         return _refused(SignInError("too_many_attempts", exc.text, status=429,
                                     detail=f"throttled ({exc.scope})"))

@@ -13,6 +13,8 @@ requests on any number of threads, processes or servers count exactly.
   Only failures count, so an office of agents behind one NAT address signing in at nine is
   not slowed; the check comes before the attempt and the failure is counted after it, so
   concurrent requests may overshoot it by the number in flight.
+* The Salesforce callback has no account yet: only the per-address failure windows apply
+  (forged or replayed callbacks fail), so an office signing in at nine is never slowed.
 * **Account lock** (SPEC AD-3, ``[auth] max_failed_attempts`` in ``lockout_minutes``): only
   when the failures came from at least ``lock_min_addresses`` client addresses. One address
   alone — someone who knows an agent's ID — can slow its own guesses but never lock the
@@ -87,14 +89,19 @@ class SignInThrottle:
             parse(f"{policy.max_failed_attempts} per {policy.lockout_minutes} minutes")
             if policy.max_failed_attempts else None)
 
-    def before(self, attempt: Attempt) -> None:
-        """Raise :class:`Throttled` if this attempt may not be tried now; else count it."""
+    def before(self, attempt: Attempt, *, per_account: bool = True) -> None:
+        """Raise :class:`Throttled` if this attempt may not be tried now; else count it.
+
+        ``per_account=False``: only the address's failures decide (the Salesforce callback,
+        where there is no account to count against yet and a whole office may come back
+        from Salesforce in the same minute).
+        """
         account, address = _digest(attempt.account), _digest(attempt.address)
         try:
             for item in self.per_address:
                 if not self.windows.test(item, "address", address):
                     raise Throttled(self._wait(item, "address", address), "address")
-            for item in self.per_account_address:
+            for item in self.per_account_address if per_account else ():
                 ids = (attempt.kind, account, address)
                 if not self.windows.hit(item, *ids):
                     raise Throttled(self._wait(item, *ids), "account_address")

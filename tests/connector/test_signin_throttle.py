@@ -67,7 +67,7 @@ def test_login_429_names_the_wait(make_app, redis_url):
 
 
 def test_salesforce_callback_is_throttled(make_app, redis_url):
-    app = make_app(redis_url=redis_url, auth={"throttle": {"per_account_address": "3/minute"}})
+    app = make_app(redis_url=redis_url, auth={"throttle": {"per_address": "3/minute"}})
     client = app.test_client()
     statuses = [client.get("/auth/salesforce/callback?state=forged&code=x").status_code
                 for _ in range(4)]
