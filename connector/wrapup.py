@@ -7,13 +7,16 @@ CallSid). The CallSid may be the browser's own leg; the call record of its paren
 Who may wrap a call up is who may read it (:mod:`connector.call_access`): a call an agent gets
 a 404 for reading — someone else's, a missed call, a voicemail — is a 404 here too. The
 customer record attached must be one the call matched (ring-time lookup, the record the agent
-clicked to dial, an earlier choice) or one the connector knows: a live built-in CRM customer
-or a record in the phone index synced from that CRM. Per-user sharing rules inside an
-external CRM are not checked (the connector reads it as its integration user).
+clicked to dial, an earlier choice) or one the agent can see: for the built-in CRM a live
+customer (every agent may read them). A record of an external CRM (Salesforce, kintone) comes
+from the agent's own CRM screen — found there or just created — and cannot be checked with the
+agent's rights from here (the connector reads the CRM as its integration user): it is
+accepted, and logged.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify
@@ -28,6 +31,7 @@ from .schema import phone_index as phone_index_table
 from .validation import fields, invalid_fields, json_object
 
 bp = Blueprint("wrapup", __name__)
+log = logging.getLogger("cti.wrapup")
 
 MAX_NOTES = 32000  # Salesforce Task.Description holds 32,000 characters
 
@@ -37,8 +41,8 @@ UNKNOWN_DISPOSITION = Text("結果「{value}」は設定された結果の一覧
                            "次から選んでください: {choices}",
                            "The result \"{value}\" is not one of the configured results; choose "
                            "one of: {choices}")
-UNKNOWN_RECORD = Text("この通話で見つかった顧客でも、連携中の CRM に登録済みの顧客でもありません",
-                      "not a record this call matched, nor one known from that CRM")
+UNKNOWN_RECORD = Text("この通話で見つかった顧客でも、内蔵 CRM の顧客でもありません",
+                      "not a record this call matched, nor a built-in CRM customer")
 NO_SUCH_CALL = Text("通話 {sid} は記録されていません。", "There is no call {sid}.")
 NOT_AN_ADAPTER = Text("有効な CRM ではありません（{adapters}）", "not an enabled CRM adapter "
                                                               "({adapters})")
@@ -115,9 +119,13 @@ def _record_allowed(conn: Connection, customer: dict[str, Any], ref: dict[str, A
             return False
         return conn.execute(select(customers.c.id).where(
             customers.c.id == int(ref["id"]), customers.c.deleted_at.is_(None))).first() is not None
-    return conn.execute(select(phone_index_table.c.id).where(
+    known = conn.execute(select(phone_index_table.c.id).where(
         phone_index_table.c.adapter == ref["adapter"],
         phone_index_table.c.record_id == ref["id"]).limit(1)).first() is not None
+    if not known:  # found or created on the agent's CRM screen (see the module docstring)
+        log.info("wrap-up attached a record the call did not match",
+                 extra={"adapter": ref["adapter"], "record_id": ref["id"]})
+    return True
 
 
 def _parent_call(conn: Connection, call_sid: str) -> Any:

@@ -9,8 +9,9 @@ Body rules, applied before the body is parsed (issue 17; ecosystem.md §4.4):
 
 * ``X-Twilio-Signature`` must look like one — ASCII base64 of an HMAC-SHA1 — or the request is
   refused with 403 before anything else happens (no 500, no traceback for odd bytes).
-* At most :data:`WEBHOOK_MAX_BODY_BYTES` are read (413 beyond, before reading): Twilio's own
-  parameters are a few kilobytes, and an unsigned megabyte must not cost a parse.
+* At most :data:`WEBHOOK_MAX_BODY_BYTES` are read (413 beyond, before reading; a lower
+  ``[server] max_request_bytes`` wins): Twilio's own parameters are a few kilobytes, and an
+  unsigned megabyte must not cost a parse.
 * Only ``application/x-www-form-urlencoded`` bodies are signed parameter by parameter; any other
   non-empty body (JSON, ``text/plain``, multipart) is accepted only when the URL carries
   ``bodySHA256`` — the hex SHA-256 of the raw body, as Twilio signs JSON bodies — and it
@@ -89,10 +90,12 @@ def signature_valid() -> bool:
 
 
 def _refuse_large_body() -> None:
-    """413 before reading, when the declared body is larger than a webhook's."""
+    """413 before reading, when the declared body is larger than a webhook's (or than
+    ``[server] max_request_bytes``, if that is lower)."""
+    limit = min(WEBHOOK_MAX_BODY_BYTES, request.max_content_length or WEBHOOK_MAX_BODY_BYTES)
     length = request.content_length
-    if length is not None and length > WEBHOOK_MAX_BODY_BYTES:
-        request.max_content_length = WEBHOOK_MAX_BODY_BYTES
+    if length is not None and length > limit:
+        request.max_content_length = limit
         raise RequestEntityTooLarge()
 
 
@@ -131,7 +134,7 @@ def twilio_webhook(*, on_error: str = "apology") -> Callable[[Callable[..., str]
             return Response(body, mimetype=TWIML_MIMETYPE)
 
         # Read by connector.request_size before the view: a streamed body stops here too.
-        wrapper.max_body_bytes = WEBHOOK_MAX_BODY_BYTES  # type: ignore[attr-defined]
+        wrapper.max_body_cap_bytes = WEBHOOK_MAX_BODY_BYTES  # type: ignore[attr-defined]
         wrapper.twilio_webhook = True  # type: ignore[attr-defined]
         return wrapper
 
