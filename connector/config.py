@@ -69,8 +69,13 @@ class ServerSettings:
     data_dir: str = "var"
     #: Largest request body read (webhooks, APIs); CSV uploads have their own, larger limits.
     max_request_bytes: int = 1024 * 1024
+    #: Proxies in front of this server that append the client's address to X-Forwarded-For;
+    #: 0 = the peer address is the client's (sign-in throttling, /healthz details).
+    proxy_hops: int = 0
 
     def __post_init__(self) -> None:
+        if not 0 <= self.proxy_hops <= 5:
+            raise ValueError(f"proxy_hops: must be between 0 and 5, got {self.proxy_hops}")
         if not self.public_base_url:
             host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
             object.__setattr__(self, "public_base_url", f"http://{host}:{self.port}")
@@ -237,6 +242,43 @@ class VoiceSettings:
                            [c.upper() for c in self.allowed_countries])
 
 
+def _check_limits(key: str, value: str) -> None:
+    """A rate-limit string as the ``limits`` package reads it: ``"5/minute;20/hour"``."""
+    from limits import parse_many  # imported here: only sign-in needs the package
+
+    try:
+        parsed = parse_many(value)
+    except ValueError:
+        parsed = []
+    if not parsed:
+        raise ValueError(f"{key}: rate limits such as \"5/minute;20/hour\" (count/period, "
+                         f"periods second, minute, hour, day), got {value!r}")
+
+
+@dataclass(frozen=True)
+class ThrottleSettings:
+    """``[auth.throttle]``: how fast sign-in attempts may come (connector/auth/throttle.py).
+
+    Password sign-in, password change, token refresh and the Salesforce sign-in callback all
+    pass through it. Several windows make the delay grow: after the first is used up the
+    client waits a minute, after the second a quarter of an hour, and so on.
+    """
+
+    #: Attempts per (user ID, client address); a successful sign-in clears it.
+    per_account_address: str = "5/minute;10/15 minutes;20/hour"
+    #: Failed attempts per client address over all user IDs (password spraying). A whole
+    #: office behind one NAT address shares it; only failures count.
+    per_address: str = "30/minute;200/hour"
+    #: The account lock ([auth] max_failed_attempts) counts only when the failures came from
+    #: at least this many client addresses: one address alone can never lock an agent out.
+    lock_min_addresses: int = 2
+
+    def __post_init__(self) -> None:
+        _check_limits("per_account_address", self.per_account_address)
+        _check_limits("per_address", self.per_address)
+        _check_range("lock_min_addresses", self.lock_min_addresses, 2, 100)
+
+
 @dataclass(frozen=True)
 class MailSettings:
     """``[mail]``: the SMTP server of voicemail notices (SPEC CF-7); empty host = no e-mail."""
@@ -267,6 +309,7 @@ class MailSettings:
 
 @dataclass(frozen=True)
 class AuthSettings:
+    #: Account lock (SPEC AD-3); 0 = never lock (the throttle alone slows guessing).
     max_failed_attempts: int = 5
     lockout_minutes: int = 15
     password_min_length: int = 10
@@ -278,9 +321,10 @@ class AuthSettings:
     session_hours: int = 12
     idle_logout_minutes: int = 120  # 0 = no idle logout
     salesforce: SalesforceSignInSettings = field(default_factory=SalesforceSignInSettings)
+    throttle: ThrottleSettings = field(default_factory=ThrottleSettings)
 
     def __post_init__(self) -> None:
-        _check_range("max_failed_attempts", self.max_failed_attempts, 1, 100)
+        _check_range("max_failed_attempts", self.max_failed_attempts, 0, 100)
         _check_range("lockout_minutes", self.lockout_minutes, 1, 24 * 60)
         _check_range("password_min_length", self.password_min_length, 8, 128)
         _check_range("password_expiry_days", self.password_expiry_days, 0, 3650)

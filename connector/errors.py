@@ -23,7 +23,9 @@ class APIError(Exception):
     """Raise from a view to answer with a JSON error."""
 
     def __init__(self, status: int, code: str, message: str | Text,
-                 details: dict[str, Any] | None = None) -> None:
+                 details: dict[str, Any] | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        self.headers = headers or {}  # e.g. Retry-After on a 429
         self.text = message if isinstance(message, Text) else None
         self.message = message.ja if isinstance(message, Text) else message
         super().__init__(self.message)
@@ -56,7 +58,9 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(APIError)
     def _api_error(exc: APIError):  # type: ignore[no-untyped-def]
         message, details = exc.body()
-        return error_response(exc.status, exc.code, message, details)
+        response = error_response(exc.status, exc.code, message, details)
+        response.headers.update(exc.headers)
+        return response
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):  # type: ignore[no-untyped-def]

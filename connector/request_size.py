@@ -5,7 +5,9 @@ the limit before anything is read. A streamed body (chunked, no ``Content-Length
 here, up to the limit, before the view runs: werkzeug's form parser would otherwise stop at the
 limit and parse what it had, silently losing the rest. The refusal is a 413 in the project's
 JSON error shape (:mod:`connector.errors`) naming the limit that applied. Upload views carry
-their own limit (:func:`body_limit`); it is applied before the body is touched.
+their own limit (:func:`body_limit`); it is applied before the body is touched. Twilio
+webhooks carry a cap (``max_body_cap_bytes``, :mod:`connector.voice.webhook`) that can only
+lower the limit.
 """
 
 from __future__ import annotations
@@ -35,6 +37,9 @@ def init_app(app: Flask) -> None:
         limit = getattr(view, "max_body_bytes", None)
         if limit is not None:
             request.max_content_length = limit
+        cap = getattr(view, "max_body_cap_bytes", None)  # lowers the limit, never raises it
+        if cap is not None:
+            request.max_content_length = min(cap, request.max_content_length or cap)
         if request.content_length is None and "wsgi.input_terminated" in request.environ:
             _read_streamed_body()
 

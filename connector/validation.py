@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import request
 
+from . import json_limits
 from .errors import APIError
 from .messages import Text, localized
 
@@ -18,6 +19,11 @@ FIELDS_INVALID = Text("入力内容を確認してください: {fields}", "Some
 UNKNOWN_FIELD = Text("この項目はありません", "unknown field")
 REQUIRED = Text("必須です", "required")
 EMPTY = Text("空にはできません", "must not be empty")
+BODY_TOO_DEEP = Text("リクエストの本文の入れ子が深すぎます（{limit} 段まで）。",
+                     "The request body is nested too deeply (at most {limit} levels).")
+TOO_DEEP = Text("入れ子が深すぎます（{limit} 段まで）",
+                "nested too deeply (at most {limit} levels)")
+TOO_LARGE = Text("大きすぎます（{limit:,} バイトまで）", "too large (at most {limit:,} bytes)")
 _TYPES = {str: Text("文字列で指定してください", "must be a string"),
           int: Text("整数で指定してください", "must be an integer"),
           bool: Text("true か false で指定してください", "must be true or false"),
@@ -26,7 +32,15 @@ _TYPES = {str: Text("文字列で指定してください", "must be a string"),
 
 
 def json_object() -> dict[str, Any]:
-    """The request body as a JSON object, or a 400 that says what is wrong with it."""
+    """The request body as a JSON object, or a 400 that says what is wrong with it.
+
+    The nesting is measured before parsing (:mod:`connector.json_limits`): a deeply nested
+    body would otherwise end in a ``RecursionError`` inside the parser.
+    """
+    if request.is_json and json_limits.text_depth(
+            request.get_data(cache=True)) > json_limits.MAX_BODY_DEPTH:
+        raise APIError(400, "invalid_body", BODY_TOO_DEEP.format(
+            limit=json_limits.MAX_BODY_DEPTH))
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise APIError(400, "invalid_body", NOT_AN_OBJECT)
@@ -59,6 +73,13 @@ def fields(data: dict[str, Any], required: dict[str, type],
         if kind is str and name in required and not value.strip():
             problem(name, "empty", EMPTY)
             continue
+        if kind in (dict, list):
+            try:
+                json_limits.check_value(value)
+            except json_limits.JSONTooComplex as exc:
+                problem(name, exc.reason, (TOO_DEEP if exc.reason == "too_deep"
+                                           else TOO_LARGE).format(limit=exc.limit))
+                continue
         out[name] = value
     if problems:
         raise invalid_fields(problems, codes)

@@ -3,24 +3,35 @@
 Works before or after the call's final status arrives: before, the values wait on the call record
 and go out with the first write-back; after, the log is written again (same CRM record, keyed by
 CallSid). The CallSid may be the browser's own leg; the call record of its parent is updated.
+
+Who may wrap a call up is who may read it (:mod:`connector.call_access`): a call an agent gets
+a 404 for reading — someone else's, a missed call, a voicemail — is a 404 here too. The
+customer record attached must be one the call matched (ring-time lookup, the record the agent
+clicked to dial, an earlier choice) or one the agent can see: for the built-in CRM a live
+customer (every agent may read them). A record of an external CRM (Salesforce, kintone) comes
+from the agent's own CRM screen — found there or just created — and cannot be checked with the
+agent's rights from here (the connector reads the CRM as its integration user): it is
+accepted, and logged.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify
 from sqlalchemy import Connection, select, update
 
-from . import clock, crm, db, phone_index, writeback
+from . import call_access, clock, crm, db, phone_index, writeback
 from .auth import current_agent, require_auth
-from .auth.guard import ROLE_RANK
 from .errors import APIError
 from .messages import Text
-from .schema import calls
+from .schema import calls, customers
+from .schema import phone_index as phone_index_table
 from .validation import fields, invalid_fields, json_object
 
 bp = Blueprint("wrapup", __name__)
+log = logging.getLogger("cti.wrapup")
 
 MAX_NOTES = 32000  # Salesforce Task.Description holds 32,000 characters
 
@@ -30,8 +41,8 @@ UNKNOWN_DISPOSITION = Text("結果「{value}」は設定された結果の一覧
                            "次から選んでください: {choices}",
                            "The result \"{value}\" is not one of the configured results; choose "
                            "one of: {choices}")
-NOT_YOUR_CALL = Text("この通話は別のオペレーターが対応しました。",
-                     "This call was handled by another agent.")
+UNKNOWN_RECORD = Text("この通話で見つかった顧客でも、内蔵 CRM の顧客でもありません",
+                      "not a record this call matched, nor a built-in CRM customer")
 NO_SUCH_CALL = Text("通話 {sid} は記録されていません。", "There is no call {sid}.")
 NOT_AN_ADAPTER = Text("有効な CRM ではありません（{adapters}）", "not an enabled CRM adapter "
                                                               "({adapters})")
@@ -49,9 +60,12 @@ def wrapup(call_sid: str) -> Any:
     now = clock.now()
     with db.get_engine().begin() as conn:
         call = _parent_call(conn, call_sid)
-        if not _may_wrap_up(conn, call, agent):
-            raise APIError(403, "forbidden", NOT_YOUR_CALL)
+        if not call_access.may_see(conn, agent, call):
+            # The answer reading gives: others' calls are indistinguishable from none.
+            raise APIError(404, "unknown_call", NO_SUCH_CALL.format(sid=call_sid[:64]))
         data = dict(call.customer or {})
+        if customer is not None and not _record_allowed(conn, data, customer):
+            raise invalid_fields({"customer.id": UNKNOWN_RECORD}, {"customer.id": "unknown_record"})
         if customer is not None:
             data["chosen"] = customer
             if call.customer_number:
@@ -93,13 +107,25 @@ def _check_values(body: dict[str, Any]) -> None:
         raise error
 
 
-def _may_wrap_up(conn: Connection, call: Any, agent: Any) -> bool:
-    """The call's agent, any agent who had a leg of it (a transfer's target), or a
-    supervisor; calls nobody has answered yet are open to every agent."""
-    if call.agent_id in (None, agent.id) or ROLE_RANK[agent.role] >= ROLE_RANK["supervisor"]:
+def _record_allowed(conn: Connection, customer: dict[str, Any], ref: dict[str, Any]) -> bool:
+    """The record is one of the call's own, or a record the connector knows exists."""
+    own = [*customer.get("matches", []), customer.get("selected") or {},
+           customer.get("chosen") or {}]
+    if any(isinstance(m, dict) and m.get("adapter") == ref["adapter"]
+           and m.get("id") == ref["id"] for m in own):
         return True
-    return conn.execute(select(calls.c.call_sid).where(
-        calls.c.parent_call_sid == call.call_sid, calls.c.agent_id == agent.id)).first() is not None
+    if ref["adapter"] == "builtin":
+        if not ref["id"].isdigit():
+            return False
+        return conn.execute(select(customers.c.id).where(
+            customers.c.id == int(ref["id"]), customers.c.deleted_at.is_(None))).first() is not None
+    known = conn.execute(select(phone_index_table.c.id).where(
+        phone_index_table.c.adapter == ref["adapter"],
+        phone_index_table.c.record_id == ref["id"]).limit(1)).first() is not None
+    if not known:  # found or created on the agent's CRM screen (see the module docstring)
+        log.info("wrap-up attached a record the call did not match",
+                 extra={"adapter": ref["adapter"], "record_id": ref["id"]})
+    return True
 
 
 def _parent_call(conn: Connection, call_sid: str) -> Any:

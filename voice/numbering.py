@@ -493,18 +493,25 @@ def mask(number: str) -> str:
 
 
 _D = "[0-9０-９]"
-_SEP = "[-‐‑‒–—―−ー－ｰ ()（）\u3000]"
+#: Separators inside a number: dashes, spaces, brackets — and in URLs and query strings (the
+#: access log) ``+`` and ``%20`` for a space, ``%2D`` for a dash, ``%E3%83%BB`` for ``・``.
+_ENCODED_SEPARATORS = ("%20", "%2D", "%2d", "%E3%80%80", "%E3%83%BB", "%EF%BD%A5")
+_SEP = ("(?:[-‐‑‒–—―−ー－ｰ ()（）\u3000+・･]|%20|%2[Dd]|%E3%80%80|%E3%83%BB|%EF%BD%A5)")
+_DOT = "[.．]"
 _PHONE_LIKE = re.compile(
     # Not glued to a word, a number, a decimal point or a hyphenated ID (UUIDs, CallSids).
     r"(?<![0-9A-Za-z_０-９.\-])"
     r"(?:"
     rf"(?:[+＋]|%2[Bb]){_D}(?:{_SEP}{{0,2}}{_D}){{6,14}}"  # E.164, also URL-encoded
     rf"|[0０]{_D}(?:{_SEP}{{0,2}}{_D}){{8,9}}"  # national: 10 or 11 digits, trunk 0
-    rf"|81[1-9]{_D}{{8,9}}"  # international digits without +, as search_forms() emits
+    rf"|81{_SEP}{{0,2}}[1-9](?:{_SEP}{{0,2}}{_D}){{8,9}}"  # international digits without +
+    # Dotted, in exactly three groups (``090.1234.5678``), so decimals and addresses stay.
+    rf"|[0０]{_D}{{1,4}}{_DOT}{_D}{{1,4}}{_DOT}{_D}{{3,4}}(?!{_DOT}?{_D})"
     r")"
     r"(?![0-9A-Za-z_０-９])"
 )
 _ANY_DIGIT = re.compile(_D)
+_ENCODED = re.compile("|".join(re.escape(e) for e in _ENCODED_SEPARATORS) + "|%2[Bb]")
 
 
 def mask_text(text: str) -> str:
@@ -512,15 +519,17 @@ def mask_text(text: str) -> str:
 
     Caught: E.164 with or without separators (``+81312345678``, ``+81 (0)3-1234-5678``, and
     URL-encoded ``%2B81312345678`` as in query strings),
-    national numbers of 10–11 digits starting with 0, with or without dashes, spaces or
-    brackets (``03-1234-5678``, ``03(1234)5678``, ``09012345678``), the same in full-width
-    digits, and international digits without ``+`` starting with 81 (``81312345678``).
+    national numbers of 10–11 digits starting with 0, with or without dashes, spaces,
+    brackets or ``・`` (``03-1234-5678``, ``03(1234)5678``, ``09012345678``,
+    ``090・1234・5678``), the same in full-width digits, international digits without ``+``
+    starting with 81, with or without separators (``81312345678``, ``81-90-1234-5678``),
+    dotted numbers in three groups (``090.1234.5678``), and all of these as URLs and query
+    strings spell them: ``+`` or ``%20`` for a space, ``%2D``, ``%E3%83%BB`` (``・``).
 
     Not caught, by design: runs glued to letters, digits, ``.`` or ``-`` (so CallSids like
     ``CA`` + 32 hex, UUIDs, hex digests and decimals stay intact), ISO timestamps and port
     numbers (too few digits), foreign numbers written without ``+``, national numbers with
-    their area code missing, numbers spelled with dots (``03.1234.5678``), and numbers split
-    by more than two separator characters.
+    their area code missing, and numbers split by more than two separator characters.
     """
     if _ANY_DIGIT.search(text) is None:
         return text
@@ -528,7 +537,20 @@ def mask_text(text: str) -> str:
 
 
 def _mask_match(match: re.Match[str]) -> str:
+    """Mask the digits of one match; the digits inside ``%xx`` escapes are not the number's."""
     found = match.group()
-    if found[:3].upper() == "%2B":  # the 2 of %2B is not a digit of the number
-        return found[:3] + mask("+" + found[3:])[1:]
-    return mask(found)
+    if "%" not in found:
+        return mask(found)
+    escapes: list[str] = []
+
+    def hold(escape: re.Match[str]) -> str:
+        escapes.append(escape.group())
+        return chr(0xE000 + len(escapes) - 1)  # a private-use stand-in, no digit
+
+    held = _ENCODED.sub(hold, found)
+    plus = held.startswith(chr(0xE000)) and escapes[0].upper() == "%2B"
+    masked = mask(("+" + held[1:]) if plus else held)
+    if plus:
+        masked = chr(0xE000) + masked[1:]
+    return "".join(escapes[ord(ch) - 0xE000] if 0xE000 <= ord(ch) < 0xE000 + len(escapes)
+                   else ch for ch in masked)

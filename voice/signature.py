@@ -58,26 +58,28 @@ def compute_signature(url: str, params: Params, auth_token: str) -> str:
 
 
 def validate_signature(
-    url: str, params: Params | str, signature: str | None, auth_token: str
+    url: str, params: Params | str | bytes, signature: str | None, auth_token: str
 ) -> bool:
     """Check a request's ``X-Twilio-Signature``.
 
     Args:
         url: The absolute public URL of the request (rebuild it behind a proxy).
-        params: The form parameters, or for a JSON request the raw body string.
-        signature: The header value (``None`` or empty fails).
+        params: The form parameters, or for any other body (JSON) the raw body, as bytes
+            or as text (UTF-8).
+        signature: The header value (``None``, empty or non-ASCII fails).
         auth_token: The account's auth token.
 
     Returns:
         ``True`` if the signature matches the URL as given, or with or without the default
         port, and, for JSON bodies, the ``bodySHA256`` query parameter matches the body.
     """
-    if not signature:
-        return False
-    if isinstance(params, str):
+    if not signature or not signature.isascii():
+        return False  # hmac.compare_digest raises TypeError on non-ASCII text
+    if isinstance(params, str | bytes):
+        raw = params.encode("utf-8") if isinstance(params, str) else params
         expected_hash = parse_qs(urlsplit(url).query).get("bodySHA256", [""])[0]
-        actual_hash = hashlib.sha256(params.encode("utf-8")).hexdigest()
-        if not hmac.compare_digest(actual_hash, expected_hash):
+        actual_hash = hashlib.sha256(raw).hexdigest()
+        if not hmac.compare_digest(actual_hash.encode(), expected_hash.encode("utf-8")):
             return False
         params = None
     validator = RequestValidator(auth_token)

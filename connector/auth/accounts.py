@@ -75,8 +75,10 @@ class LoginFailed(AccountError):
     code = "invalid_credentials"
     status = 401
 
-    def __init__(self) -> None:
+    def __init__(self, lockable_agent_id: int | None = None) -> None:
         super().__init__(LOGIN_FAILED)
+        #: A usable account whose password was wrong: this failure counts toward its lock.
+        self.lockable_agent_id = lockable_agent_id
 
 
 class PasswordExpired(AccountError):
@@ -199,8 +201,8 @@ def authenticate(conn: Connection, username: str, password: str, *, policy: Auth
         passwords.burn_time(password)
         raise LoginFailed()
     if not passwords.verify_password(row.password_hash, password):
-        _record_failure(conn, agent, policy, now)
-        raise LoginFailed()
+        _record_failure(conn, agent, now)
+        raise LoginFailed(agent.id)
     if agent.failed_attempts or agent.locked_until:
         conn.execute(update(agents).where(agents.c.id == agent.id).values(
             failed_attempts=0, locked_until=None, updated_at=now))
@@ -209,14 +211,18 @@ def authenticate(conn: Connection, username: str, password: str, *, policy: Auth
     return agent
 
 
-def _record_failure(conn: Connection, agent: Agent, policy: AuthSettings, now: datetime) -> None:
-    failures = agent.failed_attempts + 1
-    values: dict[str, Any] = {"failed_attempts": failures, "updated_at": now}
-    if failures >= policy.max_failed_attempts:
-        # Locked for M minutes; the counter restarts so the next lock needs N new failures.
-        values.update(failed_attempts=0,
-                      locked_until=now + timedelta(minutes=policy.lockout_minutes))
-    conn.execute(update(agents).where(agents.c.id == agent.id).values(**values))
+def _record_failure(conn: Connection, agent: Agent, now: datetime) -> None:
+    # In SQL, not read-modify-write: concurrent failures all count. Shown to admins only;
+    # whether to lock is decided by the sign-in throttle (connector.auth.throttle).
+    conn.execute(update(agents).where(agents.c.id == agent.id).values(
+        failed_attempts=agents.c.failed_attempts + 1, updated_at=now))
+
+
+def lock(conn: Connection, agent_id: int, policy: AuthSettings, now: datetime) -> None:
+    """Lock the account for ``lockout_minutes`` (SPEC AD-3); the failure count restarts."""
+    conn.execute(update(agents).where(agents.c.id == agent_id).values(
+        failed_attempts=0, locked_until=now + timedelta(minutes=policy.lockout_minutes),
+        updated_at=now))
 
 
 def password_expired(agent: Agent, policy: AuthSettings, now: datetime) -> bool:
@@ -283,8 +289,14 @@ def refresh_session(conn: Connection, refresh_token: str, *, policy: AuthSetting
         raise SessionInvalid(REFRESH_TOKEN_REUSED)
     agent = _usable_session_agent(conn, session, policy, now)
     new_token, new_hash = tokens.new_refresh_token(session_id)
-    conn.execute(update(auth_sessions).where(auth_sessions.c.id == session_id).values(
-        refresh_hash=new_hash, last_used_at=now))
+    # Compare-and-set on the old hash: of two concurrent refreshes with one token, exactly
+    # one rotates it. The other is refused without ending the session (the winner's new
+    # token stays good); a later reuse of the old token is caught above and ends it.
+    rotated = conn.execute(update(auth_sessions).where(
+        auth_sessions.c.id == session_id, auth_sessions.c.refresh_hash == session.refresh_hash,
+        auth_sessions.c.revoked_at.is_(None)).values(refresh_hash=new_hash, last_used_at=now))
+    if rotated.rowcount != 1:
+        raise SessionInvalid(BAD_REFRESH_TOKEN)
     return agent, session_id, new_token
 
 

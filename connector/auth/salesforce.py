@@ -25,7 +25,9 @@ out once. Only the holder of the secret (the softphone) can; the popup's URL sho
 Who gets in: the Salesforce user of the configured org (``[auth.salesforce] org_id``) whose
 username — or verified e-mail, per ``[crm.salesforce] agent_match`` — is an **active** agent's
 CRM user (:mod:`connector.auth.crm_users`). Password lock-outs and expiry do not apply: they
-guard passwords, and none is used here.
+guard passwords, and none is used here. The sign-in throttle does (:mod:`.throttle`): failed
+callbacks count against the client address, so a flood of forged callbacks gets a 429 page
+before any code is sent to Salesforce.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ from flask import (
 )
 
 from .. import clock, crm, db, queue
+from ..client_address import client_address
 from ..config import SalesforceSignInSettings, Settings
 from ..messages import Text, localized
 from ..validation import fields, json_object
@@ -59,6 +62,7 @@ from . import accounts
 from .accounts import Agent
 from .crm_users import agents_for_crm_user
 from .salesforce_oauth import SalesforceIdentity, SalesforceSignInClient, SignInError
+from .throttle import Attempt, Throttled, ThrottleUnavailable, get_throttle
 from .views import session_tokens
 
 log = logging.getLogger("cti.auth")
@@ -134,20 +138,34 @@ def start() -> Response:
 def callback() -> Response:
     settings: Settings = current_app.config["CTI_SETTINGS"]
     pending: dict[str, str] = {}
+    attempt = Attempt("salesforce", "callback", client_address())
+    throttle = get_throttle()
     try:
-        signin = _enabled(settings)
-        pending = _take_pending()
-        _salesforce_error()
-        code = _code()
-        identity = _client(settings, signin).identify(code, pending["code_verifier"])
-        agent = _agent_for(identity, signin)
+        throttle.before(attempt, per_account=False)
+    except Throttled as exc:
+        return _refused(SignInError("too_many_attempts", exc.text, status=429,
+                                    detail=f"throttled ({exc.scope})"))
+    except ThrottleUnavailable as exc:
+        return _refused(_unavailable(exc))
+    try:
+        try:
+            signin = _enabled(settings)
+            pending = _take_pending()
+            _salesforce_error()
+            code = _code()
+            identity = _client(settings, signin).identify(code, pending["code_verifier"])
+            agent = _agent_for(identity, signin)
+        except SignInError:
+            throttle.failed(attempt)
+            raise
+        throttle.succeeded(attempt)
         message = _message(session=_start_session(agent))
         log.info("agent %s signed in with Salesforce (user %s)", agent.username,
                  identity.user_id)
         _leave_result(pending, message)
     except SignInError as exc:
         return _refused(exc, pending)
-    except redis.RedisError as exc:
+    except (redis.RedisError, ThrottleUnavailable) as exc:
         return _refused(_unavailable(exc))
     return _page(message, 200)
 

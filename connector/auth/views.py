@@ -1,4 +1,8 @@
-"""``/api/auth``: sign in, refresh, sign out, who am I, change password."""
+"""``/api/auth``: sign in, refresh, sign out, who am I, change password.
+
+Sign-in, refresh and password change pass through the sign-in throttle first
+(:mod:`.throttle`): a 429 with ``Retry-After`` when the client tried too often.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +12,13 @@ from typing import Any
 from flask import Blueprint, current_app, g, jsonify, request
 
 from .. import clock, db
+from ..client_address import client_address
 from ..errors import APIError
 from ..messages import localized
 from ..validation import fields, json_object
 from . import accounts, tokens
 from .guard import authenticate_request, current_agent, require_auth
+from .throttle import Attempt, Throttled, ThrottleUnavailable, get_throttle
 
 bp = Blueprint("auth", __name__, url_prefix="/api/auth")
 
@@ -46,15 +52,57 @@ def _account_error(exc: accounts.AccountError) -> APIError:
     return APIError(exc.status, exc.code, exc.text, details)
 
 
+def throttle_error(exc: Throttled | ThrottleUnavailable) -> APIError:
+    """429 with ``Retry-After``, or 503 when the attempt counter is unreachable."""
+    if isinstance(exc, Throttled):
+        return APIError(429, "too_many_attempts", exc.text, {"retry_after": exc.retry_after},
+                        headers={"Retry-After": str(exc.retry_after)})
+    return APIError(503, "signin_unavailable", exc.text, headers={"Retry-After": "30"})
+
+
+def begin_attempt(kind: str, account: str) -> Attempt:
+    """Ask the throttle before trying; raises the 429/503 :class:`APIError`."""
+    attempt = Attempt(kind, account, client_address())
+    try:
+        get_throttle().before(attempt)
+    except (Throttled, ThrottleUnavailable) as exc:
+        raise throttle_error(exc) from None
+    return attempt
+
+
+def password_attempt(conn: Any, attempt: Attempt, username: str, password: str) -> accounts.Agent:
+    """:func:`accounts.authenticate` with the outcome told to the throttle, which decides on
+    the account lock. The caller commits (failure counts and a lock stick on refusals too)."""
+    policy = current_app.config["CTI_SETTINGS"].auth
+    now = clock.now()
+    throttle = get_throttle()
+    try:
+        try:
+            agent = accounts.authenticate(conn, username, password, policy=policy, now=now)
+        except accounts.LoginFailed as exc:
+            if throttle.failed(attempt, lockable=exc.lockable_agent_id is not None):
+                assert exc.lockable_agent_id is not None
+                accounts.lock(conn, exc.lockable_agent_id, policy, now)
+            raise
+        except accounts.PasswordExpired:
+            throttle.succeeded(attempt)  # the password was right
+            raise
+        throttle.succeeded(attempt)
+    except ThrottleUnavailable as exc:
+        conn.commit()
+        raise throttle_error(exc) from None
+    return agent
+
+
 @bp.post("/login")
 def login() -> Any:
     body = fields(json_object(), {"username": str, "password": str})
     policy = current_app.config["CTI_SETTINGS"].auth
     now = clock.now()
+    attempt = begin_attempt("password", accounts.normalize_username(body["username"]))
     with db.get_engine().connect() as conn:
         try:
-            agent = accounts.authenticate(conn, body["username"], body["password"],
-                                          policy=policy, now=now)
+            agent = password_attempt(conn, attempt, body["username"], body["password"])
         except accounts.AccountError as exc:
             conn.commit()  # the failure count (and a lock) must stick although we refuse
             raise _account_error(exc) from None
@@ -69,15 +117,30 @@ def login() -> Any:
 def refresh() -> Any:
     body = fields(json_object(), {"refresh_token": str})
     policy = current_app.config["CTI_SETTINGS"].auth
+    try:  # counted per session, so guessing at one session's tokens is slowed
+        account = tokens.split_refresh_token(body["refresh_token"])
+    except tokens.TokenError:
+        account = "malformed"
+    attempt = begin_attempt("refresh", account)
+    throttle = get_throttle()
     with db.get_engine().connect() as conn:
         try:
             agent, session_id, new_refresh = accounts.refresh_session(
                 conn, body["refresh_token"], policy=policy, now=clock.now())
         except accounts.AccountError as exc:
             conn.commit()  # keep the revocation of a replayed token
+            _tell_throttle(throttle.failed, attempt)
             raise _account_error(exc) from None
         conn.commit()
+    _tell_throttle(throttle.succeeded, attempt)
     return _token_response(agent, session_id, new_refresh)
+
+
+def _tell_throttle(report: Any, attempt: Attempt) -> None:
+    try:
+        report(attempt)
+    except ThrottleUnavailable as exc:
+        raise throttle_error(exc) from None
 
 
 @bp.post("/logout")
@@ -102,12 +165,12 @@ def change_password() -> Any:
                   {"username": str})
     policy = current_app.config["CTI_SETTINGS"].auth
     now = clock.now()
+    username = body.get("username") or authenticate_request().username
+    attempt = begin_attempt("password", accounts.normalize_username(username))
     with db.get_engine().connect() as conn:
         try:
-            username = body.get("username") or authenticate_request().username
             try:
-                agent = accounts.authenticate(conn, username, body["current_password"],
-                                              policy=policy, now=now)
+                agent = password_attempt(conn, attempt, username, body["current_password"])
             except accounts.PasswordExpired:
                 agent = accounts.find_agent(conn, username)
                 assert agent is not None

@@ -15,7 +15,7 @@ from typing import Any
 
 from flask import Blueprint, jsonify, request, url_for
 
-from .. import clock, crm, db
+from .. import call_access, clock, crm, db
 from ..auth import current_agent, require_auth
 from ..auth.guard import ROLE_NAMES, ROLE_RANK
 from ..errors import APIError
@@ -182,13 +182,15 @@ def delete_customer(customer_id: int) -> Any:
 @bp.get("/customers/<int:customer_id>/calls")
 @require_auth()
 def customer_calls(customer_id: int) -> Any:
-    """The customer's call history, newest first (``limit``, ``offset``)."""
+    """The customer's call history, newest first (``limit``, ``offset``): agents see their
+    own calls only, as in the calls API (:mod:`connector.call_access`)."""
     limit = _int_arg("limit", 50, 1, store.MAX_PAGE)
     offset = _int_arg("offset", 0, 0, 10**9)
     with db.get_engine().connect() as conn:
         if store.get_customer(conn, customer_id) is None:
             raise _not_found()
-        calls, total = store.history(conn, customer_id, limit=limit, offset=offset)
+        calls, total = store.history(conn, customer_id, limit=limit, offset=offset,
+                                     visible=call_access.visible_call_sids(current_agent()))
     return jsonify({"calls": calls, "total": total, "limit": limit, "offset": offset})
 
 

@@ -208,10 +208,14 @@ def _details(conn: Connection, rows: list[Any]) -> list[dict[str, Any]]:
             for row in rows]
 
 
-def history(conn: Connection, customer_id: int, *, limit: int = 50,
-            offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+def history(conn: Connection, customer_id: int, *, limit: int = 50, offset: int = 0,
+            visible: Any = None) -> tuple[list[dict[str, Any]], int]:
     """The customer's calls, newest first: those logged for them, and unattributed calls
     from or to one of their numbers.
+
+    Args:
+        visible: the CallSids the reader may see (:func:`connector.call_access.
+            visible_call_sids`); ``None``: every call.
 
     Returns:
         One page of calls (JSON-ready) and the number of all of them.
@@ -221,6 +225,8 @@ def history(conn: Connection, customer_id: int, *, limit: int = 50,
     condition = or_(log.customer_id == customer_id,
                     and_(log.customer_id.is_(None), log.customer_number != "",
                          log.customer_number.in_(numbers)))
+    if visible is not None:
+        condition = and_(condition, log.call_sid.in_(visible))
     total = conn.execute(select(func.count()).select_from(customer_call_logs)
                          .where(condition)).scalar_one()
     rows = conn.execute(select(customer_call_logs).where(condition)

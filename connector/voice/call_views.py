@@ -16,6 +16,7 @@ from sqlalchemy import Connection, RowMapping, and_, or_, select
 from voice import numbering
 from voice.numbering import NumberError
 
+from .. import call_access
 from ..auth.accounts import Agent
 from ..errors import APIError
 from ..schema import agent_groups, agents, calls, phone_numbers
@@ -26,10 +27,8 @@ DEFAULT_PAGE = 50
 
 
 def may_see(conn: Connection, agent: Agent, record: RowMapping) -> bool:
-    if agent.role in ("supervisor", "admin") or record["agent_id"] == agent.id:
-        return True
-    return any(leg["agent_id"] == agent.id for leg in call_store.child_rows(
-        conn, record["call_sid"]))
+    """The one rule (:mod:`connector.call_access`), shared with wrap-up and CRM history."""
+    return call_access.may_see(conn, agent, record)
 
 
 def find_record(conn: Connection, agent: Agent, call_sid: str) -> RowMapping:
@@ -45,10 +44,9 @@ def find_record(conn: Connection, agent: Agent, call_sid: str) -> RowMapping:
 def page(conn: Connection, agent: Agent, limit: int, before: str | None) -> list[RowMapping]:
     """Call records newest first; ``before`` is the ``next_before`` of the previous page."""
     query = select(calls).where(calls.c.parent_call_sid.is_(None))
-    if agent.role == "agent":
-        rang = select(calls.c.parent_call_sid).where(calls.c.agent_id == agent.id,
-                                                     calls.c.parent_call_sid.is_not(None))
-        query = query.where(or_(calls.c.agent_id == agent.id, calls.c.call_sid.in_(rang)))
+    visible = call_access.visible_call_sids(agent)
+    if visible is not None:
+        query = query.where(calls.c.call_sid.in_(visible))
     if before:
         started, sid = parse_cursor(before)
         query = query.where(or_(calls.c.started_at < started,

@@ -15,7 +15,6 @@ the CRM write-back is only handed over (``connector.writeback.call_finished``) a
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from typing import Any
@@ -26,7 +25,7 @@ from voice import numbering, twiml
 from voice.number_lists import is_anonymous
 from voice.numbering import NumberError
 
-from .. import clock, db, writeback
+from .. import clock, db, json_limits, writeback
 from ..auth import accounts
 from . import calls, numbers, outbound, routing
 from .callstate import is_terminal
@@ -46,6 +45,9 @@ OUTBOUND_RING_SECONDS = 60
 _AFTER_OUTBOUND_DIAL = {"busy": "outbound_busy", "no-answer": "outbound_no_answer",
                         "failed": "outbound_failed"}
 _RECORD_KEYS = ("adapter", "id", "type", "name")
+#: ``cti_record`` is one flat object of four short strings; anything much larger is not one.
+CTI_RECORD_MAX_BYTES = 2048
+CTI_RECORD_MAX_DEPTH = 2
 
 
 @bp.post("/inbound")
@@ -228,15 +230,22 @@ def _selected_record(raw: str) -> dict[str, Any]:
     """The CRM record the agent clicked (``cti_record``), kept for the write-back (SF-3)."""
     selected = None
     if raw:
+        problem = ""
         try:
-            value = json.loads(raw)
+            value = json_limits.loads_bounded(raw, max_bytes=CTI_RECORD_MAX_BYTES,
+                                              max_depth=CTI_RECORD_MAX_DEPTH)
+        except json_limits.JSONTooComplex as exc:
+            value, problem = None, exc.reason
         except ValueError:
-            value = None
+            value, problem = None, "not_json"
         if isinstance(value, dict) and all(isinstance(value.get(k, ""), str)
                                            for k in _RECORD_KEYS) and value.get("id"):
             selected = {k: value.get(k, "")[:200] for k in _RECORD_KEYS}
         else:
-            log.warning("ignored a malformed cti_record parameter")
+            # The call goes ahead without the clicked record; the reason says what was wrong.
+            log.warning("ignored a malformed cti_record parameter",
+                        extra={"field": "cti_record", "problem": problem or "not_a_record",
+                               "length": len(raw)})
     return {"name": selected["name"] if selected else "", "company": "", "matches": [],
             "selected": selected}
 

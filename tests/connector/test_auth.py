@@ -23,8 +23,9 @@ def add_agent(app, username="agent1", password=PASSWORD, role="agent", **kw):
             now=clock_ext.now(app), role=role, **kw)
 
 
-def login(client, username="agent1", password=PASSWORD):
-    return client.post("/api/auth/login", json={"username": username, "password": password})
+def login(client, username="agent1", password=PASSWORD, address="127.0.0.1"):
+    return client.post("/api/auth/login", json={"username": username, "password": password},
+                       environ_base={"REMOTE_ADDR": address})
 
 
 def bearer(token):
@@ -71,15 +72,37 @@ def test_lockout_after_n_failures_and_unlock_after_m_minutes(make_app, database_
                    auth={"max_failed_attempts": 3, "lockout_minutes": 10})
     add_agent(app)
     client = app.test_client()
-    for _ in range(3):
-        assert login(client, password="Wrong-password-1").status_code == 401
-    locked = login(client)  # the right password, but locked
+    # The lock needs failures from two addresses or more (issue 17): one alone never locks.
+    for address in ("192.0.2.1", "192.0.2.2", "192.0.2.1"):
+        assert login(client, password="Wrong-password-1", address=address).status_code == 401
+    locked = login(client, address="192.0.2.3")  # the right password, but locked
     assert locked.status_code == 401
     assert locked.get_json() == login(client, username="nobody").get_json()
     clock.advance(minutes=9, seconds=59)
-    assert login(client).status_code == 401
+    assert login(client, address="192.0.2.4").status_code == 401
     clock.advance(seconds=1)
-    assert login(client).status_code == 200
+    assert login(client, address="192.0.2.5").status_code == 200
+
+
+def test_one_address_alone_never_locks_the_account(make_app, clock):
+    app = make_app(auth={"max_failed_attempts": 3, "throttle": {
+        "per_account_address": "50/minute"}})
+    add_agent(app)
+    client = app.test_client()
+    for _ in range(10):
+        assert login(client, password="Wrong-password-1", address="192.0.2.9").status_code == 401
+    assert login(client, address="198.51.100.7").status_code == 200  # the agent, elsewhere
+    with db.get_engine(app).connect() as conn:
+        assert accounts.find_agent(conn, "agent1").locked_until is None
+
+
+def test_lock_off_when_policy_says_zero(make_app, clock):
+    app = make_app(auth={"max_failed_attempts": 0})
+    add_agent(app)
+    client = app.test_client()
+    for index in range(8):
+        login(client, password="Wrong-password-1", address=f"192.0.2.{index + 1}")
+    assert login(client, address="198.51.100.7").status_code == 200
 
 
 def test_success_resets_failure_count(make_app, clock):
@@ -260,3 +283,27 @@ def test_bad_request_bodies_name_the_field(auth_app):
     not_json = client.post("/api/auth/login", data="username=agent1")
     assert not_json.status_code == 400
     assert not_json.get_json()["error"]["code"] == "invalid_body"
+
+
+def test_refresh_rotation_is_compare_and_set(auth_app, monkeypatch):
+    """The loser of two refreshes that both read the old hash is refused and does not end
+    the session: the winner's token stays good (in-process, the race made deterministic)."""
+    client = auth_app.test_client()
+    token = login(client).get_json()["refresh_token"]
+    original = accounts._usable_session_agent
+    raced = {}
+
+    def rotate_in_between(conn, session, policy, now):
+        if not raced:  # another refresh rotates the token after this one read it
+            raced["body"] = None
+            raced["body"] = client.post("/api/auth/refresh",
+                                        json={"refresh_token": token}).get_json()
+        return original(conn, session, policy, now)
+
+    monkeypatch.setattr(accounts, "_usable_session_agent", rotate_in_between)
+    loser = client.post("/api/auth/refresh", json={"refresh_token": token})
+    monkeypatch.setattr(accounts, "_usable_session_agent", original)
+    assert loser.status_code == 401
+    assert "refresh_token" in raced["body"], raced["body"]
+    winner = raced["body"]["refresh_token"]
+    assert client.post("/api/auth/refresh", json={"refresh_token": winner}).status_code == 200

@@ -39,10 +39,15 @@ def _assert_too_large(response, limit):
 
 
 def test_a_30_mb_webhook_body_is_refused_before_it_is_parsed(client):
+    """Webhooks read at most 64 KiB (connector/voice/webhook.py); unsigned ones nothing (403)."""
     body = b"CallSid=CA" + b"1" * (30 * MIB)
     response = client.post("/twilio/voice/inbound", data=body,
+                           headers={"X-Twilio-Signature": "A" * 27 + "="},
                            content_type="application/x-www-form-urlencoded")
-    _assert_too_large(response, MIB)
+    _assert_too_large(response, 64 * 1024)
+    unsigned = client.post("/twilio/voice/inbound", data=body,
+                           content_type="application/x-www-form-urlencoded")
+    assert unsigned.status_code == 403
 
 
 def test_a_json_api_body_over_the_limit_is_refused(client):

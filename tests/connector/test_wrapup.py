@@ -1,9 +1,11 @@
 """POST /api/calls/<CallSid>/wrapup — before or after the final status, once in the CRM."""
 
+import pytest
 from sqlalchemy import insert, select
 
 from connector import db, phone_index
 from connector.schema import calls
+from crm_adapters.base import Customer
 from tests.connector.crm_fixtures import add_call, run_jobs, sid
 from tests.connector.test_auth import add_agent, bearer, login
 
@@ -44,14 +46,15 @@ def test_wrapup_before_the_call_ends_goes_out_with_the_first_write(crm_app, fake
 def test_wrapup_after_the_call_ended_rewrites_the_same_log(crm_app, fake_crm, clock):
     agent, token = agent_token(crm_app)
     contact = fake_crm.add_contact("山田 太郎", ["03-1234-5678"])
-    add_call(crm_app, sid(2), clock=clock, agent_id=agent.id)
+    add_call(crm_app, sid(2), clock=clock, agent_id=agent.id, customer={
+        "matches": [{"adapter": "example", "id": contact}], "selected": None})
     with crm_app.app_context():
         from connector import writeback
 
         writeback.call_finished(sid(2))
     run_jobs(crm_app)
     first = fake_crm.logs_for(sid(2))[0]
-    assert first["notes"] == "" and first["customer_record_id"] == ""
+    assert first["notes"] == ""
     response = wrapup(crm_app, sid(2), token, notes="折り返し希望",
                       customer={"adapter": "example", "id": contact, "name": "山田 太郎"})
     assert response.get_json()["writeback"] == "queued"
@@ -90,7 +93,7 @@ def test_wrapup_refusals_name_the_problem(crm_app, clock):
     _boss, boss_token = agent_token(crm_app, username="boss", role="supervisor")
     add_call(crm_app, sid(5), clock=clock, agent_id=agent.id)
     assert wrapup(crm_app, "CAnope", token).status_code == 404
-    assert wrapup(crm_app, sid(5), other_token, notes="x").status_code == 403
+    assert wrapup(crm_app, sid(5), other_token, notes="x").status_code == 404  # as reading
     assert wrapup(crm_app, sid(5), boss_token, notes="supervisor note").status_code == 200
     bad = wrapup(crm_app, sid(5), token, disposition="対応完了",
                  customer={"adapter": "nosuch", "id": ""})
@@ -106,7 +109,7 @@ def test_the_target_of_a_transfer_may_wrap_up(crm_app, clock):
     first, _ = agent_token(crm_app)
     target, target_token = agent_token(crm_app, username="agent3")
     add_call(crm_app, sid(8), clock=clock, agent_id=first.id)
-    assert wrapup(crm_app, sid(8), target_token, notes="x").status_code == 403
+    assert wrapup(crm_app, sid(8), target_token, notes="x").status_code == 404
     with db.get_engine(crm_app).begin() as conn:  # the call was transferred to agent3
         conn.execute(insert(calls).values(
             call_sid=sid(9), parent_call_sid=sid(8), direction="inbound", leg="agent",
@@ -155,3 +158,36 @@ def test_a_disposition_must_be_one_of_the_configured_results(crm_app, clock):
 def test_softphone_config_gives_the_notes_limit(crm_app):
     config = crm_app.test_client().get("/softphone/config.json").get_json()
     assert config["notes_max_length"] == 32000
+
+
+@pytest.mark.parametrize("role", ["agent", "supervisor", "admin"])
+def test_the_attached_record_must_be_the_calls_or_one_the_agent_can_see(crm_app, clock, role):
+    agent, token = agent_token(crm_app, username=f"u{role}", role=role)
+    add_call(crm_app, sid(20), clock=clock, agent_id=agent.id, customer={
+        "matches": [{"adapter": "example", "id": "C-MATCHED"}],
+        "selected": {"adapter": "example", "id": "C-CLICKED"}})
+    with db.get_engine(crm_app).begin() as conn:
+        phone_index.upsert_customers(conn, "example", [Customer(
+            "example", "C-SYNCED", "鈴木 一郎", phone_numbers=("+81661234567",))], clock())
+    for known in ("C-MATCHED", "C-CLICKED", "C-SYNCED"):
+        ok = wrapup(crm_app, sid(20), token, customer={"adapter": "example", "id": known})
+        assert ok.status_code == 200, ok.get_json()
+        assert ok.get_json()["customer"]["id"] == known
+    # From the agent's own CRM screen (searched or created there): accepted.
+    assert wrapup(crm_app, sid(20), token, customer={"adapter": "example",
+                                                      "id": "ON-SCREEN"}).status_code == 200
+    with crm_app.app_context():  # the built-in CRM is checked here: a deleted/unknown id fails
+        from connector import crm as crm_layer
+
+        adapters = crm_layer.get_layer().adapters
+    if "builtin" not in adapters:
+        return
+    refused = wrapup(crm_app, sid(20), token, language="en", notes="kept?",
+                     customer={"adapter": "builtin", "id": "999999"})
+    assert refused.status_code == 422
+    error = refused.get_json()["error"]
+    assert error["details"]["codes"] == {"customer.id": "unknown_record"}
+    assert "customer.id" in error["message"]
+    with db.get_engine(crm_app).connect() as conn:
+        row = conn.execute(select(calls).where(calls.c.call_sid == sid(20))).first()
+    assert row.notes != "kept?"

@@ -270,8 +270,11 @@ def test_delete_hides_the_customer_but_keeps_its_history(supervisor_api, agent_a
 
 # -- history -----------------------------------------------------------------------------------
 
-def test_history_is_newest_first_with_unattributed_calls_by_number(agent_api, add_customer,
-                                                                   adapter):
+def test_history_is_newest_first_with_unattributed_calls_by_number(supervisor_api,
+                                                                   add_customer, adapter):
+    """Seen by a supervisor: agents see their own calls only (tests/connector/
+    test_call_access.py), and these logs belong to no recorded call."""
+    agent_api = supervisor_api
     yamada = add_customer("山田 太郎", "03-1234-5678")
     other = add_customer("鈴木 一郎", "06-6123-4567")
     adapter.write_call_logs([

@@ -12,12 +12,14 @@ import pytest
 from sqlalchemy import select
 
 from connector import db
+from connector.auth import accounts
 from connector.schema import customers
 from crm_adapters.base import AdapterEnvironment
 from crm_adapters.builtin import BuiltinCRMAdapter, BuiltinSettings
 from crm_adapters.http import TimeoutSession
 from crm_adapters.testing import sample_log
 from tests.conftest import need_service
+from tests.connector.crm_fixtures import add_call
 from tests.connector.test_auth import PASSWORD, add_agent, login
 from tests.fakes.server import LiveServer
 
@@ -83,8 +85,12 @@ def with_token(page, token: str) -> None:
     page.evaluate("token => sessionStorage.setItem('cti.access_token', token)", token)
 
 
-def test_screen_pop_with_the_softphones_token(app, page, yamada):
-    with_token(page, token_for(app))
+def test_screen_pop_with_the_softphones_token(app, page, yamada, clock):
+    token = token_for(app)
+    with db.get_engine(app).connect() as conn:  # agents see their own calls in the history
+        agent = accounts.find_agent(conn, "agent1")
+    add_call(app, "CA" + "b" * 32, clock=clock, agent_id=agent.id)
+    with_token(page, token)
     page.goto(f"/crm/customers/{yamada}")
     page.locator("#customer-name", has_text="山田 太郎").wait_for()  # "…" until loaded
     assert page.title() == "山田 太郎 — 顧客管理"
