@@ -35,6 +35,7 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None, *,
         errors,
         health,
         home,
+        integrations,
         queue,
         request_size,
         security,
@@ -68,6 +69,7 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None, *,
     voice.init_app(app)
     softphone.init_app(app)
     home.init_app(app)
+    integrations.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(wrapup.bp)
     app.register_blueprint(callcenter.bp)

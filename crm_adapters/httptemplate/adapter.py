@@ -21,7 +21,8 @@ import hashlib
 import json
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlsplit
 
@@ -57,6 +58,8 @@ class HTTPTemplateAdapter(CRMAdapter):
         self._sid = ""
         self._sid_until = 0.0
         self._engine: Engine | None = None
+        #: The ledger's clock; the connector sets its own (tests move it).
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     @property
     def server_side(self) -> bool:
@@ -174,7 +177,7 @@ class HTTPTemplateAdapter(CRMAdapter):
                     # No shared database (a script): a ledger for this process only.
                     self.log.warning("no database: sent templates are remembered in memory")
                     ledger_metadata.create_all(self._engine)
-            return Ledger(self._engine, self.name)
+            return Ledger(self._engine, self.name, self.clock)
 
     def _send_once(self, event: str, template: Template, context: CallContext) -> bool:
         ledger = self.ledger()

@@ -16,6 +16,7 @@ import ``connector``, so the columns are repeated here, and a test checks the tw
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import (
@@ -56,9 +57,11 @@ class AlreadyInFlight(Exception):
 class Ledger:
     """The ledger of one adapter instance."""
 
-    def __init__(self, engine: Engine, adapter: str) -> None:
+    def __init__(self, engine: Engine, adapter: str,
+                 clock: Callable[[], datetime] | None = None) -> None:
         self.engine = engine
         self.adapter = adapter
+        self.now = clock or _now
 
     def claim(self, call_sid: str, event: str) -> bool:
         """True if this process should send; False if it was sent already.
@@ -66,7 +69,7 @@ class Ledger:
         Raises:
             AlreadyInFlight: another worker claimed it less than CLAIM_SECONDS ago.
         """
-        now = _now()
+        now = self.now()
         key = self._key(call_sid, event)
         with self.engine.begin() as conn:
             row = conn.execute(select(http_template_sent.c.state,
@@ -94,7 +97,7 @@ class Ledger:
     def sent(self, call_sid: str, event: str) -> None:
         with self.engine.begin() as conn:
             conn.execute(update(http_template_sent).where(*self._key(call_sid, event)).values(
-                state="sent", sent_at=_now()))
+                state="sent", sent_at=self.now()))
 
     def release(self, call_sid: str, event: str) -> None:
         with self.engine.begin() as conn:

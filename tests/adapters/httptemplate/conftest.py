@@ -31,7 +31,7 @@ def crm(server):
 
 
 @pytest.fixture
-def database_url(tmp_path):
+def ledger_url(tmp_path):
     url = f"sqlite:///{tmp_path / 'ledger.db'}"
     engine = create_engine(url)
     ledger_metadata.create_all(engine)
@@ -57,7 +57,7 @@ def standard_table(base: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def make_adapter(server, database_url):
+def make_adapter(server, ledger_url):
     def make(table: dict[str, Any] | None = None, *, name: str = "http_test",
              **changes: Any) -> HTTPTemplateAdapter:
         raw = dict(standard_table(server.url) if table is None else table)
@@ -65,7 +65,7 @@ def make_adapter(server, database_url):
         settings = parse_settings(HTTPTemplateSettings, raw, where="crm.http.test")
         cls = type("HTTPTemplateAdapter_test", (HTTPTemplateAdapter,), {"name": name})
         return cls(settings, http=TimeoutSession(timeout=0.5),
-                   env=AdapterEnvironment(database_url=database_url))
+                   env=AdapterEnvironment(database_url=ledger_url))
     return make
 
 
