@@ -35,6 +35,7 @@ class FakeTemplateCRM:
         self.charset = "utf-8"  # of text search answers
         self.search_override: tuple[bytes, str] | None = None  # (body, content type)
         self._failures: list[str] = []
+        self._path_failures: dict[str, list[str]] = {}
 
     # -- FakeCRM protocol --------------------------------------------------------------------
 
@@ -53,6 +54,11 @@ class FakeTemplateCRM:
         with self.lock:
             return [dict(v) for k, v in self.logs.items() if k == call_sid]
 
+    def fail_path(self, path: str, failure: str, times: int = 1) -> None:
+        """Like :meth:`fail_next`, for the requests to ``path`` only."""
+        with self.lock:
+            self._path_failures.setdefault(path, []).extend([failure] * times)
+
     def reset(self) -> None:
         with self.lock:
             self.customers.clear()
@@ -60,6 +66,7 @@ class FakeTemplateCRM:
             self.hits.clear()
             self.sessions.clear()
             self._failures.clear()
+            self._path_failures.clear()
             self.charset = "utf-8"
             self.search_override = None
 
@@ -81,6 +88,9 @@ class FakeTemplateCRM:
         with self.lock:
             self.hits.append(hit)
             failure = self._failures.pop(0) if self._failures else None
+            pending = self._path_failures.get(request.path)
+            if failure is None and pending and request.method != "HEAD":
+                failure = pending.pop(0)
         if request.method == "HEAD":
             known = request.path in ("/login.php", "/search.php", "/search.json") or \
                 request.path.startswith("/hook/")
