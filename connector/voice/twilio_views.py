@@ -26,7 +26,7 @@ from voice import numbering, twiml
 from voice.number_lists import is_anonymous
 from voice.numbering import NumberError
 
-from .. import clock, db, integrations, writeback
+from .. import clock, db, integrations, notify, writeback
 from ..auth import accounts
 from . import calls, numbers, outbound, routing
 from .callstate import is_terminal
@@ -136,6 +136,7 @@ def status() -> str:
     if finished:
         log.info("call final; handed to the write-back", extra={"call_sid": finished})
         writeback.call_finished(finished)
+        notify.call_final(finished)  # missed calls and voicemails, sent by a worker
     return twiml.empty()
 
 
