@@ -25,6 +25,9 @@ def deliver_now(app: Flask, *, to: str, body: str = "", template: str = "",
                 call_sid: str | None = None) -> dict[str, Any]:
     """Send one SMS through Twilio (or the simulator) and record it; raise SmsError."""
     settings = app.config["CTI_SETTINGS"]
+    simulated = app.extensions.get("cti.simulated_mode")
+    if simulated is not None:  # the simulated account sends from the configured numbers
+        simulated.sync_numbers()
     client = rest_client(app)
     if client is None:
         raise service.SmsError("no_twilio", "Twilio（またはシミュレーター）に接続していません",

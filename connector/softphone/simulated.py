@@ -202,6 +202,7 @@ class SimulatedTwilio:
                 if e164 not in sim.numbers:
                     sim.add_number(e164, runtime.url("inbound"),
                                    status_callback=runtime.url("status"))
+                    sim.messaging.set_sms_url(e164, f"{self.base_url}/twilio/sms/inbound")
         self.in_engine(add)
         return numbers
 
