@@ -26,8 +26,9 @@ def deliver_now(app: Flask, *, to: str, body: str = "", template: str = "",
     """Send one SMS through Twilio (or the simulator) and record it; raise SmsError."""
     settings = app.config["CTI_SETTINGS"]
     simulated = app.extensions.get("cti.simulated_mode")
-    if simulated is not None:  # the simulated account sends from the configured numbers
-        simulated.sync_numbers()
+    attached = app.extensions.get("cti.simulator")
+    if simulated is not None and (attached is None or simulated.owns(attached)):
+        simulated.sync_numbers()  # the simulated account sends from the configured numbers
     client = rest_client(app)
     if client is None:
         raise service.SmsError("no_twilio", "Twilio（またはシミュレーター）に接続していません",

@@ -184,6 +184,10 @@ class SimulatedTwilio:
             raise outcome["error"]
         return outcome["value"]
 
+    def owns(self, simulator: Any) -> bool:
+        """Whether ``simulator`` is this account's (tests may attach one of their own)."""
+        return simulator is not None and simulator is self._sim
+
     def rest_client(self) -> Client:
         sim = self.simulator
         return Client(sim.account_sid, sim.signing_key(), http_client=sim.http_client())

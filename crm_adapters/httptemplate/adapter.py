@@ -63,9 +63,11 @@ class HTTPTemplateAdapter(CRMAdapter):
 
     @property
     def server_side(self) -> bool:
-        # Write-back rows are only worth making when a server-side hang-up or wrap-up exists.
-        return any(t.run == "server" for e, t in self.settings.templates().items()
-                   if e in ("hangup", "wrapup"))
+        # Live lookups need a search template; write-back rows a server-side hang-up or
+        # wrap-up. An integration of browser pops only is never asked anything.
+        return self.settings.search is not None or any(
+            t.run == "server" for e, t in self.settings.templates().items()
+            if e in ("hangup", "wrapup"))
 
     # -- CRMAdapter --------------------------------------------------------------------------
 

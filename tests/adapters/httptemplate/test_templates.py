@@ -336,3 +336,11 @@ def test_settings_errors_name_the_key(make_adapter, table, problem):
     with pytest.raises(SettingsError) as excinfo:
         make_adapter(table)
     assert problem in str(excinfo.value)
+
+
+def test_server_side_only_with_something_to_ask_or_write(make_adapter, server):
+    assert make_adapter().server_side
+    assert make_adapter({"search": {"url": f"{server.url}/search.php?tel={{TEL}}"}}).server_side
+    assert not make_adapter({"ring_popups": {"+815012345678": "https://x.example.jp/?q=@@@@"},
+                             "answered": {"url": "https://x.example.jp/", "run": "browser"}}
+                            ).server_side
