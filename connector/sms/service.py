@@ -107,6 +107,26 @@ def prepare(conn: Connection, settings: SmsSettings, *, to: str, body: str = "",
                     template)
 
 
+def preview_text(conn: Connection, settings: SmsSettings, *, template: str, to: str = "",
+                 our_number: str = "", agent_name: str = "", now: datetime) -> str:
+    """A template as it would go out to ``to`` (placeholders of an unknown or missing
+    recipient stay empty)."""
+    found = conn.execute(select(sms_templates.c.body).where(
+        sms_templates.c.name == template)).scalar()
+    if found is None:
+        raise SmsError("unknown_template", f"テンプレート「{template}」はありません",
+                       f"there is no template {template!r}", "template")
+    try:
+        to_e164 = normalize(to) if to else ""
+    except NumberError:
+        to_e164 = ""
+    ours = our_number or settings.default_from or next(iter(sending_numbers(conn)), "")
+    values = _values(conn, to_e164, ours, agent_name, now) if to_e164 else {
+        "agent": agent_name, "our_number": _display(ours) if ours else "",
+        "date": now.astimezone(ZoneInfo("Asia/Tokyo")).strftime("%Y-%m-%d")}
+    return render(found, values)
+
+
 def send(conn: Connection, outgoing: Outgoing, client: Any, *, status_callback: str,
          now: datetime, agent_id: int | None = None, call_sid: str | None = None
          ) -> dict[str, Any]:

@@ -56,14 +56,13 @@ def preview() -> Any:
     if body.get("template"):
         with db.get_engine().connect() as conn:
             try:
-                text = service.prepare(conn, settings, to=body.get("to") or "+81300000000",
-                                       template=body["template"],
-                                       our_number=body.get("from", ""),
-                                       agent_name=current_agent().display_name,
-                                       now=clock.now()).body
+                text = service.preview_text(conn, settings, template=body["template"],
+                                            to=body.get("to", ""),
+                                            our_number=body.get("from", ""),
+                                            agent_name=current_agent().display_name,
+                                            now=clock.now())
             except service.SmsError as exc:
-                if exc.field in ("template", "from"):
-                    raise sms_error(exc) from None
+                raise sms_error(exc) from None
     segments = sms_segments.count(text)
     return jsonify({"body": text, "segments": segments.to_dict(),
                     "max_segments": settings.max_segments,

@@ -239,3 +239,19 @@ def test_a_flow_node_queues_an_sms_to_the_caller(env):
 def test_segment_counts(text, expected):
     segments = sms_segments.count(text)
     assert (segments.count, segments.remaining) == expected
+
+
+def test_preview_renders_a_template_with_or_without_a_recipient(env):
+    env.client.post("/api/admin/sms/templates", headers=env.admin,
+                    json={"name": "thanks", "body": "{name}様 {agent}です。{our_number}"})
+    known = env.client.post("/api/sms/preview", headers=env.headers, json={
+        "template": "thanks", "to": "090-1234-5678"}).get_json()
+    assert known["body"] == "山田 太郎様 agent1 担当です。050-1234-5678"
+    assert known["segments"]["encoding"] == "UCS-2"
+    blank = env.client.post("/api/sms/preview", headers=env.headers,
+                            json={"template": "thanks"}).get_json()
+    assert blank["body"] == "様 agent1 担当です。050-1234-5678"
+    missing = env.client.post("/api/sms/preview", headers=env.headers,
+                              json={"template": "nope"})
+    assert missing.status_code == 422
+    assert missing.get_json()["error"]["details"]["field"] == "template"
