@@ -36,9 +36,11 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None, *,
         flows,
         health,
         home,
+        integrations,
         queue,
         request_size,
         security,
+        sms,
         softphone,
         voice,
         wrapup,
@@ -70,6 +72,8 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None, *,
     flows.init_app(app)
     softphone.init_app(app)
     home.init_app(app)
+    integrations.init_app(app)
+    sms.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(wrapup.bp)
     app.register_blueprint(callcenter.bp)

@@ -24,6 +24,9 @@ from urllib.parse import urlsplit
 
 from crm_adapters.settings import EnvText, Secret, SettingsError, parse_settings
 
+from .notify.settings import NotifySettings
+from .sms.settings import SmsSettings
+
 DEFAULT_CONFIG_PATH = Path("config/cti.toml")
 ENV_PREFIX = "CTI_"
 
@@ -424,6 +427,8 @@ class Settings:
     softphone: SoftphoneSettings = field(default_factory=SoftphoneSettings)
     cli: CLISettings = field(default_factory=CLISettings)
     mail: MailSettings = field(default_factory=MailSettings)
+    notify: NotifySettings = field(default_factory=NotifySettings)
+    sms: SmsSettings = field(default_factory=SmsSettings)
     source: str = "built-in defaults"
 
     @property
@@ -530,7 +535,8 @@ def _section_class(name: str) -> type:
     return {"server": ServerSettings, "storage": StorageSettings, "queue": QueueSettings,
             "twilio": TwilioSettings, "auth": AuthSettings, "voice": VoiceSettings,
             "logging": LoggingSettings, "softphone": SoftphoneSettings,
-            "cli": CLISettings, "mail": MailSettings}[name]
+            "cli": CLISettings, "mail": MailSettings, "notify": NotifySettings,
+            "sms": SmsSettings}[name]
 
 
 def _parse_crm(value: Any, environ: Mapping[str, str]) -> CRMSettings:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -27,7 +28,7 @@ from sqlalchemy import Engine
 from crm_adapters.base import AdapterEnvironment, CRMAdapter, Customer
 from crm_adapters.http import TimeoutSession
 from crm_adapters.registry import AdapterRegistry, RegistryError
-from crm_adapters.settings import SettingsError
+from crm_adapters.settings import SettingsError, parse_settings
 from voice.numbering import mask
 
 from . import clock, phone_index
@@ -74,6 +75,10 @@ def resolve_adapters(settings: Settings, *, registry: AdapterRegistry | None = N
             else:
                 problems.append(f"crm.adapters[{index}]: {exc}")
             continue
+        if getattr(adapter_class, "multi_instance", False):
+            problems.extend(_resolve_instances(resolved, name, adapter_class,
+                                               crm.tables.get(name) or {}, environ))
+            continue
         try:
             adapter_settings = resolved.registry.parse_settings(name, crm.tables.get(name),
                                                                 environ or os.environ)
@@ -85,6 +90,35 @@ def resolve_adapters(settings: Settings, *, registry: AdapterRegistry | None = N
     if problems:
         raise ConfigError(problems, settings.source)
     return resolved
+
+
+def _resolve_instances(resolved: ResolvedAdapters, name: str, adapter_class: type[CRMAdapter],
+                       tables: Mapping[str, Any],
+                       environ: Mapping[str, str] | None) -> list[str]:
+    """``[crm.<name>.<instance>]`` of a multi-instance adapter (the HTTP adapter): one adapter
+    per table, named ``<name>_<instance>`` — a name rq job ids and the write-back rows accept."""
+    problems = []
+    for instance, table in tables.items():
+        where = f"crm.{name}.{instance}"
+        if not re.fullmatch(r"[a-z][a-z0-9_]{0,40}", instance) or not isinstance(table, Mapping):
+            problems.append(f"{where}: expected a table named with lower-case letters, digits "
+                            "and _")
+            continue
+        try:
+            instance_settings = parse_settings(adapter_class.Settings, table, where=where,
+                                               environ=environ or os.environ)
+        except SettingsError as exc:
+            problems.extend(exc.problems)
+            continue
+        full_name = f"{name}_{instance}"
+        # A subclass per instance: the class attribute ``name`` is what every part of the
+        # connector (index, write-back rows, logs) keys an adapter by.
+        instance_class = type(f"{adapter_class.__name__}_{instance}", (adapter_class,),
+                              {"name": full_name, "__module__": adapter_class.__module__})
+        resolved.adapters[full_name] = (instance_class, instance_settings)
+    if not tables:
+        problems.append(f"crm.{name}: add one [crm.{name}.<name>] table per integration")
+    return problems
 
 
 class CRMLayer:

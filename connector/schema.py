@@ -460,11 +460,60 @@ voicemails = Table(
     Index("ix_voicemails_created_at", "created_at"),
 )
 
+# --- Integrations (migration 0008_integrations): URL templates sent, SMS -----------------------
+
+#: Which event template of which HTTP integration was sent for which call (exactly once);
+#: crm_adapters/httptemplate/ledger.py declares the same columns.
+http_template_sent = Table(
+    "http_template_sent", metadata,
+    Column("adapter", String(64), primary_key=True),
+    Column("call_sid", String(34), primary_key=True),
+    Column("event", String(16), primary_key=True),
+    Column("state", String(8), nullable=False),  # "sending" | "sent"
+    Column("claimed_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime),
+)
+
+SMS_DIRECTIONS = ("inbound", "outbound")
+
+#: Every SMS sent or received (SPEC SM-1), on the customer's history by number.
+sms_messages = Table(
+    "sms_messages", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("message_sid", String(34), unique=True),  # Twilio's SM…/MM…; null until accepted
+    Column("direction", String(8), nullable=False),
+    Column("our_number", String(20), nullable=False),
+    Column("customer_number", String(20), nullable=False, index=True),
+    Column("sender_id", String(20), nullable=False, server_default=""),  # alphanumeric sender
+    Column("body", Text, nullable=False),
+    Column("segments", Integer, nullable=False, server_default="1"),
+    Column("status", String(16), nullable=False),
+    Column("error_code", String(16), nullable=False, server_default=""),
+    Column("template", String(64), nullable=False, server_default=""),
+    Column("agent_id", Integer, ForeignKey("agents.id", ondelete="SET NULL"), index=True),
+    Column("call_sid", String(34)),  # the call it follows up, if any
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    CheckConstraint("direction IN ('inbound', 'outbound')", name="direction"),
+    Index("ix_sms_messages_created_at", "created_at"),
+)
+
+#: Admin-managed SMS texts with placeholders (SPEC SM-1).
+sms_templates = Table(
+    "sms_templates", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("body", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
 __all__ = ["CALL_CONTROL_STATES", "NUMBER_LISTS", "PRESENCE_STATUSES", "ROLES", "UTCDateTime",
            "agent_caller_ids", "agent_crm_users", "agent_group_members", "agent_groups",
            "agent_presence", "agents", "auth_sessions", "call_controls", "call_events",
            "call_flows", "calls", "flow_audio", "flow_overrides",
            "crm_sync_state", "crm_writebacks", "customer_call_logs", "customer_phones",
-           "customer_tags", "customers", "func", "metadata", "number_choices",
-           "number_list_rules", "phone_index", "phone_numbers", "stop_statuses", "utcnow",
-           "voice_versions", "voicemails"]
+           "customer_tags", "customers", "func", "http_template_sent", "metadata",
+           "number_choices", "number_list_rules", "phone_index", "phone_numbers",
+           "sms_messages", "sms_templates", "stop_statuses", "utcnow", "voice_versions",
+           "voicemails"]

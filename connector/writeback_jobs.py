@@ -31,7 +31,7 @@ from crm_adapters.errors import (
     AdapterTemporaryError,
 )
 
-from . import call_logs, clock, crm, db, writeback
+from . import call_logs, clock, crm, db, notify, writeback
 from .schema import crm_writebacks
 
 log = logging.getLogger("cti.writeback")
@@ -209,3 +209,6 @@ class Batch:
             log.warning("write-back dead-lettered", extra={
                 "call_sid": row.call_sid, "adapter": row.adapter,
                 "error": str(values.get("last_error", ""))[:300]})
+            notify.writeback_failed(row.adapter, row.call_sid,
+                                    str(values.get("last_error", "")),
+                                    time=f"{self.now:%Y-%m-%d %H:%M} UTC")

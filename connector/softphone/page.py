@@ -80,6 +80,7 @@ def boot_config() -> Any:
         "salesforce": salesforce_frame.boot_config(settings),
         "crm_links": crm_links(),
         "simulator_controls": softphone.simulator_controls and not settings.twilio.configured,
+        "sms_max_segments": settings.sms.max_segments,
     })
 
 

@@ -184,6 +184,10 @@ class SimulatedTwilio:
             raise outcome["error"]
         return outcome["value"]
 
+    def owns(self, simulator: Any) -> bool:
+        """Whether ``simulator`` is this account's (tests may attach one of their own)."""
+        return simulator is not None and simulator is self._sim
+
     def rest_client(self) -> Client:
         sim = self.simulator
         return Client(sim.account_sid, sim.signing_key(), http_client=sim.http_client())
@@ -202,6 +206,7 @@ class SimulatedTwilio:
                 if e164 not in sim.numbers:
                     sim.add_number(e164, runtime.url("inbound"),
                                    status_callback=runtime.url("status"))
+                    sim.messaging.set_sms_url(e164, f"{self.base_url}/twilio/sms/inbound")
         self.in_engine(add)
         return numbers
 

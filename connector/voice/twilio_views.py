@@ -25,7 +25,7 @@ from voice import numbering, twiml
 from voice.number_lists import is_anonymous
 from voice.numbering import NumberError
 
-from .. import clock, db, json_limits, writeback
+from .. import clock, db, integrations, json_limits, notify, writeback
 from ..auth import accounts
 from . import calls, numbers, outbound, routing
 from .callstate import is_terminal
@@ -83,6 +83,7 @@ def inbound() -> str:
                         detail=plan.detail, group_id=plan.group_id, expected_legs=plan.legs)
     log.info("inbound call routed", extra={**_log_fields(sid, caller_from, called),
                                            "route": plan.detail})
+    integrations.call_event("incoming", sid)
     return plan.twiml
 
 
@@ -131,9 +132,13 @@ def voicemail_done() -> str:
 @twilio_webhook(on_error="empty")
 def status() -> str:
     finished = _apply(calls.apply_status)
+    if param("CallStatus") == "in-progress":  # a leg answered: the call record's, or its parent's
+        integrations.call_event("answered", request.values.get("ParentCallSid") or
+                                param("CallSid"))
     if finished:
         log.info("call final; handed to the write-back", extra={"call_sid": finished})
         writeback.call_finished(finished)
+        notify.call_final(finished)  # missed calls and voicemails, sent by a worker
     return twiml.empty()
 
 
@@ -189,6 +194,7 @@ def outbound_call() -> str:
         return twiml.say_and_hang_up(decision.message_ja, runtime.speaker)
     log.info("outbound call", extra={"call_sid": sid, "agent": agent.username,
                                      "to": masked(destination.dial_string)})
+    integrations.call_event("click", sid)
     return twiml.dial_number(destination.dial_string, runtime.urls("outbound"),
                              caller_id=decision.caller_id, timeout=OUTBOUND_RING_SECONDS,
                              record=bool(number and number.recording))

@@ -261,7 +261,7 @@ def test_a_schema_newer_than_the_code_is_named(run, tmp_path):
 STRICT_CASES = {
     "unknown adapter": ('[crm]\nadapters = ["builtin", "hubspot"]\n',
                         "crm.adapters[1]: no CRM adapter named 'hubspot' is installed "
-                        "(available: builtin, example, kintone, salesforce)"),
+                        "(available: builtin, example, http, kintone, salesforce)"),
     "kintone without apps": ('[crm.kintone]\nbase_url = "https://acme.cybozu.com"\n',
                              "crm.kintone.apps: required key is missing"),
     "unset secret": ('[crm.kintone]\nbase_url = "https://acme.cybozu.com"\n'

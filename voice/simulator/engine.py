@@ -32,6 +32,7 @@ from voice.simulator.conference import Conferences
 from voice.simulator.dial import Dialer
 from voice.simulator.executor import Executor
 from voice.simulator.kernel import Clock, Kernel
+from voice.simulator.messaging import Messaging
 from voice.simulator.parties import CallerScript, Endpoint, Party, ScriptedEndpoint
 from voice.simulator.queues import Queues
 from voice.simulator.recordings import Recording, RecordingsAdapter
@@ -79,6 +80,7 @@ class Simulator:
         self.dialer = Dialer(self)
         self.queues = Queues(self)
         self.conferences = Conferences(self)
+        self.messaging = Messaging(self)
         self.numbers: dict[str, NumberConfig] = {}
         self.application: NumberConfig | None = None
         self.legs: dict[str, Leg] = {}

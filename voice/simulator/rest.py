@@ -29,6 +29,7 @@ from twilio.http.response import Response
 
 from voice.simulator import facts
 from voice.simulator.calls import CallbackConfig, Fetch, Leg
+from voice.simulator.messaging import MessagingError
 
 if TYPE_CHECKING:
     from voice.simulator.engine import Simulator
@@ -42,6 +43,9 @@ ROUTES = [
     ("GET", re.compile(_ACCOUNT + r"/Queues\.json$"), "list_queues"),
     ("GET", re.compile(_ACCOUNT + r"/Queues/(?P<sid>QU\w+)\.json$"), "fetch_queue"),
     ("GET", re.compile(_ACCOUNT + r"/Queues/(?P<sid>QU\w+)/Members\.json$"), "list_members"),
+    ("POST", re.compile(_ACCOUNT + r"/Messages\.json$"), "create_message"),
+    ("GET", re.compile(_ACCOUNT + r"/Messages\.json$"), "list_messages"),
+    ("GET", re.compile(_ACCOUNT + r"/Messages/(?P<sid>[SM]M\w+)\.json$"), "fetch_message"),
 ]
 
 
@@ -73,7 +77,7 @@ class SimulatorHttpClient(HttpClient):
                     if match["account"] != self.sim.account_sid:
                         raise RestError(facts.REST_NOT_FOUND, _not_found(path))
                     body = getattr(self, handler)(dict(data or {}), **_sid(match))
-                    status = 201 if handler == "create_call" else 200
+                    status = 201 if handler.startswith("create_") else 200
                     return Response(status, json.dumps(body))
             raise RestError(facts.REST_NOT_FOUND, _not_found(path))
         except RestError as exc:
@@ -157,6 +161,26 @@ class SimulatorHttpClient(HttpClient):
             },
             "to": leg.to, "to_formatted": leg.to, "trunk_sid": None, "uri": uri,
         }
+
+    # --- messages (voice/simulator/messaging.py) ----------------------------------------
+    def create_message(self, data: dict[str, Any]) -> dict[str, Any]:
+        try:
+            message = self.sim.messaging.create(_one(data, "To"), _one(data, "From"),
+                                                _one(data, "Body"), _one(data, "StatusCallback"))
+        except MessagingError as exc:
+            raise RestError((exc.code, exc.status), exc.message) from None
+        return self.sim.messaging.to_json(message)
+
+    def fetch_message(self, data: dict[str, Any], sid: str) -> dict[str, Any]:
+        message = self.sim.messaging.messages.get(sid)
+        if message is None:
+            raise RestError(facts.REST_NOT_FOUND, _not_found(self._uri(f"Messages/{sid}.json")))
+        return self.sim.messaging.to_json(message)
+
+    def list_messages(self, data: dict[str, Any]) -> dict[str, Any]:
+        items = [self.sim.messaging.to_json(m)
+                 for m in reversed(self.sim.messaging.messages.values())]
+        return self._page("messages", items, "Messages")
 
     # --- queues --------------------------------------------------------------------------
     def list_queues(self, data: dict[str, Any]) -> dict[str, Any]:

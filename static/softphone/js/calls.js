@@ -10,6 +10,7 @@ import { AfterCallWork } from './acw.js';
 import { audioConstraints, openMicrophone, releaseMicrophone } from './audio.js';
 import { customParameters, MIC_ERRORS } from './device.js';
 import { apiMessage, t } from './i18n.js';
+import { openPops } from './integrations.js';
 import { cleanNumber, displayNumber, withCallerIdPrefix } from './numbers.js';
 
 /** How long to wait for Twilio to end the agent's leg after a hold before ending it here. */
@@ -72,6 +73,7 @@ export class CallHandler {
     }, notice: null });
     this.phone.autoStatus('ringing');
     this.phone.bridge.onIncoming?.(this.state.call);
+    openPops(this.api, 'incoming', this.state.call.sid);
   }
 
   async accept() {
@@ -284,6 +286,8 @@ export class CallHandler {
     this.store.patchCall(patch);
     this.phone.autoStatus('on_call');
     if (wasRinging) this._screenPop(this.state.call);
+    // Server-rendered integration pops (HT-1 browser templates, HT-2 pop-up URLs).
+    openPops(this.api, wasRinging ? 'answered' : 'click', this.state.call.sid);
   }
 
   _ended(call, role) {
@@ -313,6 +317,7 @@ export class CallHandler {
       this.phone.returnToChosenStatus();
       return;
     }
+    openPops(this.api, 'hangup', state.sid);
     this.acw.start(state);
   }
 

@@ -133,6 +133,15 @@ const ja = {
   'error.busy': '通話中のため発信できません。',
   'close': '閉じる',
   'notice.dismiss': 'お知らせを閉じる',
+  'sms.title': 'SMS',
+  'sms.to': '宛先',
+  'sms.template': 'テンプレート',
+  'sms.template.none': '（自由入力）',
+  'sms.body': '本文',
+  'sms.send': 'SMS を送信',
+  'sms.count': '{chars}文字・{segments}通分（1通 {per}文字まで、あと {remaining}文字）',
+  'sms.too_long': '長すぎます: {segments}通分（最大 {max}通分）',
+  'sms.sent': '{number} に SMS を送信しました。',
 };
 
 const en = {
@@ -268,6 +277,15 @@ const en = {
   'error.busy': 'You are on a call.',
   'close': 'Close',
   'notice.dismiss': 'Dismiss the notice',
+  'sms.title': 'SMS',
+  'sms.to': 'To',
+  'sms.template': 'Template',
+  'sms.template.none': '(free text)',
+  'sms.body': 'Message',
+  'sms.send': 'Send SMS',
+  'sms.count': '{chars} characters, {segments} segment(s) ({per} per segment, {remaining} left)',
+  'sms.too_long': 'Too long: {segments} segments (at most {max})',
+  'sms.sent': 'SMS sent to {number}.',
 };
 
 export const DICTIONARIES = { ja, en };

@@ -6,6 +6,7 @@ import { applyAudioSettings } from './audio.js';
 import { loadBridge } from './bridges/index.js';
 import { apiMessage, setLanguage, t } from './i18n.js';
 import { Phone } from './phone.js';
+import { startSms } from './sms.js';
 import { initialState, Store } from './store.js';
 import { browserDeviceId, Tabs } from './tabs.js';
 import { UI } from './ui.js';
@@ -181,6 +182,7 @@ async function main() {
   });
   ui.translate();
   ui.render(store.state);
+  startSms({ root: document, api, store, maxSegments: config.sms_max_segments });
   tabs.start();
 
   startWindowProtocol({
