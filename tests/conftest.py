@@ -24,6 +24,7 @@ import redis as redis_lib
 from sqlalchemy import Engine, create_engine, event, text
 
 from connector import create_app, db
+from connector import queue as queue_module
 
 IN_CI = os.environ.get("CI") == "true"
 PG_ADMIN_URL = os.environ.get("CTI_TEST_POSTGRES_URL",
@@ -133,6 +134,30 @@ _engines_in_test: weakref.WeakSet[Engine] = weakref.WeakSet()
 @event.listens_for(Engine, "engine_connect")
 def _remember_engine(connection) -> None:  # type: ignore[no-untyped-def]
     _engines_in_test.add(connection.engine)
+
+
+_redis_in_test: weakref.WeakSet[redis_lib.Redis] = weakref.WeakSet()
+_connect_redis = queue_module.connect
+
+
+def _remembered_connect(redis_url: str) -> redis_lib.Redis:
+    client = _connect_redis(redis_url)
+    _redis_in_test.add(client)
+    return client
+
+
+queue_module.connect = _remembered_connect  # apps' clients are closed after each test
+
+
+@pytest.fixture(autouse=True)
+def _close_app_redis() -> Iterator[None]:
+    """Close the Redis clients apps made (routing uses Redis on every call), for the same
+    reason as the engines below."""
+    yield
+    for client in list(_redis_in_test):
+        client.connection_pool.disconnect()
+        client.close()
+    _redis_in_test.clear()
 
 
 @pytest.fixture(autouse=True)

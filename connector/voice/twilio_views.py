@@ -129,6 +129,9 @@ def voicemail_done() -> str:
 @twilio_webhook(on_error="empty")
 def status() -> str:
     finished = _apply(calls.apply_status)
+    # Agents' presence follows their legs (connector.acd.events); after the record's commit.
+    for hook in current_app.extensions.get("cti.status_hooks", ()):
+        hook(request.form)
     if finished:
         log.info("call final; handed to the write-back", extra={"call_sid": finished})
         writeback.call_finished(finished)
