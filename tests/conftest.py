@@ -7,12 +7,14 @@ CI can never pass by skipping.
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import socket
 import subprocess
 import time
 import uuid
+import warnings
 import weakref
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -149,15 +151,19 @@ def _remembered_connect(redis_url: str) -> redis_lib.Redis:
 queue_module.connect = _remembered_connect  # apps' clients are closed after each test
 
 
-@pytest.fixture(autouse=True)
-def _close_app_redis() -> Iterator[None]:
-    """Close the Redis clients apps made (routing uses Redis on every call), for the same
-    reason as the engines below."""
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
+    """After every fixture's teardown: close the Redis clients apps made (routing uses Redis
+    on every call), and collect sockets pools dropped meanwhile — here, not in some unrelated
+    later test whose ResourceWarning would then fail it."""
     yield
     for client in list(_redis_in_test):
         client.connection_pool.disconnect()
         client.close()
     _redis_in_test.clear()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()
 
 
 @pytest.fixture(autouse=True)
