@@ -256,13 +256,21 @@ class AgentBoard:
 
     # -- reading --
     def live(self, agent_ids: Iterable[int], now_ms: int) -> list[LiveAgent]:
-        """The agents' live state (one round trip), in the given order."""
+        """The agents' live state (one round trip), in the given order.
+
+        Raises:
+            NotLoaded: The board must be loaded first.
+        """
         ids = list(agent_ids)
         pipe = self.redis.pipeline(transaction=False)
+        pipe.exists(self.loaded_key)
         for agent_id in ids:
             pipe.hmget(self.agent_key(agent_id), *_FIELDS)
+        loaded, *rows = pipe.execute()
+        if not loaded:
+            raise NotLoaded()
         found = []
-        for agent_id, values in zip(ids, pipe.execute(), strict=True):
+        for agent_id, values in zip(ids, rows, strict=True):
             status, until, chosen, call, idle, day, talk = (
                 v.decode() if v is not None else None for v in values)
             status = status or "offline"

@@ -66,7 +66,7 @@ def choose(conn: Connection, board: AgentBoard, agent_id: int, status: str, *,
                                      f"(choose one of {', '.join(presence.CHOSEN)})")
     if stop_status_id is not None and status != "paused":
         raise presence.PresenceError("stop_status_id: only with status 'paused'")
-    answer = _retry_loaded(conn, board, lambda: board.choose(
+    answer = retry_loaded(conn, board, lambda: board.choose(
         agent_id, status, stop_status_id, now_ms=ms(now), force=force))
     if answer != "ok":
         raise Busy(answer)
@@ -91,7 +91,7 @@ def ring(conn: Connection, board: AgentBoard, call_sid: str, candidates: Sequenc
     if not candidates:
         return []
     ttl_ms = (ring_seconds + 30) * 1000  # a lost callback frees the claim key by itself
-    claimed = _retry_loaded(conn, board, lambda: board.claim(
+    claimed = retry_loaded(conn, board, lambda: board.claim(
         call_sid, list(candidates), max_agents=max_agents, ttl_ms=ttl_ms, now_ms=ms(now),
         group_id=group_id))
     for agent_id in claimed:
@@ -170,7 +170,8 @@ def rang_out(conn: Connection, board: AgentBoard, agent_id: int, call_sid: str, 
     return True
 
 
-def _retry_loaded(conn: Connection, board: AgentBoard, action):  # type: ignore[no-untyped-def]
+def retry_loaded(conn: Connection, board: AgentBoard, action):  # type: ignore[no-untyped-def]
+    """Run ``action``; when the board turns out empty, load it and run it once more."""
     try:
         return action()
     except NotLoaded:

@@ -36,7 +36,7 @@ def choose_agents(conn: Connection, group: groups.Group, call_sid: str) -> list[
     acd = get_acd()
     board, now = acd.board, clock.now()
     settings = settings_of(group)
-    live = board.live(group.member_ids, ms(now))
+    live = presence_ops.retry_loaded(conn, board, lambda: board.live(group.member_ids, ms(now)))
     tried = {int(a) for a in board.redis.smembers(_tried_key(board.prefix, call_sid))}
     if settings.max_active and sum(a.status in ("on_call", "hold") for a in live) >= (
             settings.max_active):
