@@ -26,6 +26,7 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None, *,
         clock: a callable returning aware UTC ``datetime`` (tests); defaults to the system clock.
     """
     from . import (
+        acd,
         auth,
         builtin_crm,
         callcenter,
@@ -70,6 +71,7 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None, *,
     builtin_crm.init_app(app)
     voice.init_app(app)
     flows.init_app(app)
+    acd.init_app(app)
     softphone.init_app(app)
     home.init_app(app)
     integrations.init_app(app)

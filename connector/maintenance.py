@@ -61,11 +61,16 @@ def run_once(app: Flask, *, lock_seconds: int = 29) -> dict[str, object]:
 def sweep_devices(app: Flask) -> int:
     """Set agents whose softphone stopped reporting offline, so routing stops offering them
     calls even when nobody opens the agent list (a closed laptop does not sign out)."""
+    from . import acd
+    from .acd import presence_ops as acd_presence
     from .softphone import devices
 
     stale = timedelta(seconds=app.config["CTI_SETTINGS"].softphone.device_stale_seconds)
+    board = acd.get_acd(app).board
+    now = clock.now(app)
     with db.get_engine(app).begin() as conn:
-        return devices.sweep_stale(conn, now=clock.now(app), stale_after=stale)
+        return devices.sweep_stale(conn, now=now, stale_after=stale, on_offline=lambda agent_id:
+                                   acd_presence.went_offline(board, agent_id, now))
 
 
 def schedule_syncs(app: Flask) -> list[str]:

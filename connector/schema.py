@@ -212,8 +212,32 @@ agent_presence = Table(
     Column("updated_by", Integer, ForeignKey("agents.id", ondelete="SET NULL")),
     Column("device_id", String(64)),
     Column("device_seen_at", UTCDateTime),
+    # Server-owned presence (migration 0009_acd): the call the agent is claimed for, the group
+    # it came through, when a timed status (後処理, an auto-pause) ends and what follows it —
+    # the status the agent last chose — and unanswered rings in a row.
+    Column("call_sid", String(34)),
+    Column("group_id", Integer),
+    Column("until", UTCDateTime),
+    Column("chosen_status", String(16)),
+    Column("chosen_stop_status_id", Integer),
+    Column("ring_outs", Integer, nullable=False, server_default="0"),
     CheckConstraint("status IN ('available', 'ringing', 'on_call', 'hold', 'away', 'acw', "
                     "'paused', 'offline')", name="status"),
+)
+
+# One row per stretch of one status (SPEC ST-4 reads it); the open one has no ``ended_at``.
+agent_status_intervals = Table(
+    "agent_status_intervals", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("agent_id", Integer, ForeignKey("agents.id", ondelete="CASCADE"), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("stop_status_id", Integer, ForeignKey("stop_statuses.id", ondelete="SET NULL")),
+    Column("group_id", Integer, ForeignKey("agent_groups.id", ondelete="SET NULL")),
+    Column("call_sid", String(34)),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("ended_at", UTCDateTime),
+    Index("ix_agent_status_intervals_agent_start", "agent_id", "started_at"),
+    Index("ix_agent_status_intervals_start", "started_at"),
 )
 
 # -- CRM layer: local phone index, sync state, agents' choices, CRM user mapping ---------------
@@ -334,6 +358,7 @@ agent_groups = Table(
     Column("display_name", String(100), nullable=False, server_default=""),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    Column("settings", JSON),  # ACD settings (connector.acd.settings), validated on save
 )
 
 agent_group_members = Table(
@@ -342,6 +367,20 @@ agent_group_members = Table(
            primary_key=True),
     Column("agent_id", Integer, ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True),
     Column("position", Integer, nullable=False, server_default="0"),
+    Column("skill", Integer, nullable=False, server_default="1"),  # 1 = best (skill-weighted)
+)
+
+# Supervisors' monitor / whisper / barge sessions (SPEC CF-11): every use is recorded.
+acd_supervision = Table(
+    "acd_supervision", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("supervisor_id", Integer, ForeignKey("agents.id", ondelete="SET NULL")),
+    Column("agent_id", Integer, ForeignKey("agents.id", ondelete="SET NULL")),
+    Column("call_sid", String(34), nullable=False),
+    Column("mode", String(16), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    CheckConstraint("mode IN ('monitor', 'whisper', 'barge')", name="mode"),
+    Index("ix_acd_supervision_started", "started_at"),
 )
 
 agent_caller_ids = Table(

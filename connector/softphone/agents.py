@@ -16,6 +16,7 @@ from flask import Blueprint, current_app, jsonify
 from sqlalchemy import Connection, select
 
 from .. import clock, db, presence
+from ..acd import get_acd, presence_ops
 from ..auth import accounts as account_store
 from ..auth import current_agent, require_auth
 from ..errors import APIError
@@ -53,7 +54,8 @@ def presence_json(conn: Connection, agent_id: int) -> dict[str, Any]:
     }
 
 
-def _change_status(agent_id: int, by: int) -> dict[str, Any]:
+def _change_status(agent_id: int, by: int, *, force: bool = False) -> dict[str, Any]:
+    """A chosen status (待機 / 離席 / 停止 / offline); the call statuses are the server's."""
     body = fields(json_object(), {"status": str}, {"stop_status_id": int})
     stop_id = body.get("stop_status_id")
     with db.get_engine().begin() as conn:
@@ -62,12 +64,17 @@ def _change_status(agent_id: int, by: int) -> dict[str, Any]:
             raise APIError(422, "invalid_fields", "some fields are missing or invalid",
                            {"fields": {"stop_status_id": "no active stop status with this id"}})
         try:
-            presence.set_status(conn, agent_id, body["status"], now=clock.now(), by=by,
-                                stop_status_id=stop_id)
+            presence_ops.choose(conn, get_acd().board, agent_id, body["status"],
+                                now=clock.now(), by=by, stop_status_id=stop_id, force=force)
         except presence.PresenceError as exc:
             name, _, problem = str(exc).partition(": ")
             raise APIError(422, "invalid_fields", "some fields are missing or invalid",
                            {"fields": {name: problem}}) from None
+        except presence_ops.Busy as exc:
+            raise APIError(409, "busy_with_call",
+                           "通話中は状態を変更できません（通話が終わると自動で切り替わります）。 "
+                           "(The status follows the call until it ends.)",
+                           {"status": exc.status}) from None
         return presence_json(conn, agent_id)
 
 
@@ -91,7 +98,8 @@ def list_agents() -> Any:
     """Every active agent with status and device — the supervisor's view."""
     now = clock.now()
     with db.get_engine().begin() as conn:
-        devices.sweep_stale(conn, now=now, stale_after=_stale_after())
+        devices.sweep_stale(conn, now=now, stale_after=_stale_after(),
+                            on_offline=_off_board)
         rows = [{
             **agent.public(),
             "presence": presence_json(conn, agent.id),
@@ -107,7 +115,12 @@ def set_agent_status(agent_id: int) -> Any:
     with db.get_engine().connect() as conn:
         if account_store.get_agent(conn, agent_id) is None:
             raise APIError(404, "not_found", f"no agent with id {agent_id}")
-    return jsonify(_change_status(agent_id, by=current_agent().id))
+    # A supervisor may release an agent stuck on a call whose end never reported.
+    return jsonify(_change_status(agent_id, by=current_agent().id, force=True))
+
+
+def _off_board(agent_id: int) -> None:
+    presence_ops.went_offline(get_acd().board, agent_id, clock.now())
 
 
 # -- the softphone device -------------------------------------------------------------------
@@ -159,7 +172,8 @@ def device_heartbeat() -> Any:
                            "別の端末がこのオペレーターのソフトフォンを引き継ぎました。 "
                            "(Another device took over this agent's softphone.)") from None
         # Any agent's heartbeat tidies up everyone's vanished browsers.
-        devices.sweep_stale(conn, now=now, stale_after=_stale_after())
+        devices.sweep_stale(conn, now=now, stale_after=_stale_after(),
+                            on_offline=_off_board)
         return jsonify({"presence": presence_json(conn, agent.id)})
 
 
@@ -170,4 +184,6 @@ def release_device() -> Any:
     device_id = _device_id(body)
     with db.get_engine().begin() as conn:
         released = devices.release(conn, current_agent().id, device_id, now=clock.now())
+    if released:
+        _off_board(current_agent().id)
     return jsonify({"released": released})

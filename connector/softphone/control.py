@@ -26,6 +26,7 @@ from twilio.base.exceptions import TwilioRestException
 from voice import call_control, dialing_rules, numbering
 
 from .. import clock, db, presence
+from ..acd import get_acd, presence_ops
 from ..auth import accounts as account_store
 from ..auth import current_agent, require_auth
 from ..auth.guard import ROLE_RANK
@@ -73,10 +74,11 @@ def _my_control(call_sid: str) -> Control | None:
     return control
 
 
-def _set_presence(status: str) -> None:
+def _set_presence(status: str, call_sid: str) -> None:
+    """The agent's call was held (保留) or handed on (後処理): the server records it."""
     agent = current_agent()
     with db.get_engine().begin() as conn:
-        presence.set_status(conn, agent.id, status, now=clock.now(), by=agent.id)
+        presence_ops.held(conn, get_acd().board, agent.id, call_sid, status, now=clock.now())
 
 
 def _customer_leg(call_sid: str, control: Control | None) -> legs.CustomerLeg:
@@ -103,7 +105,7 @@ def _hold(call_sid: str, leg: legs.CustomerLeg, context: dict[str, str]) -> Cont
         held = control_store.start_hold(
             conn, call_sid=call_sid, customer_call_sid=leg.sid, agent_id=current_agent().id,
             queue_name=queue, our_number=leg.our_number, context=context, now=clock.now())
-    _set_presence("hold")
+    _set_presence("hold", call_sid)
     return held
 
 
@@ -230,7 +232,7 @@ def transfer(call_sid: str) -> Any:
             call_records.expect_legs(conn, call_sid, response.count("<Client") +
                                      response.count("<Number"), clock.now())
     control = _record_change(call_sid, state="transferring")
-    _set_presence("acw")
+    _set_presence("acw", call_sid)
     return jsonify(control.public())
 
 

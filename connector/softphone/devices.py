@@ -12,12 +12,14 @@ routing stops ringing a dead browser.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, and_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from .. import presence
 from ..schema import agent_presence
 
 DEVICE_ID_RE = re.compile(r"[A-Za-z0-9_-]{8,64}")
@@ -71,22 +73,29 @@ def heartbeat(conn: Connection, agent_id: int, device_id: str, *, now: datetime)
 
 def release(conn: Connection, agent_id: int, device_id: str, *, now: datetime) -> bool:
     """The device signs off: the agent goes offline. Returns False if it was not the active one."""
-    result = conn.execute(update(agent_presence).where(
+    active = conn.execute(select(agent_presence.c.agent_id).where(
         agent_presence.c.agent_id == agent_id,
-        agent_presence.c.device_id == device_id).values(
-        device_id=None, device_seen_at=None, status="offline", stop_status_id=None, since=now,
-        updated_by=agent_id))
-    return result.rowcount > 0
+        agent_presence.c.device_id == device_id)).first()
+    if active is None:
+        return False
+    presence.mark_offline(conn, agent_id, now, by=agent_id)
+    return True
 
 
-def sweep_stale(conn: Connection, *, now: datetime, stale_after: timedelta) -> int:
-    """Mark agents whose device stopped reporting offline; returns how many."""
-    result = conn.execute(update(agent_presence).where(and_(
+def sweep_stale(conn: Connection, *, now: datetime, stale_after: timedelta,
+                on_offline: Callable[[int], None] | None = None) -> int:
+    """Mark agents whose device stopped reporting offline; returns how many.
+
+    ``on_offline`` is told each agent (the ACD takes them off its live board).
+    """
+    stale = conn.execute(select(agent_presence.c.agent_id).where(and_(
         agent_presence.c.device_id.is_not(None),
-        agent_presence.c.device_seen_at < now - stale_after)).values(
-        device_id=None, device_seen_at=None, status="offline", stop_status_id=None, since=now,
-        updated_by=None))
-    return result.rowcount
+        agent_presence.c.device_seen_at < now - stale_after))).scalars().all()
+    for agent_id in stale:
+        presence.mark_offline(conn, agent_id, now)
+        if on_offline is not None:
+            on_offline(agent_id)
+    return len(stale)
 
 
 def active_device(conn: Connection, agent_id: int, *, now: datetime,

@@ -7,7 +7,7 @@ ring (Twilio rings at most ten parties of one ``<Dial>``).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -35,6 +35,12 @@ class Group:
     display_name: str
     members: tuple[str, ...]  # usernames, in ring order
     member_ids: tuple[int, ...]
+    settings: dict[str, Any] = field(default_factory=dict)  # ACD (voice.acd.settings)
+    skills: tuple[int, ...] = ()  # each member's skill level (1 = best), as member_ids
+
+    def skill_of(self, agent_id: int) -> int:
+        by_id = dict(zip(self.member_ids, self.skills, strict=False))
+        return by_id.get(agent_id, 1)
 
     def public(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "display_name": self.display_name,
@@ -124,9 +130,11 @@ def _member_ids(conn: Connection, usernames: list[str]) -> list[int]:
 
 
 def _group(conn: Connection, row: Any) -> Group:
-    members = conn.execute(select(agents.c.id, agents.c.username).join(
+    members = conn.execute(select(agents.c.id, agents.c.username,
+                                  agent_group_members.c.skill).join(
         agent_group_members, agent_group_members.c.agent_id == agents.c.id).where(
         agent_group_members.c.group_id == row.id).order_by(
         agent_group_members.c.position, agents.c.username)).all()
     return Group(row.id, row.name, row.display_name, tuple(m.username for m in members),
-                 tuple(m.id for m in members))
+                 tuple(m.id for m in members), dict(row.settings or {}),
+                 tuple(m.skill for m in members))

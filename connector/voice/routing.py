@@ -1,9 +1,10 @@
 """Where an incoming call goes: the number's route, then its fallback (SPEC CF-1, CF-7, CF-8).
 
 Pure decisions on what the database says (numbers, groups, presence); the webhook views turn
-a :class:`Plan` into a response and a call record. Only *available* (待機) agents are rung
-(``connector.presence.available_agents``); a route that finds nobody gives way to the
-fallback at once, and a ``<Dial>`` nobody answers gives way to it through the dial action.
+a :class:`Plan` into a response and a call record. Only *available* (待機) agents are rung,
+claimed atomically through the ACD (``connector.acd.route``); a route that finds nobody gives
+way to the fallback at once, and a ``<Dial>`` nobody answers gives way to it through the dial
+action — for a group, after each further free member had their turn.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from voice import twiml
 from voice.client_params import CallerInfo, Match, client_parameters
 from voice.twiml import ClientRing
 
-from .. import presence
+from ..acd import route as acd_route
 from . import groups
 from .cache import Routing
 from .numbers import PhoneNumber, Route
@@ -75,6 +76,15 @@ def plan_after_dial(conn: Connection, runtime: VoiceRuntime, routing: Routing,
     """The answer to a ``<Dial>`` action: done, or the fallback if nobody answered."""
     if dial_status in ("completed", "answered"):
         return Plan(twiml.hang_up())
+    if number is not None and step in ("route", "fallback"):
+        route = number.route if step == "route" else number.fallback
+        group = routing.groups.get(route.target) if route.type == "group" else None
+        if route.type in ("group", "agent"):
+            acd_route.release_unanswered(conn, caller.call_sid, group)
+        if group is not None:  # the next free member's turn
+            again = route_to_group(conn, runtime, number, group, caller, f"{step}:group")
+            if again is not None:
+                return again
     if step == "route" and number is not None:
         plan = plan_route(conn, runtime, routing, number, number.fallback, caller, "fallback")
         if plan is not None:
@@ -109,17 +119,25 @@ def plan_route(conn: Connection, runtime: VoiceRuntime, routing: Routing, number
                                       record=number.recording), "", detail, legs=1)
     if route.type == "agent":
         agent_id = routing.agent_ids.get(route.target)
-        ids = presence.available_agents(conn, [agent_id]) if agent_id else []
-        return _ring(runtime, number, caller, [route.target] if ids else [], detail, None)
+        claimed = acd_route.claim_agent(conn, agent_id, caller.call_sid) if agent_id else []
+        return _ring(runtime, number, caller, [route.target] if claimed else [], detail, None)
     if route.type == "group":
         group = routing.groups.get(route.target)
         if group is None:
             return None
-        available = set(presence.available_agents(conn, list(group.member_ids)))
-        usernames = [u for u, i in zip(group.members, group.member_ids, strict=True)
-                     if i in available]
-        return _ring(runtime, number, caller, usernames, detail, group)
+        return route_to_group(conn, runtime, number, group, caller, detail)
     return None
+
+
+def route_to_group(conn: Connection, runtime: VoiceRuntime, number: PhoneNumber,
+                   group: groups.Group, caller: Caller, detail: str) -> Plan | None:
+    """Route this caller to group ``group`` (the ACD: strategy, atomic claim); ``None`` when
+    nobody can take the call now. The one entry point for group routes (numbers, IVR flows)."""
+    claimed = acd_route.choose_agents(conn, group, caller.call_sid)
+    if not claimed:
+        return None
+    document, legs = acd_route.ring_claimed(runtime, number, caller, group, claimed, detail)
+    return Plan(document, "", detail, group.id, legs)
 
 
 def _ring(runtime: VoiceRuntime, number: PhoneNumber, caller: Caller, usernames: list[str],

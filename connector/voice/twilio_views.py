@@ -135,6 +135,9 @@ def status() -> str:
     if param("CallStatus") == "in-progress":  # a leg answered: the call record's, or its parent's
         integrations.call_event("answered", request.values.get("ParentCallSid") or
                                 param("CallSid"))
+    # Agents' presence follows their legs (connector.acd.events); after the record's commit.
+    for hook in current_app.extensions.get("cti.status_hooks", ()):
+        hook(request.form)
     if finished:
         log.info("call final; handed to the write-back", extra={"call_sid": finished})
         writeback.call_finished(finished)

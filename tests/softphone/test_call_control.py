@@ -339,7 +339,7 @@ def test_transfer_to_a_group_nobody_can_take_is_refused(net):
     with db.get_engine(net.app).begin() as conn:
         groups.save_group(conn, "night", members=["agent1"], now=clock.now(net.app))
     call = net.customer_calls()
-    net.agent1.put("/api/agents/me/status", json={"status": "on_call"})
+    net.agent1.put("/api/agents/me/status", json={"status": "away"})
     response = net.agent1.post(f"/api/calls/{call.call_sid}/transfer", json={
         "mode": "cold", "target": {"kind": "group", "value": "night"}})
     assert response.status_code == 409

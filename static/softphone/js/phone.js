@@ -243,8 +243,12 @@ export class Phone extends Emitter {
 
   /** Calls drive 着信中 / 通話中 / 保留 / 後処理; failures only show, they never block a call. */
   autoStatus(status) {
+    // The server sets 着信中 / 通話中 / 保留 / 後処理 from the call's own events (the API refuses
+    // them); the page only shows the change at once, and the next heartbeat brings the record.
     if (this.state.presence?.status === status) return Promise.resolve();
-    return this.setStatus(status, null, { manual: false });
+    const presence = this.state.presence || {};
+    this.store.set({ presence: { ...presence, status, stop_status: null } });
+    return Promise.resolve();
   }
 
   /** Back to what the agent chose before the call (待機 unless they chose otherwise). */

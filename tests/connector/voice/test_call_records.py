@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from werkzeug.datastructures import MultiDict
 
 from connector import db
@@ -95,9 +95,15 @@ def run_original(tmp_path, database_url, scenario):
 
 
 def forget_calls(env):
+    from connector.acd import get_acd
+    from connector.schema import agent_presence
+
     with db.get_engine(env.app).begin() as conn:
         conn.execute(delete(call_events))
         conn.execute(delete(calls))
+        # The replayed calls claimed agents: free them (database and the ACD's live board).
+        conn.execute(update(agent_presence).values(status="available", call_sid=None))
+    get_acd(env.app).board.forget()
     env.handoffs.calls.clear()
 
 

@@ -1,0 +1,42 @@
+"""Inbound ACD (SPEC SP-6, SP-7, CF-5, CF-6, CF-11): server-owned presence, atomic agent claims,
+ring strategies per group. See docs/voice.md "Queues and ring strategies".
+
+``app.extensions["cti.acd"]`` is the app's :class:`ACD` (the live board on the app's Redis and a
+random generator for the ``random`` strategy, seedable in tests).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import dataclass, field
+
+from flask import Flask, current_app
+
+from .board import PREFIX, AgentBoard
+
+
+@dataclass
+class ACD:
+    board: AgentBoard
+    rng: random.Random = field(default_factory=random.Random)
+
+
+def get_acd(app: Flask | None = None) -> ACD:
+    return (app or current_app).extensions["cti.acd"]
+
+
+def board_prefix(app: Flask) -> str:
+    """Keys of this deployment: its database names it, so deployments (or test apps) sharing
+    one Redis never see each other's agents."""
+    database = app.config["CTI_SETTINGS"].database_url
+    return f"{PREFIX}{hashlib.sha256(database.encode()).hexdigest()[:10]}:"
+
+
+def init_app(app: Flask) -> None:
+    from .. import queue
+    from . import admin, events
+
+    app.extensions["cti.acd"] = ACD(AgentBoard(queue.get_redis(app), board_prefix(app)))
+    app.extensions.setdefault("cti.status_hooks", []).append(events.on_status)
+    app.register_blueprint(admin.bp)

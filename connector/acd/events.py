@@ -1,0 +1,75 @@
+"""Presence from Twilio's status callbacks: the agent legs' ringing, answer and end.
+
+Hooked after the voice core has recorded the callback (``app.extensions["cti.status_hooks"]``).
+Each change names the call it belongs to and takes effect only while the agent is claimed for
+that call (:mod:`.board`), so repeated and late callbacks change nothing.
+
+Which call a leg belongs to: a browser rung for a caller reports with ``ParentCallSid`` (the
+caller's SID — the one routing claimed the agent for); a browser's own call (an outgoing call,
+or a resume / consult of a held call) is the call record's parent, else itself.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from sqlalchemy import Connection, select
+
+from .. import clock, db, presence
+from ..auth import accounts
+from ..schema import calls
+from ..voice import groups
+from . import get_acd, presence_ops, route
+
+log = logging.getLogger("cti.acd")
+
+_RANG_OUT = ("no-answer", "busy")
+_NOT_TAKEN = ("canceled", "failed")
+
+
+def on_status(form: Mapping[str, str]) -> None:
+    """Move the agent of this leg on, if the leg is an agent's."""
+    sid, status = form.get("CallSid", ""), form.get("CallStatus", "")
+    to, from_ = form.get("To", ""), form.get("From", "")
+    if not sid or not status:
+        return
+    if to.startswith("client:") and form.get("ParentCallSid"):
+        identity, call_sid, own = to.removeprefix("client:"), form["ParentCallSid"], False
+    elif from_.startswith("client:"):
+        identity, own = from_.removeprefix("client:"), True
+        call_sid = ""
+    else:
+        return
+    with db.get_engine().begin() as conn:
+        agent = accounts.find_agent(conn, identity)
+        if agent is None:
+            return
+        if own:
+            call_sid = conn.execute(select(calls.c.parent_call_sid).where(
+                calls.c.call_sid == sid)).scalar() or sid
+        _apply(conn, agent.id, call_sid, status, form)
+
+
+def _apply(conn: Connection, agent_id: int, call_sid: str, status: str,
+           form: Mapping[str, str]) -> None:
+    board, now = get_acd().board, clock.now()
+    current = presence.get(conn, agent_id)
+    settings = None
+    if current.group_id is not None:
+        group = groups.get_group_by_id(conn, current.group_id)
+        settings = route.settings_of(group) if group else None
+    if status == "in-progress":
+        presence_ops.answered(conn, board, agent_id, call_sid, now=now, own_call=True)
+    elif status == "completed":
+        if current.status == "on_call" and current.call_sid == call_sid:
+            duration = form.get("CallDuration", "")
+            presence_ops.ended(conn, board, agent_id, call_sid, now=now,
+                               talk_seconds=int(duration) if duration.isdigit() else 0,
+                               settings=settings)
+        elif current.status == "ringing" and current.call_sid == call_sid:
+            presence_ops.rang_out(conn, board, agent_id, call_sid, now=now, settings=settings,
+                                  counted=False)
+    elif status in _RANG_OUT or status in _NOT_TAKEN:
+        presence_ops.rang_out(conn, board, agent_id, call_sid, now=now, settings=settings,
+                              counted=status in _RANG_OUT)

@@ -1,0 +1,91 @@
+"""Route a caller to a group (or one agent) through the ACD — the single entry point
+``connector.voice.routing.plan_route`` (and IVR flows) use for ``group`` routes.
+
+The group's strategy orders its free members (:mod:`voice.acd.strategies`, on the live board),
+then one atomic claim (:func:`.presence_ops.ring`) takes the agents to ring: all of them at
+once for ``ring_all`` (Twilio rings at most ten), else the first free one. An agent already
+rung for this caller is not rung again for it; when nobody is left the caller gets
+``None`` — the number's fallback.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection
+
+from voice import twiml
+from voice.acd import strategies
+from voice.acd.settings import GroupSettings, from_stored
+from voice.client_params import client_parameters
+from voice.twiml import ClientRing
+
+from .. import clock
+from ..voice import groups
+from . import get_acd, presence_ops
+from .presence_ops import ms
+
+#: How long the list of agents already rung for one caller is kept.
+TRIED_TTL_SECONDS = 3600
+
+
+def settings_of(group: groups.Group) -> GroupSettings:
+    return from_stored(group.settings)
+
+
+def choose_agents(conn: Connection, group: groups.Group, call_sid: str) -> list[int]:
+    """Claim the agents to ring for this caller now (none: nobody free)."""
+    acd = get_acd()
+    board, now = acd.board, clock.now()
+    settings = settings_of(group)
+    live = presence_ops.retry_loaded(conn, board, lambda: board.live(group.member_ids, ms(now)))
+    tried = {int(a) for a in board.redis.smembers(_tried_key(board.prefix, call_sid))}
+    if settings.max_active and sum(a.status in ("on_call", "hold") for a in live) >= (
+            settings.max_active):
+        return []
+    candidates = [strategies.Candidate(a.agent_id, position, a.free, a.idle_since_ms,
+                                       a.talk_ms_today, group.skill_of(a.agent_id))
+                  for position, a in enumerate(live) if a.agent_id not in tried]
+    context = strategies.Context(last_agent_id=board.last_rung(group.id), rng=acd.rng)
+    ordered = strategies.order(settings.strategy, candidates, context)
+    at_once = twiml.MAX_DIAL_PARTIES if strategies.rings_at_once(settings.strategy) else 1
+    claimed = presence_ops.ring(conn, board, call_sid, ordered, max_agents=at_once,
+                                ring_seconds=settings.ring_seconds, group_id=group.id, now=now)
+    if claimed:
+        key = _tried_key(board.prefix, call_sid)
+        board.redis.sadd(key, *claimed)
+        board.redis.expire(key, TRIED_TTL_SECONDS)
+    return claimed
+
+
+def claim_agent(conn: Connection, agent_id: int, call_sid: str) -> list[int]:
+    """Claim one agent (a number routed to an agent) for this caller."""
+    board = get_acd().board
+    return presence_ops.ring(conn, board, call_sid, [agent_id], max_agents=1,
+                             ring_seconds=60, group_id=None, now=clock.now())
+
+
+def ring_claimed(runtime, number, caller, group: groups.Group, agent_ids: list[int],  # type: ignore[no-untyped-def]
+                 detail: str) -> tuple[str, int]:
+    """TwiML ringing the claimed agents' browsers, and how many legs it dials."""
+    from ..voice.routing import caller_info
+
+    settings = settings_of(group)
+    by_id = dict(zip(group.member_ids, group.members, strict=True))
+    parameters = client_parameters(caller_info(caller, number, group))
+    rings = [ClientRing(by_id[a], parameters) for a in agent_ids]
+    document = twiml.ring_clients(rings, runtime.urls(detail.split(":")[0]),
+                                  timeout=settings.ring_seconds, record=number.recording)
+    return document, len(rings)
+
+
+def release_unanswered(conn: Connection, call_sid: str, group: groups.Group | None) -> None:
+    """The caller's ``<Dial>`` ended unanswered: free whoever still rings for them (the
+    legs' own callbacks may come later; only the first release counts)."""
+    board = get_acd().board
+    settings = settings_of(group) if group else None
+    for agent_id in board.claimed_for(call_sid):
+        presence_ops.rang_out(conn, board, agent_id, call_sid, now=clock.now(),
+                              settings=settings)
+
+
+def _tried_key(prefix: str, call_sid: str) -> str:
+    return f"{prefix}tried:{call_sid}"
