@@ -29,6 +29,7 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None, *,
         auth,
         builtin_crm,
         callcenter,
+        console,
         crm,
         db,
         doctor,
@@ -68,6 +69,7 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None, *,
     voice.init_app(app)
     softphone.init_app(app)
     home.init_app(app)
+    console.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(wrapup.bp)
     app.register_blueprint(callcenter.bp)

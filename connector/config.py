@@ -333,6 +333,34 @@ class SoftphoneSettings:
 
 
 @dataclass(frozen=True)
+class ConsoleSettings:
+    """``[console]``: the supervisor and admin console at /console/ (docs/console.md).
+
+    The IP allowlists themselves are edited on the console (security screen); which proxies'
+    ``X-Forwarded-For`` counts is a property of the deployment, so it lives here.
+    """
+
+    timezone: str = "Asia/Tokyo"  # the days and hours of statistics and the board
+    trusted_proxies: list[str] = field(default_factory=list)  # CIDR of reverse proxies
+    board_refresh_ms: int = 1000
+    retention_interval_hours: int = 24  # how often `cti serve`'s worker runs the retention job
+
+    def __post_init__(self) -> None:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"timezone: unknown time zone {self.timezone!r} "
+                             "(like Asia/Tokyo)") from None
+        from .console.ipallow import parse_networks
+
+        parse_networks(self.trusted_proxies, "trusted_proxies")
+        _check_range("board_refresh_ms", self.board_refresh_ms, 250, 2000)
+        _check_range("retention_interval_hours", self.retention_interval_hours, 1, 168)
+
+
+@dataclass(frozen=True)
 class CLISettings:
     """``[cli]``: the ``cti`` command (``cti --lang`` overrides ``language``)."""
 
@@ -351,6 +379,7 @@ class Settings:
     crm: CRMSettings = field(default_factory=CRMSettings)
     softphone: SoftphoneSettings = field(default_factory=SoftphoneSettings)
     cli: CLISettings = field(default_factory=CLISettings)
+    console: ConsoleSettings = field(default_factory=ConsoleSettings)
     source: str = "built-in defaults"
 
     @property
@@ -457,7 +486,7 @@ def _section_class(name: str) -> type:
     return {"server": ServerSettings, "storage": StorageSettings, "queue": QueueSettings,
             "twilio": TwilioSettings, "auth": AuthSettings, "voice": VoiceSettings,
             "logging": LoggingSettings, "softphone": SoftphoneSettings,
-            "cli": CLISettings}[name]
+            "cli": CLISettings, "console": ConsoleSettings}[name]
 
 
 def _parse_crm(value: Any, environ: Mapping[str, str]) -> CRMSettings:
