@@ -3,28 +3,27 @@
 UTF-8 with a BOM by default (Excel then reads 漢字 correctly); Shift_JIS (CP932, Windows' table)
 on request, where characters CP932 lacks become "?" rather than failing the download. A cell
 whose text starts with ``= + - @`` (or a tab / carriage return, which Excel strips first) gets a
-leading apostrophe — the usual neutralisation of spreadsheet formula injection (OWASP); plain
-numbers (``-3``) are kept as they are, since they are values, not formulas.
+leading apostrophe — the usual neutralisation of spreadsheet formula injection (OWASP). That
+includes ``+81…`` phone numbers, which Excel would otherwise turn into 8.19E+11. Only values
+that are numbers in Python (``int``/``float``, the figures we compute) are written as they are.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 ENCODINGS = {"utf-8": "utf-8-sig", "cp932": "cp932"}
 _DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
-_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
 
 
 def neutralise(value: Any) -> str:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
     text = "" if value is None else str(value)
-    if text.startswith(_DANGEROUS) and not _NUMBER.fullmatch(text):
-        return "'" + text
-    return text
+    return "'" + text if text.startswith(_DANGEROUS) else text
 
 
 def encode_csv(header: Sequence[str], rows: Iterable[Sequence[Any]],

@@ -24,6 +24,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
+    BigInteger,
     Column,
     ColumnElement,
     Connection,
@@ -120,7 +121,12 @@ def offset_case(column: Any, dialect: str, period: Period) -> ColumnElement[int]
 
 def _local_bucket(column: Any, dialect: str, period: Period, size: int) -> ColumnElement[int]:
     local = epoch(column, dialect) + offset_case(column, dialect, period)
-    return cast(local / size, Integer) if dialect == "sqlite" else func.floor(local / size)
+    return _whole(local / size, dialect)
+
+
+def _whole(value: Any, dialect: str) -> ColumnElement[int]:
+    """``floor(value)`` as an integer (SQLite's CAST truncates; the values are positive)."""
+    return cast(value, Integer) if dialect == "sqlite" else cast(func.floor(value), BigInteger)
 
 
 def _seconds(later: Any, earlier: Any, dialect: str) -> ColumnElement[float]:
@@ -175,6 +181,8 @@ def group_report(conn: Connection, period: Period, *, by: str, group_id: int | N
         key: Any = calls.c.agent_id
     else:
         key = _local_bucket(calls.c.started_at, dialect, period, 86400 if by == "day" else 3600)
+        if by == "hour":
+            key = key % 24  # hour of the day, over every day of the period
     rows = conn.execute(select(key.label("key"), *metrics).where(*where).group_by(key)).all()
     total = conn.execute(select(*metrics).where(*where)).one()
     found = {_key(by, row.key): _figures(row) for row in rows}
@@ -186,7 +194,7 @@ def _key(by: str, raw: Any) -> Any:
         return raw  # None: calls nobody answered
     raw = int(raw)
     if by == "hour":
-        return raw % 24
+        return raw
     return (datetime(1970, 1, 1) + timedelta(days=raw)).date().isoformat()
 
 
@@ -372,7 +380,7 @@ def rate_series(conn: Connection, start: datetime, end: datetime, *, group_id: i
     dialect = conn.dialect.name
     # UTC buckets: every zone's offset is a multiple of 15 minutes, so 5-minute steps line up.
     seconds = epoch(calls.c.started_at, dialect)
-    bucket = cast(seconds / step, Integer) if dialect == "sqlite" else func.floor(seconds / step)
+    bucket = _whole(seconds / step, dialect)
     answered = func.coalesce(func.sum(case((outcomes.is_answered(), 1), else_=0)), 0)
     rows = conn.execute(select(bucket.label("b"), func.count().label("calls"),
                                answered.label("answered")).where(
