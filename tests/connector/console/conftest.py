@@ -36,6 +36,17 @@ class ConsoleUser:
 
 
 @pytest.fixture
+def sign_in():
+    """``sign_in(app, "agent1")`` → an object with ``.agent`` (any role, no console cookie)."""
+
+    class _Agent:
+        def __init__(self, app, username: str, role: str = "agent") -> None:
+            self.agent = add_agent(app, username=username, role=role)
+
+    return _Agent
+
+
+@pytest.fixture
 def console_user():
     """``console_user(app, "sv1", "supervisor")`` → :class:`ConsoleUser`."""
     return ConsoleUser
