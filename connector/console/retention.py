@@ -47,3 +47,20 @@ def run(conn: Connection, now: datetime, *, actor: str = "retention") -> dict[st
     audit.record(conn, at=now, action="retention.run", actor=actor, details={
         k: (len(v) if isinstance(v, list) else v) for k, v in report.items()})
     return report
+
+
+def run_if_due(app: Any) -> dict[str, Any] | None:
+    """The maintenance round's hook: run once per ``retention_interval_hours`` across workers.
+
+    A Redis key with that lifetime marks the last run, so however many workers share Redis, one
+    runs it per interval; a flushed Redis just means one extra (harmless) run.
+    """
+    from .. import clock, db, queue
+
+    hours = app.config["CTI_SETTINGS"].console.retention_interval_hours
+    if not queue.get_redis(app).set("cti:console:retention", "1", nx=True, ex=hours * 3600):
+        return None
+    with db.get_engine(app).begin() as conn:
+        report = run(conn, clock.now(app))
+    report["recordings"] = len(report["recordings"])
+    return report

@@ -106,3 +106,15 @@ def test_retention_deletes_what_is_older_and_reports_it(app, clock):
         logged = conn.execute(select(audit_log).where(
             audit_log.c.action == "retention.run")).one()
     assert logged.details["calls"] == 1
+
+
+def test_the_maintenance_round_runs_retention_once_per_interval(app, clock):
+    from connector import maintenance, queue
+
+    with db.get_engine(app).begin() as conn:
+        store.put(conn, "retention", {"log_days": 1}, by=None, now=clock.current)
+        conn.execute(insert(audit_log).values(at=clock.current - timedelta(days=3), action="x"))
+    first = maintenance.run_once(app, lock_seconds=1)
+    assert first["retention"]["audit_log"] == 1
+    queue.get_redis(app).delete("cti:maintenance:lock")
+    assert maintenance.run_once(app, lock_seconds=1)["retention"] is None
