@@ -26,3 +26,10 @@ def test_writeback_bench_runs(redis_url):
     done = run("writeback.py", "--calls", "20", "--seconds", "1", "--timeout", "60")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "logged: 20/20, duplicates: 0" in done.stdout
+
+
+@pytest.mark.slow
+def test_stats_bench_runs():
+    done = run("stats.py", "--calls", "3000", "--agents", "10")
+    assert done.returncode == 0, done.stderr
+    assert "loaded 3,000 calls" in done.stdout and "slowest report" in done.stdout
