@@ -184,9 +184,40 @@ def group_report(conn: Connection, period: Period, *, by: str, group_id: int | N
         if by == "hour":
             key = key % 24  # hour of the day, over every day of the period
     rows = conn.execute(select(key.label("key"), *metrics).where(*where).group_by(key)).all()
-    total = conn.execute(select(*metrics).where(*where)).one()
     found = {_key(by, row.key): _figures(row) for row in rows}
-    return {"by": by, "rows": _complete(by, period, found), "total": _figures(total)}
+    return {"by": by, "rows": _complete(by, period, found), "total": _figures(_combined(rows))}
+
+
+@dataclass
+class _Sums:
+    """The period's total, from the groups' unrounded figures (one scan of the calls, not two):
+    counts add up, maxima are the largest, averages are weighted by their counts."""
+
+    calls: int = 0
+    answered: int = 0
+    abandoned: int = 0
+    overflow: int = 0
+    timed_out: int = 0
+    talk_seconds: int = 0
+    avg_wait: float | None = None
+    max_wait: float | None = None
+    avg_abandon: float | None = None
+    max_abandon: float | None = None
+
+
+def _combined(rows: list[Any]) -> _Sums:
+    total = _Sums()
+    for name in ("calls", "answered", "abandoned", "overflow", "timed_out", "talk_seconds"):
+        setattr(total, name, sum(int(getattr(r, name) or 0) for r in rows))
+    for avg, top, weight in (("avg_wait", "max_wait", "answered"),
+                             ("avg_abandon", "max_abandon", "abandoned")):
+        weighted = [(float(getattr(r, avg)), int(getattr(r, weight))) for r in rows
+                    if getattr(r, avg) is not None and getattr(r, weight)]
+        if weighted:
+            setattr(total, avg, sum(a * w for a, w in weighted) / sum(w for _, w in weighted))
+        maxima = [float(getattr(r, top)) for r in rows if getattr(r, top) is not None]
+        setattr(total, top, max(maxima) if maxima else None)
+    return total
 
 
 def _key(by: str, raw: Any) -> Any:
