@@ -139,6 +139,7 @@ def board() -> Any:
     lang = texts.language()
     labels = presence.LABELS_JA if lang == "ja" else presence.LABELS_EN
     return page("board.html", "board", labels=labels, stop_choices=choices, hours=HOURS,
+                tz=current_app.config["CTI_SETTINGS"].console.timezone,
                 refresh=current_app.config["CTI_SETTINGS"].console.board_refresh_ms)
 
 

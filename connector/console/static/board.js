@@ -3,6 +3,8 @@ const root = document.getElementById("board");
 const labels = JSON.parse(root.dataset.labels);
 const words = JSON.parse(root.dataset.words);
 const canUpdate = Boolean(root.dataset.canUpdate);
+const timeZone = root.dataset.tz || "Asia/Tokyo"; // the console's zone, not the browser's
+const lang = document.documentElement.lang;
 const csrf = document.body.dataset.csrf;
 const hoursSelect = document.getElementById("hours");
 const problem = document.getElementById("board-error");
@@ -85,7 +87,7 @@ function renderAgents(agents) {
 }
 
 function renderChart(series) {
-  const labelsX = series.map((p) => new Date(p.at).toLocaleTimeString(document.documentElement.lang, { hour: "2-digit", minute: "2-digit" }));
+  const labelsX = series.map((p) => new Date(p.at).toLocaleTimeString(lang, { hour: "2-digit", minute: "2-digit", timeZone }));
   const rates = series.map((p) => p.rate);
   const counts = series.map((p) => p.calls);
   if (!window.Chart) return;
@@ -118,7 +120,7 @@ async function refresh() {
     renderAgents(data.agents);
     renderChart(data.chart);
     const updated = document.getElementById("updated");
-    updated.textContent = new Date(data.at).toLocaleTimeString(document.documentElement.lang);
+    updated.textContent = new Date(data.at).toLocaleTimeString(lang, { timeZone });
     updated.dateTime = data.at;
     root.dataset.at = data.at;
     problem.textContent = "";
