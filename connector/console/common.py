@@ -22,7 +22,8 @@ NAV = (("console.board", "board", "board"), ("console.history", "history", "hist
        ("console.stop_statuses", "stop_statuses", "stop_statuses"),
        ("console.permissions_page", "permissions", "permissions"),
        ("console.audit_page", "audit", "audit"), ("console.security_page", "security",
-                                                  "security"))
+                                                  "security"),
+       ("console.checks_page", "checks", "checks"))
 
 
 class FormError(ValueError):

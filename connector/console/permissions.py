@@ -15,7 +15,7 @@ from sqlalchemy import Connection, delete, insert, select
 from ..schema import console_permissions
 
 SCREENS = ("board", "history", "recordings", "stats", "users", "stop_statuses", "permissions",
-           "audit", "security")
+           "audit", "security", "checks")
 ACTIONS = ("view", "update", "delete", "download")
 CONSOLE_ROLES = ("supervisor", "admin")
 
@@ -29,6 +29,7 @@ _SUPERVISOR = {
     "audit": set(),
     "permissions": set(),
     "security": set(),
+    "checks": set(),
 }
 #: The built-in permissions: admins may do everything, supervisors watch and report.
 DEFAULTS: dict[str, dict[str, set[str]]] = {

@@ -189,3 +189,28 @@ def run_retention() -> Any:
     with db.get_engine().begin() as conn:
         report = retention.run(conn, clock.now(), actor=g.agent.username)
     return security_page.__wrapped__(None, report)  # type: ignore[attr-defined]
+
+
+# -- AD-7 configuration checks and the login policy ---------------------------------------------
+
+POLICY_KEYS = ("max_failed_attempts", "lockout_minutes", "password_min_length",
+               "password_characters", "forbid_password_reuse", "password_expiry_days",
+               "access_token_minutes", "session_hours", "idle_logout_minutes")
+
+
+@bp.get("/checks")
+@require("checks", "view")
+def checks_page() -> Any:
+    """``cti doctor`` on a screen: every external link tested, with a clear verdict. The checks
+    run only when asked (they call the CRMs, each with its own timeout)."""
+    verdicts = None
+    if request.args.get("run"):
+        from .. import doctor
+
+        verdicts = doctor.run(current_app)
+        with db.get_engine().begin() as conn:
+            _log(conn, "checks.run", "doctor", {"failed": [v.name for v in verdicts
+                                                           if not v.ok]})
+    policy = current_app.config["CTI_SETTINGS"].auth
+    return page("checks.html", "checks_page", verdicts=verdicts,
+                policy=[(key, getattr(policy, key)) for key in POLICY_KEYS])

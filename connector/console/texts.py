@@ -107,6 +107,13 @@ _WORDS = {
     "delete_recordings": ("通話履歴と一緒に録音も削除する",
                           "Delete recordings with the call history"),
     "run_now": ("今すぐ実行", "Run now"), "deleted": ("削除件数", "Deleted"),
+    "checks": ("接続チェック", "Checks"),
+    "run_checks": ("接続する（チェック実行）", "Run the checks"),
+    "verdict": ("結果", "Verdict"), "check": ("項目", "Check"), "message": ("内容", "Message"),
+    "login_policy": ("ログイン設定", "Login policy"),
+    "policy_note": ("ログイン設定は設定ファイルの [auth] で変更します（cti config check で確認）。",
+                    "The login policy is set in [auth] of the configuration file "
+                    "(check it with cti config check)."),
     "role_agent": ("オペレーター", "Agent"), "role_supervisor": ("スーパーバイザー", "Supervisor"),
     "role_admin": ("管理者", "Admin"),
 }

@@ -126,3 +126,13 @@ def test_permissions_are_editable_per_role_screen_and_action(app, console_user):
     # Admins can never lose the permissions screen itself.
     assert admin.post("/console/permissions", data={"cell": []}).status_code == 302
     assert admin.get("/console/permissions").status_code == 200
+
+
+def test_the_checks_screen_runs_doctor_and_shows_the_login_policy(app, console_user):
+    admin = console_user(app, "admin1", "admin")
+    page = admin.get("/console/checks").get_data(as_text=True)
+    assert 'id="checks-table"' not in page and "max_failed_attempts" in page
+    ran = admin.get("/console/checks?run=1").get_data(as_text=True)
+    assert 'id="checks-table"' in ran and "database" in ran
+    assert _audit(app, "checks.run")
+    assert console_user(app, "sv1", "supervisor").get("/console/checks").status_code == 403
