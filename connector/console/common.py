@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, current_app, g, render_template, request
 
+from voice import numbering
+
 from . import csvout, texts
 from .guard import can, csrf_token
 
@@ -44,6 +46,16 @@ def local_text(moment: datetime | None, seconds: bool = True) -> str:
     return moment.astimezone(zone()).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
 
 
+def number_text(e164: str) -> str:
+    """``+81312345678`` → ``03-1234-5678`` (as Japanese users write numbers); else as stored."""
+    if not e164 or not e164.startswith("+"):
+        return e164 or ""
+    try:
+        return numbering.parse_destination(e164).display
+    except numbering.NumberError:
+        return e164
+
+
 def page(template: str, active: str, **context: Any) -> Any:
     lang = texts.language()
     t = texts.words(lang)
@@ -54,6 +66,7 @@ def page(template: str, active: str, **context: Any) -> Any:
     body = render_template(f"console/{template}", t=t, lang=lang, nav=nav, agent=g.agent,
                            query=query,
                            csrf=csrf_token(g.console_session), local=local_text, can=can,
+                           number=number_text,
                            other_lang="en" if lang == "ja" else "ja", **context)
     response = Response(body, mimetype="text/html")
     response.headers["Cache-Control"] = "no-store"

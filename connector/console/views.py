@@ -149,6 +149,7 @@ def _history_filters() -> history.Filters:
 @require("history", "view")
 def history_page() -> Any:
     filters = _history_filters()
+    first, last = period_args()
     if wants_csv():
         return _history_csv(filters)
     offset = int_arg("offset", 0) or 0
@@ -158,7 +159,7 @@ def history_page() -> Any:
         outcomes = history.outcomes_in_use(conn)
     return page("history.html", "history", rows=rows[:history.PAGE],
                 more=len(rows) > history.PAGE, offset=offset, args=request.args,
-                outcomes=outcomes, **choices)
+                outcomes=outcomes, first=first, last=last, **choices)
 
 
 @require("history", "download")

@@ -60,6 +60,13 @@ class Console:
         page.click("#signin-submit")
         return page
 
+    @staticmethod
+    def signed_in(page: Any) -> Any:
+        """Wait until the sign-in page has gone (a glob on the URL would match its ?next=)."""
+        page.wait_for_url(lambda url: "/console/login" not in url)
+        page.wait_for_selector("#who")
+        return page
+
     def close(self) -> None:
         for context in self.contexts:
             context.close()
@@ -112,7 +119,7 @@ def test_a_supervisor_watches_the_board_while_20_calls_come_in(tmp_path, sqlite_
     env.add_number(NUMBER, "group:support")
     console = console_factory(env.app)
     page = console.sign_in(console.page(), "boss", VOICE_PASSWORD)
-    page.wait_for_url("**/console/board")
+    console.signed_in(page)
     _wait_cell(page, "all", "calls", "0")
     assert _cell(page, "all", "online") == "3/3"
 
@@ -174,7 +181,7 @@ def test_statistics_page_with_chart_and_downloads(make_app, clock, console_facto
     add_agent(app, "sv1", role="supervisor", display_name="高橋 美咲")
     console = console_factory(app)
     page = console.sign_in(console.page(), "sv1", path="/console/stats")
-    page.wait_for_url("**/console/stats")
+    console.signed_in(page)
     page.fill("#from", "2026-11-01")
     page.fill("#to", "2026-11-30")
     page.select_option("#group", label="グループ0")
@@ -244,3 +251,28 @@ def test_an_agent_is_refused_and_an_address_outside_the_allowlist_too(make_app,
     ok = elsewhere.goto(f"{console.url}/console/login")
     assert ok.status == 200
     assert re.search("サインイン", elsewhere.inner_text("h1"))
+
+
+SCREENS = ("/console/board", "/console/history", "/console/stats", "/console/stats/numbers",
+           "/console/stats/status", "/console/users", "/console/users/new",
+           "/console/stop-statuses", "/console/permissions", "/console/audit",
+           "/console/security", "/console/checks?run=1")
+
+
+def test_every_screen_opens_for_an_admin_in_both_languages(make_app, clock, console_factory):
+    app = make_app()
+    _seed_month(app, clock)
+    add_agent(app, "admin1", role="admin", display_name="管理 太郎")
+    console = console_factory(app)
+    page = console.signed_in(console.sign_in(console.page(), "admin1"))
+    for lang, word in (("ja", "サインアウト"), ("en", "Sign out")):
+        for path in SCREENS:
+            separator = "&" if "?" in path else "?"
+            response = page.goto(f"{console.url}{path}{separator}lang={lang}")
+            assert response.status == 200, path
+            assert page.locator("html").get_attribute("lang") == lang
+            assert word in page.inner_text("header"), path
+            shot(page, f"{lang}{path.replace('/', '-').split('?')[0]}")
+    # The language stays chosen (cookie) on the next page without ?lang.
+    page.goto(f"{console.url}/console/history")
+    assert page.locator("html").get_attribute("lang") == "en"
