@@ -12,14 +12,18 @@ change reaches every web instance within that time.
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
 from flask import Flask, current_app, g, jsonify, request
+from sqlalchemy.exc import SQLAlchemyError
 
 from .. import clock, db
 from ..auth import accounts, tokens
 from . import audit, ipallow, store, texts
+
+log = logging.getLogger("cti.console.security")
 
 CACHE_SECONDS = 5.0
 _LOGIN_ENDPOINT = "auth.login"
@@ -36,8 +40,13 @@ def client_ip() -> str:
 def _lists() -> dict[str, list[ipallow.Network]]:
     cache = current_app.extensions["cti.console.allowlist"]
     if cache.get("at", -CACHE_SECONDS) + CACHE_SECONDS <= time.monotonic():
-        with db.get_engine().connect() as conn:
-            value = store.get(conn, "ip_allowlist")
+        try:
+            with db.get_engine().connect() as conn:
+                value = store.get(conn, "ip_allowlist")
+        except SQLAlchemyError:
+            # The database is down: the request fails at authentication anyway (which needs
+            # it); keep the lists last read rather than turning every request into a 500.
+            return cache.get("lists", {"admin": [], "agent": []})
         cache["lists"] = {kind: ipallow.parse_networks(value.get(kind, []), kind)
                           for kind in ("admin", "agent")}
         cache["at"] = time.monotonic()
@@ -67,8 +76,11 @@ def _role_of_request() -> str | None:
         body = request.get_json(silent=True) or {}
         username = body.get("username") if isinstance(body, dict) else None
         if isinstance(username, str):
-            with db.get_engine().connect() as conn:
-                agent = accounts.find_agent(conn, username)
+            try:
+                with db.get_engine().connect() as conn:
+                    agent = accounts.find_agent(conn, username)
+            except SQLAlchemyError:
+                return None  # the sign-in itself reports the database problem
             return agent.role if agent else None
     return None
 
@@ -94,12 +106,15 @@ def _audit_sign_in(response: Any) -> Any:
     agent_id = None
     if response.status_code == 200:
         agent_id = (response.get_json(silent=True) or {}).get("agent", {}).get("id")
-    with db.get_engine().begin() as conn:
-        audit.record(conn, at=clock.now(),
-                     action="sign_in" if response.status_code == 200 else "sign_in_failed",
-                     actor_id=agent_id, actor=str(username)[:64], target="api/auth/login",
-                     details={"status": response.status_code}, ip=client_ip(),
-                     user_agent=request.headers.get("User-Agent", ""))
+    try:
+        with db.get_engine().begin() as conn:
+            audit.record(conn, at=clock.now(),
+                         action="sign_in" if response.status_code == 200 else "sign_in_failed",
+                         actor_id=agent_id, actor=str(username)[:64], target="api/auth/login",
+                         details={"status": response.status_code}, ip=client_ip(),
+                         user_agent=request.headers.get("User-Agent", ""))
+    except SQLAlchemyError:
+        log.exception("sign-in not written to the audit log (database error)")
     return response
 
 

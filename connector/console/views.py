@@ -36,7 +36,7 @@ from .common import (
     wants_csv,
     zone,
 )
-from .guard import COOKIE, cookie_value, guard_redirect_target, load_agent, require
+from .guard import COOKIE, Denied, can, cookie_value, guard_redirect_target, load_agent, require
 from .security import client_ip
 
 
@@ -91,10 +91,8 @@ def logout() -> Any:
 def index() -> Any:
     try:
         load_agent()
-    except Exception:  # noqa: BLE001 — every refusal is handled by the page it lands on
+    except Denied:  # the page it lands on refuses with the right answer
         return redirect(url_for(".board"))
-    from .guard import can
-
     for endpoint, screen in (("board", "board"), ("history", "history"), ("stats", "stats"),
                              ("users", "users")):
         if can(screen):
