@@ -18,6 +18,7 @@ from typing import Any
 
 from flask import Flask, current_app, g, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import HTTPException
 
 from .. import clock, db
 from ..auth import accounts, tokens
@@ -73,8 +74,7 @@ def _role_of_request() -> str | None:
         except tokens.TokenError:
             return None  # the view answers 401 itself
     if request.endpoint == _LOGIN_ENDPOINT:
-        body = request.get_json(silent=True) or {}
-        username = body.get("username") if isinstance(body, dict) else None
+        username = _typed_username()
         if isinstance(username, str):
             try:
                 with db.get_engine().connect() as conn:
@@ -83,6 +83,17 @@ def _role_of_request() -> str | None:
                 return None  # the sign-in itself reports the database problem
             return agent.role if agent else None
     return None
+
+
+def _typed_username() -> str | None:
+    """The user ID of a sign-in request, without failing on its body: a body over the size
+    limit is the view's to refuse (413), and the hooks must not turn that into a 500."""
+    try:
+        body = request.get_json(silent=True)
+    except HTTPException:
+        return None
+    username = body.get("username") if isinstance(body, dict) else None
+    return username if isinstance(username, str) else None
 
 
 def _check_allowlist() -> Any:
@@ -101,8 +112,7 @@ def _check_allowlist() -> Any:
 def _audit_sign_in(response: Any) -> Any:
     if request.endpoint != _LOGIN_ENDPOINT or request.method != "POST":
         return response
-    body = request.get_json(silent=True) or {}
-    username = body.get("username", "") if isinstance(body, dict) else ""
+    username = _typed_username() or ""
     agent_id = None
     if response.status_code == 200:
         agent_id = (response.get_json(silent=True) or {}).get("agent", {}).get("id")

@@ -18,11 +18,12 @@ from sqlalchemy import insert
 
 from connector import db
 from connector.voice import groups
+from tests.conftest import need_service
 from tests.connector.console.seed import insert_calls, month_of_calls, seed_people
 from tests.connector.test_auth import PASSWORD, add_agent
 from tests.connector.voice.conftest import NUMBER, make_env
 from tests.fakes.server import LiveServer
-from tests.softphone.browser.conftest import CHROMIUM_ARGS, TIMEOUT_MS, chromium  # noqa: F401
+from tests.softphone.browser.conftest import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS
 from voice.simulator import CallerScript, answers, no_answer
 
 pytestmark = pytest.mark.browser
@@ -73,8 +74,21 @@ class Console:
         self.server.stop()
 
 
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    """This module's own browser, closed with the module: one sync Playwright per process at a
+    time, so the softphone tests' session-wide one can start after it."""
+    need_service("Chromium", CHROMIUM.is_file(), f"{CHROMIUM}, Debian package chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
 @pytest.fixture
-def console_factory(chromium) -> Iterator[Any]:  # noqa: F811
+def console_factory(chromium) -> Iterator[Any]:
     made: list[Console] = []
 
     def start(app: Any) -> Console:
