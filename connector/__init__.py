@@ -30,6 +30,7 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None, *,
         auth,
         builtin_crm,
         callcenter,
+        console,
         crm,
         db,
         doctor,
@@ -76,6 +77,7 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None, *,
     home.init_app(app)
     integrations.init_app(app)
     sms.init_app(app)
+    console.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(wrapup.bp)
     app.register_blueprint(callcenter.bp)

@@ -47,9 +47,13 @@ DOCS = Asset("docs", "docs")
 VOICE_SDK = Asset("voice-sdk", "node_modules/@twilio/voice-sdk",
                   files=("dist/twilio.min.js", "LICENSE.md"), install_step="npm ci")
 VOICE_SDK_SCRIPT = "dist/twilio.min.js"
+#: Chart.js for the console's charts (``/console/vendor/chart.umd.min.js``), with its licence.
+CHART_JS = Asset("chart-js", "node_modules/chart.js",
+                 files=("dist/chart.umd.min.js", "LICENSE.md"), install_step="npm ci")
+CHART_JS_SCRIPT = "dist/chart.umd.min.js"
 
 #: Everything a wheel carries, in the order ``setup.py`` copies it.
-ALL = (SOFTPHONE, KINTONE_PLUGIN, DOCS, VOICE_SDK)
+ALL = (SOFTPHONE, KINTONE_PLUGIN, DOCS, VOICE_SDK, CHART_JS)
 
 
 def installed_from_wheel() -> bool:

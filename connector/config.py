@@ -408,6 +408,34 @@ class SoftphoneSettings:
 
 
 @dataclass(frozen=True)
+class ConsoleSettings:
+    """``[console]``: the supervisor and admin console at /console/ (docs/console.md).
+
+    The IP allowlists themselves are edited on the console (security screen); which proxies'
+    ``X-Forwarded-For`` counts is a property of the deployment, so it lives here.
+    """
+
+    timezone: str = "Asia/Tokyo"  # the days and hours of statistics and the board
+    trusted_proxies: list[str] = field(default_factory=list)  # CIDR of reverse proxies
+    board_refresh_ms: int = 1000
+    retention_interval_hours: int = 24  # how often `cti serve`'s worker runs the retention job
+
+    def __post_init__(self) -> None:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"timezone: unknown time zone {self.timezone!r} "
+                             "(like Asia/Tokyo)") from None
+        from .console.ipallow import parse_networks
+
+        parse_networks(self.trusted_proxies, "trusted_proxies")
+        _check_range("board_refresh_ms", self.board_refresh_ms, 250, 2000)
+        _check_range("retention_interval_hours", self.retention_interval_hours, 1, 168)
+
+
+@dataclass(frozen=True)
 class CLISettings:
     """``[cli]``: the ``cti`` command (``cti --lang`` overrides ``language``)."""
 
@@ -429,6 +457,7 @@ class Settings:
     mail: MailSettings = field(default_factory=MailSettings)
     notify: NotifySettings = field(default_factory=NotifySettings)
     sms: SmsSettings = field(default_factory=SmsSettings)
+    console: ConsoleSettings = field(default_factory=ConsoleSettings)
     source: str = "built-in defaults"
 
     @property
@@ -536,7 +565,7 @@ def _section_class(name: str) -> type:
             "twilio": TwilioSettings, "auth": AuthSettings, "voice": VoiceSettings,
             "logging": LoggingSettings, "softphone": SoftphoneSettings,
             "cli": CLISettings, "mail": MailSettings, "notify": NotifySettings,
-            "sms": SmsSettings}[name]
+            "sms": SmsSettings, "console": ConsoleSettings}[name]
 
 
 def _parse_crm(value: Any, environ: Mapping[str, str]) -> CRMSettings:

@@ -48,6 +48,7 @@ def run_once(app: Flask, *, lock_seconds: int = 29) -> dict[str, object]:
             return {"skipped": "another worker holds the maintenance lock"}
     except redis.RedisError as exc:
         return {"skipped": f"redis unavailable: {exc}"}
+    from .console import retention
     from .voice import jobs as voice_jobs
 
     with app.app_context():
@@ -55,7 +56,9 @@ def run_once(app: Flask, *, lock_seconds: int = 29) -> dict[str, object]:
         overdue = voice_jobs.finalize_overdue_calls()
         swept = writeback.get_pipeline(app).sweep()
         synced = schedule_syncs(app)
-    return {"offline": offline, "finalized": overdue, "sweep": swept, "syncs": synced}
+        kept = retention.run_if_due(app)
+    return {"offline": offline, "finalized": overdue, "sweep": swept, "syncs": synced,
+            "retention": kept}
 
 
 def sweep_devices(app: Flask) -> int:

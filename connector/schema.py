@@ -153,6 +153,9 @@ calls = Table(
     Column("expected_legs", Integer, nullable=False, server_default="0"),
     CheckConstraint("direction IN ('inbound', 'outbound')", name="direction"),
     Index("ix_calls_started_at", "started_at"),
+    # Statistics (migration 0010_console): a group's or a number's calls of a period.
+    Index("ix_calls_group_started", "group_id", "started_at"),
+    Index("ix_calls_number_started", "our_number", "started_at"),
 )
 
 call_events = Table(
@@ -547,7 +550,45 @@ sms_templates = Table(
     Column("updated_at", UTCDateTime, nullable=False),
 )
 
+# -- supervisor and admin console (migration 0010_console) -------------------------------------
+
+#: Overrides of the built-in permissions (connector/console/permissions.py holds the defaults).
+console_permissions = Table(
+    "console_permissions", metadata,
+    Column("role", String(16), primary_key=True),
+    Column("screen", String(32), primary_key=True),
+    Column("action", String(16), primary_key=True),
+    Column("allowed", Boolean, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("updated_by", Integer, ForeignKey("agents.id", ondelete="SET NULL")),
+)
+
+#: Settings admins change on screens (IP allowlists, retention): one JSON value per key.
+console_settings = Table(
+    "console_settings", metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", JSON, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("updated_by", Integer, ForeignKey("agents.id", ondelete="SET NULL")),
+)
+
+#: Who changed which setting, and every sign-in, from where (SPEC AD-2, AD-4).
+audit_log = Table(
+    "audit_log", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor_id", Integer, ForeignKey("agents.id", ondelete="SET NULL")),
+    Column("actor", String(64), nullable=False, server_default=""),
+    Column("action", String(64), nullable=False),
+    Column("target", String(200), nullable=False, server_default=""),
+    Column("details", JSON),
+    Column("ip", String(64), nullable=False, server_default=""),
+    Column("user_agent", String(255), nullable=False, server_default=""),
+    Index("ix_audit_log_at", "at"),
+)
+
 __all__ = ["CALL_CONTROL_STATES", "NUMBER_LISTS", "PRESENCE_STATUSES", "ROLES", "UTCDateTime",
+           "audit_log", "console_permissions", "console_settings",
            "agent_caller_ids", "agent_crm_users", "agent_group_members", "agent_groups",
            "agent_presence", "agents", "auth_sessions", "call_controls", "call_events",
            "call_flows", "calls", "flow_audio", "flow_overrides",

@@ -33,3 +33,9 @@ def test_routing_bench_runs(redis_url):
     done = run("routing.py", "--redis", redis_url, "--agents", "100", "--samples", "200")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "ratio p99 (group / one agent):" in done.stdout
+
+
+def test_stats_bench_runs():
+    done = run("stats.py", "--calls", "3000", "--agents", "10")
+    assert done.returncode == 0, done.stderr
+    assert "loaded 3,000 calls" in done.stdout and "slowest report" in done.stdout

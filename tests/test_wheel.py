@@ -111,6 +111,11 @@ def test_cti_serve_from_the_wheel_serves_the_softphone_and_voice_sdk(installed, 
         packaged = next(installed.parent.glob(
             "lib/python*/site-packages/connector/_assets/voice-sdk/dist/twilio.min.js"))
         assert sdk.content == packaged.read_bytes()
+        chart = requests.get(f"{base}/console/vendor/chart.umd.min.js", timeout=10)
+        assert chart.status_code == 200 and chart.content == (
+            REPO / "node_modules" / "chart.js" / "dist" / "chart.umd.min.js").read_bytes()
+        login = requests.get(f"{base}/console/login", timeout=10)
+        assert login.status_code == 200 and "signin-form" in login.text  # templates shipped
         guide = requests.get(f"{base}/docs/softphone", timeout=10)
         assert guide.status_code == 200 and "text/html" in guide.headers["Content-Type"]
         image = requests.get(f"{base}/docs/images/softphone-on-call.png", timeout=10)

@@ -1,0 +1,212 @@
+"""User administration (SPEC AD-1): create, edit every field, disable, unlock, reset password,
+group membership. Every change is written to the audit log with the fields it changed (never
+the password itself).
+
+User IDs stay as created: they are the agents' Twilio client identities and CRM mappings.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, g, redirect, request, url_for
+from sqlalchemy import Connection, delete, func, insert, select, update
+
+from .. import clock, db
+from ..auth import accounts
+from ..messages import localized
+from ..schema import ROLES, agent_group_members, agent_groups, agents
+from ..voice import versions
+from . import audit, texts
+from .common import FormError, bp, page
+from .guard import require
+from .security import client_ip
+
+PROFILE_FIELDS = ("display_name", "nickname", "email", "extension", "role", "language")
+
+
+def _log(conn: Connection, action: str, target: str, details: dict[str, Any]) -> None:
+    audit.record(conn, at=clock.now(), action=action, actor_id=g.agent.id,
+                 actor=g.agent.username, target=target, details=details, ip=client_ip(),
+                 user_agent=request.headers.get("User-Agent", ""))
+
+
+@bp.get("/users")
+@require("users", "view")
+def users() -> Any:
+    with db.get_engine().connect() as conn:
+        people = accounts.list_agents(conn)
+    return page("users.html", "users", people=people, now=clock.now(), roles=ROLES)
+
+
+def _agent_or_404(conn: Connection, agent_id: int) -> accounts.Agent:
+    agent = accounts.get_agent(conn, agent_id)
+    if agent is None:
+        raise FormError({"id": f"no user with id {agent_id}"})
+    return agent
+
+
+def _editor(agent: accounts.Agent | None, problems: dict[str, str] | None = None,
+            message: str = "", status: int = 200) -> Any:
+    with db.get_engine().connect() as conn:
+        groups = conn.execute(select(agent_groups).order_by(agent_groups.c.name)).all()
+        member_of = set() if agent is None else {r.group_id for r in conn.execute(select(
+            agent_group_members.c.group_id).where(agent_group_members.c.agent_id == agent.id))}
+    response = page("user_edit.html", "users", person=agent, groups=groups,
+                    member_of=member_of, roles=ROLES, problems=problems or {},
+                    message=message, form=request.form, now=clock.now())
+    response.status_code = status
+    return response
+
+
+@bp.get("/users/new")
+@require("users", "update")
+def new_user() -> Any:
+    return _editor(None)
+
+
+@bp.get("/users/<int:agent_id>")
+@require("users", "view")
+def user(agent_id: int) -> Any:
+    with db.get_engine().connect() as conn:
+        agent = _agent_or_404(conn, agent_id)
+    message = texts.words(texts.language())["saved"] if request.args.get("saved") else ""
+    return _editor(agent, message=message)
+
+
+def _profile_from_form() -> dict[str, Any]:
+    values = {name: request.form.get(name, "").strip() for name in PROFILE_FIELDS}
+    problems = {}
+    for text in accounts.validate_profile(role=values["role"], language=values["language"],
+                                          email=values["email"]):
+        field, _, problem = localized(text).partition(": ")
+        problems[field] = problem
+    if not values["display_name"]:
+        problems["display_name"] = localized(accounts.NAME_REQUIRED).partition(": ")[2]
+    for name, limit in (("display_name", 100), ("nickname", 50), ("extension", 10)):
+        if len(values[name]) > limit:
+            problems[name] = f"at most {limit} characters"
+    if problems:
+        raise FormError(problems)
+    values["active"] = request.form.get("active") == "on"
+    return values
+
+
+def _group_ids() -> set[int]:
+    try:
+        return {int(v) for v in request.form.getlist("groups")}
+    except ValueError:
+        raise FormError({"groups": "group ids only"}) from None
+
+
+@bp.post("/users/new")
+@require("users", "update")
+def create_user() -> Any:
+    try:
+        values = _profile_from_form()
+        with db.get_engine().begin() as conn:
+            agent = accounts.create_agent(
+                conn, username=request.form.get("username", ""),
+                password=request.form.get("password", ""),
+                policy=current_app.config["CTI_SETTINGS"].auth, now=clock.now(),
+                **{k: values[k] for k in PROFILE_FIELDS})
+            _set_groups(conn, agent.id, _group_ids())
+            _log(conn, "user.create", f"user:{agent.username}",
+                 {k: values[k] for k in PROFILE_FIELDS})
+    except FormError as exc:
+        return _editor(None, exc.problems, status=422)
+    except accounts.AccountError as exc:
+        return _editor(None, _account_problems(exc), status=422)
+    return redirect(url_for(".user", agent_id=agent.id, saved=1))
+
+
+def _account_problems(exc: accounts.AccountError) -> dict[str, str]:
+    problems: dict[str, str] = {}
+    for text in exc.problems or [exc.text]:
+        field, sep, problem = localized(text).partition(": ")
+        problems[field if sep else "password"] = problem if sep else field
+    return problems
+
+
+def _set_groups(conn: Connection, agent_id: int, wanted: set[int]) -> dict[str, list[int]]:
+    current = {r.group_id for r in conn.execute(select(agent_group_members.c.group_id).where(
+        agent_group_members.c.agent_id == agent_id))}
+    known = {r.id for r in conn.execute(select(agent_groups.c.id))}
+    if wanted - known:
+        raise FormError({"groups": f"unknown group ids {sorted(wanted - known)}"})
+    for group_id in current - wanted:
+        conn.execute(delete(agent_group_members).where(
+            agent_group_members.c.group_id == group_id,
+            agent_group_members.c.agent_id == agent_id))
+    for group_id in wanted - current:
+        last = conn.execute(select(func.coalesce(func.max(agent_group_members.c.position), -1))
+                            .where(agent_group_members.c.group_id == group_id)).scalar_one()
+        conn.execute(insert(agent_group_members).values(group_id=group_id, agent_id=agent_id,
+                                                        position=last + 1))
+    if current != wanted:
+        versions.bump(conn, "routing")
+    return {"added": sorted(wanted - current), "removed": sorted(current - wanted)}
+
+
+def _admins_left(conn: Connection, without: int) -> int:
+    return conn.execute(select(func.count()).select_from(agents).where(
+        agents.c.role == "admin", agents.c.active.is_(True), agents.c.id != without)
+    ).scalar_one()
+
+
+@bp.post("/users/<int:agent_id>")
+@require("users", "update")
+def save_user(agent_id: int) -> Any:
+    now = clock.now()
+    try:
+        values = _profile_from_form()
+        with db.get_engine().begin() as conn:
+            agent = _agent_or_404(conn, agent_id)
+            losing_admin = agent.role == "admin" and (values["role"] != "admin"
+                                                      or not values["active"])
+            if losing_admin and _admins_left(conn, agent.id) == 0:
+                raise FormError({"role": "the last active admin must stay an active admin"})
+            changed = {k: {"from": getattr(agent, k), "to": values[k]}
+                       for k in (*PROFILE_FIELDS, "active") if getattr(agent, k) != values[k]}
+            conn.execute(update(agents).where(agents.c.id == agent.id).values(
+                updated_at=now, **{k: values[k] for k in PROFILE_FIELDS}))
+            if agent.active != values["active"]:
+                accounts.set_active(conn, agent, values["active"], now)
+            groups = _set_groups(conn, agent.id, _group_ids())
+            if groups["added"] or groups["removed"]:
+                changed["groups"] = groups
+            _log(conn, "user.update", f"user:{agent.username}", changed)
+    except FormError as exc:
+        with db.get_engine().connect() as conn:
+            agent = _agent_or_404(conn, agent_id)
+        return _editor(agent, exc.problems, status=422)
+    return redirect(url_for(".user", agent_id=agent_id, saved=1))
+
+
+@bp.post("/users/<int:agent_id>/unlock")
+@require("users", "update")
+def unlock_user(agent_id: int) -> Any:
+    with db.get_engine().begin() as conn:
+        agent = _agent_or_404(conn, agent_id)
+        accounts.unlock(conn, agent, clock.now())
+        _log(conn, "user.unlock", f"user:{agent.username}", {})
+    return redirect(url_for(".user", agent_id=agent_id, saved=1))
+
+
+@bp.post("/users/<int:agent_id>/password")
+@require("users", "update")
+def reset_password(agent_id: int) -> Any:
+    """An admin sets a new password (the policy applies); the user's sessions end."""
+    try:
+        with db.get_engine().begin() as conn:
+            agent = _agent_or_404(conn, agent_id)
+            accounts.set_password(conn, agent, request.form.get("new_password", ""),
+                                  policy=current_app.config["CTI_SETTINGS"].auth,
+                                  now=clock.now())
+            _log(conn, "user.password_reset", f"user:{agent.username}", {"password": "set"})
+    except accounts.AccountError as exc:
+        with db.get_engine().connect() as conn:
+            agent = _agent_or_404(conn, agent_id)
+        problems = {"new_password": "; ".join(_account_problems(exc).values())}
+        return _editor(agent, problems, status=422)
+    return redirect(url_for(".user", agent_id=agent_id, saved=1))
