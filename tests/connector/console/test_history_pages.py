@@ -121,19 +121,18 @@ def test_statistics_pages_render_and_download(app, clock, console_user):
     assert sv.get("/console/stats?by=week").status_code == 422
 
 
-def test_status_statistics_say_when_the_acd_records_are_missing(app, console_user):
+def test_status_statistics_read_the_intervals_presence_records(app, console_user):
+    """Status changes written by connector.presence appear, clipped to the hour asked for."""
+    from connector import presence
+
     sv = console_user(app, "sv1", "supervisor")
-    page = sv.get("/console/stats/status").get_data(as_text=True)
-    assert 'id="no-intervals"' in page
-    app.extensions["cti.console.interval_source"] = __import__(
-        "connector.console.stats_sql", fromlist=["x"]).IntervalSource(table="t_intervals")
-    table = app.extensions["cti.console.interval_source"].as_table()
-    start = datetime(2026, 11, 20, 0, tzinfo=UTC)
+    start = datetime(2026, 11, 20, 0, 15, tzinfo=UTC)  # 09:15 in Tokyo
     with db.get_engine(app).begin() as conn:
-        table.create(conn)
-        conn.execute(insert(table), [{"agent_id": sv.agent.id, "status": "available",
-                                      "started_at": start, "ended_at": start + timedelta(
-                                          minutes=30)}])
+        presence.set_status(conn, sv.agent.id, "available", now=start)
+        presence.set_status(conn, sv.agent.id, "away", now=start + timedelta(minutes=30))
+        presence.set_status(conn, sv.agent.id, "offline", now=start + timedelta(minutes=70))
     page = sv.get("/console/stats/status?date=2026-11-20&hour=9&hours=1&show=seconds")
     text = page.get_data(as_text=True)
-    assert 'id="no-intervals"' not in text and "1800.0s" in text
+    assert 'id="no-intervals"' not in text
+    assert "1800.0s" in text  # 待機 09:15–09:45
+    assert "900.0s" in text  # 離席 09:45–10:00 of 09:45–10:25
