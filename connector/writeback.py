@@ -144,6 +144,39 @@ class Pipeline:
             log.info("sweeper re-queued %d job(s), handed off %d call(s)", requeued, handed_off)
         return {"jobs": requeued, "handed_off": handed_off}
 
+    def reclaim_lapsed(self) -> int:
+        """Re-queue rows whose claim lapsed: the job holding them stopped renewing its lease
+        (its worker was killed). Cheap enough for every few seconds; returns how many rows.
+
+        The claim is cleared as the rows are taken back, so each lapse is re-queued once; a
+        job that was only slow finds its claim gone and records nothing, and the new job's
+        upsert lands on the same CRM record.
+        """
+        now = self.now()
+        c = crm_writebacks.c
+        lapsed = and_(c.state == "pending", c.claim_token.is_not(None), c.claimed_until < now)
+        with self.engine.begin() as conn:
+            rows = conn.execute(select(c.id, c.adapter, c.call_sid, c.revision).where(lapsed)
+                                .order_by(c.id)).all()
+            if not rows:
+                return 0
+            conn.execute(update(crm_writebacks).where(
+                c.id.in_([r.id for r in rows]), lapsed).values(claim_token=None,
+                                                               claimed_until=None))
+        by_adapter: dict[str, list[Any]] = {}
+        for row in rows:
+            by_adapter.setdefault(row.adapter, []).append(row)
+        stamp = int(now.timestamp())
+        for adapter, group in by_adapter.items():
+            limit = self._batch_limit(adapter)
+            for start in range(0, len(group), limit):
+                first = group[start]
+                self.enqueue(adapter, first.call_sid, first.revision, delay=0,
+                             tag=f"lease{stamp}")
+        log.warning("re-queued %d write-back(s) whose worker stopped renewing its lease",
+                    len(rows))
+        return len(rows)
+
     def _unhanded_calls(self, conn: Connection, since: datetime) -> list[str]:
         adapters = list(self.crm.server_side)
         if not adapters:

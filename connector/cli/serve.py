@@ -197,17 +197,21 @@ def worker(ctx: CliContext, burst: bool, queues: tuple[str, ...],
     """Run a background-job worker (with the scheduler that retries need)."""
     from ..maintenance import Maintenance
     from ..queue import make_worker
+    from ..scheduler_lock import release_stale
 
     _logging(ctx, ctx.app)
     if stop_with_parent:
         _stop_when_orphaned(os.getppid())
-    upkeep = Maintenance(ctx.app)
+    rq_worker = make_worker(ctx.app, list(queues) or None)
+    # A scheduler killed with its worker keeps rq's lock for a minute: take it over now.
+    release_stale(rq_worker.connection, rq_worker.queue_names())
+    upkeep = Maintenance(ctx.app, worker=rq_worker)
     if not burst:
         upkeep.start()
     try:
         # rq sets its own loggers to INFO unless told otherwise; [logging] level governs them.
-        make_worker(ctx.app, list(queues) or None).work(
-            with_scheduler=True, burst=burst, logging_level=ctx.settings.logging.level)
+        rq_worker.work(with_scheduler=True, burst=burst,
+                       logging_level=ctx.settings.logging.level)
     finally:
         upkeep.stop()
 
