@@ -30,6 +30,7 @@ from rq.job import Job, JobStatus
 from sqlalchemy import Connection, Engine, and_, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from . import db
 from .crm import CRMLayer
 from .schema import calls, crm_writebacks
 
@@ -143,6 +144,32 @@ class Pipeline:
         if requeued or handed_off:
             log.info("sweeper re-queued %d job(s), handed off %d call(s)", requeued, handed_off)
         return {"jobs": requeued, "handed_off": handed_off}
+
+    def expedite(self, adapter: str) -> int:
+        """``adapter``'s CRM took a write again: its logs waiting out a backoff are due now.
+
+        Each log's backoff spaces out the tries against a CRM that fails; once one batch got
+        through, waiting longer only delays the backlog (after an outage, each log would
+        otherwise wait its own 20 s … 40 min). Attempts are kept, so a CRM that fails again
+        is backed off from where it was. Returns how many logs were brought forward.
+        """
+        now = self.now()
+        c = crm_writebacks.c
+        waiting = and_(c.adapter == adapter, c.state == "pending", c.next_attempt_at > now,
+                       c.claim_token.is_(None))
+        with self.engine.begin() as conn:
+            rows = conn.execute(select(c.id, c.call_sid, c.revision).where(waiting)
+                                .order_by(c.id)).all()
+            if not rows:
+                return 0
+            conn.execute(update(crm_writebacks).where(c.id.in_([r.id for r in rows]), waiting)
+                         .values(next_attempt_at=None))
+        limit, stamp = self._batch_limit(adapter), int(now.timestamp())
+        for start in range(0, len(rows), limit):
+            self.enqueue(adapter, rows[start].call_sid, rows[start].revision, delay=0,
+                         tag=f"up{stamp}")
+        log.info("%s answers again: %d waiting write-back(s) due now", adapter, len(rows))
+        return len(rows)
 
     def reclaim_lapsed(self) -> int:
         """Re-queue rows whose claim lapsed: the job holding them stopped renewing its lease
@@ -324,6 +351,11 @@ def _hand_off(method: str, call_sid: str, app: Flask | None) -> None:
     if pipeline is None:
         return
     try:
-        getattr(pipeline, method)(call_sid)
+        try:
+            getattr(pipeline, method)(call_sid)
+        except Exception as exc:
+            if not db.disconnected(exc):
+                raise
+            getattr(pipeline, method)(call_sid)  # idempotent; the pool has reconnected
     except Exception:  # a lost hand-off is repaired by the sweeper; the webhook must answer
         log.exception("write-back hand-off failed", extra={"call_sid": call_sid})

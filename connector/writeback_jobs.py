@@ -89,6 +89,8 @@ def _write(batch: Batch, pipeline: writeback.Pipeline, adapter: Any, adapter_nam
         raise
     else:
         batch.complete(logs, results)
+        if batch.outcome.get("written"):
+            pipeline.expedite(adapter_name)
     batch.schedule(pipeline, adapter_name)
     return batch.summary(adapter_name)
 

@@ -193,3 +193,22 @@ def test_keep_lease_survives_database_errors(crm_app, clock, monkeypatch):
     with jobs.keep_lease(db.get_engine(crm_app), "t" * 32, clock, every=0.02):
         done.wait(0.3)
     assert len(calls) >= 2  # the renewal after the failed one still ran
+
+
+def test_a_crm_that_answers_again_gets_the_backlog_at_once(crm_app, fake_crm, clock):
+    """Logs backed off during an outage are written with the first batch that gets through,
+    not each after its own backoff."""
+    for n in range(3):
+        add_call(crm_app, sid(n), clock=clock)
+    fake_crm.fail_next("503", times=3)
+    for n in range(3):  # three batches, three failures: backoffs of up to 40 s
+        finish(crm_app, sid(n))
+        run_jobs(crm_app)
+    with db.get_engine(crm_app).connect() as conn:
+        waiting = conn.execute(select(crm_writebacks.c.next_attempt_at)).scalars().all()
+    assert all(at > clock() for at in waiting) and not fake_crm.logs_for(sid(0))
+    add_call(crm_app, sid(9), clock=clock)  # a new call's log goes through: the CRM is back
+    finish(crm_app, sid(9))
+    run_jobs(crm_app)  # the clock has not moved
+    for n in (0, 1, 2, 9):
+        assert len(fake_crm.logs_for(sid(n))) == 1, n
