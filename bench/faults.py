@@ -487,18 +487,32 @@ def place_and_wait(args: argparse.Namespace, rng: random.Random, crm: FaultyCRM,
             break
         time.sleep(0.5)
     converged_at = time.monotonic()
+    settled_at = wait_settled(database, converged_at + 180)
     report(args, crm, deployment, database, schedule, caller, sids, messy, started, placed_at,
-           last_fault, converged_at)
+           last_fault, converged_at, settled_at)
     with crm.lock:
         lost = len(expected - crm.logs.keys())
         duplicates = sum(1 for sid in expected if crm.records_created[sid] > 1)
     return 0 if not lost and not duplicates else 1
 
 
+def wait_settled(database: Database, deadline: float) -> float | None:
+    """When no write-back is left pending (logs present may still be re-written: a lost
+    answer), or ``None`` by ``deadline``."""
+    while time.monotonic() < deadline:
+        with database.engine.connect() as conn:
+            pending = conn.execute(select(func.count()).select_from(crm_writebacks).where(
+                crm_writebacks.c.state == "pending")).scalar()
+        if not pending:
+            return time.monotonic()
+        time.sleep(1.0)
+    return None
+
+
 def report(args: argparse.Namespace, crm: FaultyCRM, deployment: Deployment,
            database: Database, schedule: Schedule, caller: Caller, sids: list[str],
            messy: set[str], started: float, placed_at: float, last_fault: float,
-           converged_at: float) -> None:
+           converged_at: float, settled_at: float | None) -> None:
     expected = set(sids)
     with crm.lock:
         present = len(expected & crm.logs.keys())
@@ -540,6 +554,10 @@ def report(args: argparse.Namespace, crm: FaultyCRM, deployment: Deployment,
               f"(target <= 120 s); {converged_at - placed_at:.0f} s after the last call")
     else:
         print(f"  NOT converged within {args.timeout:.0f} s")
+    if settled_at is not None:
+        print(f"  every write-back done {settled_at - last_fault:.0f} s after the last fault")
+    else:
+        print("  write-backs still pending 180 s after convergence")
 
 
 if __name__ == "__main__":

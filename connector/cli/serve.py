@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import secrets
 import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
 
 import click
+import redis
 from flask import Flask
 
 from .. import clock, db, queue
@@ -22,6 +25,10 @@ from ..logs import configure_logging
 from ..runtime import app_secrets
 from . import CliContext, pass_ctx
 
+log = logging.getLogger("cti.jobs")
+
+#: Pause before `cti worker` starts rq's loop again after it ended on an error.
+WORKER_RESTART_SECONDS = 2.0
 #: How long the worker `cti serve` started may finish its current job when the server stops;
 #: then it is stopped at once (write-backs are idempotent, the sweeper re-queues their work).
 WORKER_WARM_STOP_SECONDS = 10.0
@@ -202,16 +209,31 @@ def worker(ctx: CliContext, burst: bool, queues: tuple[str, ...],
     _logging(ctx, ctx.app)
     if stop_with_parent:
         _stop_when_orphaned(os.getppid())
-    rq_worker = make_worker(ctx.app, list(queues) or None)
-    # A scheduler killed with its worker keeps rq's lock for a minute: take it over now.
-    release_stale(rq_worker.connection, rq_worker.queue_names())
-    upkeep = Maintenance(ctx.app, worker=rq_worker)
+    upkeep = Maintenance(ctx.app)
     if not burst:
         upkeep.start()
     try:
-        # rq sets its own loggers to INFO unless told otherwise; [logging] level governs them.
-        rq_worker.work(with_scheduler=True, burst=burst,
-                       logging_level=ctx.settings.logging.level)
+        while True:
+            rq_worker = make_worker(ctx.app, list(queues) or None)
+            # A scheduler killed with its worker keeps rq's lock for a minute: take it over.
+            release_stale(rq_worker.connection, rq_worker.queue_names())
+            upkeep.worker = rq_worker
+            # rq sets its own loggers to INFO unless told otherwise; [logging] level governs.
+            try:
+                rq_worker.work(with_scheduler=True, burst=burst,
+                               logging_level=ctx.settings.logging.level)
+            except redis.RedisError as exc:  # Redis down while rq registers the worker
+                if burst:
+                    raise
+                log.warning("the job worker cannot reach Redis: %s", exc)
+            else:
+                if burst or getattr(rq_worker, "_stop_requested", True):
+                    break
+            # rq's loop ends on any error it did not expect (Redis restarting, among others);
+            # the write-backs must not wait for someone to restart `cti worker`.
+            log.warning("the job worker stopped after an error (logged above); starting it "
+                        "again in %.0f s", WORKER_RESTART_SECONDS)
+            time.sleep(WORKER_RESTART_SECONDS)
     finally:
         upkeep.stop()
 
