@@ -407,6 +407,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=17)
     parser.add_argument("--keep", type=Path, help="keep the processes' logs in this (new) "
                                                   "folder")
+    parser.add_argument("--verbose", action="store_true", help="workers log at INFO")
     args = parser.parse_args(argv)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the fake CRM's access log
     rng = random.Random(args.seed)
@@ -435,7 +436,7 @@ def run(args: argparse.Namespace, tmp: Path, rng: random.Random) -> int:
             deployment.cti("db", "upgrade")
             deployment.cti("number", "add", OUR_NUMBER, "--route", "voicemail")
             deployment.start_server(port)
-            if args.keep:  # the workers' own account of what they did, for debugging
+            if args.verbose:  # the workers' own account of what they did, for debugging
                 deployment.worker_env(CTI_LOGGING__LEVEL="INFO")
             for n in range(1, args.workers + 1):
                 deployment.start_worker(n)
