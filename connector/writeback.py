@@ -11,8 +11,10 @@ timeout, a worker killed mid-write or a duplicate job can never create a second 
 after the final write bumps the row's revision, and the log is written again (same CRM record).
 
 Nothing is lost: rows live in the database, not in Redis. The sweeper (``sweep``) re-queues rows
-whose job vanished (Redis flushed or restarted, lease of a killed worker expired) and calls whose
-hand-off never happened.
+whose job vanished (Redis flushed or restarted) and calls whose hand-off never happened; the lease
+reaper (``reclaim_lapsed``) re-queues within seconds the rows of a job whose worker died (its
+lease stopped being renewed). When the CRM takes a batch again, logs waiting out a backoff are
+due at once (``expedite``). See docs/reliability.md.
 """
 
 from __future__ import annotations
