@@ -240,13 +240,21 @@ class Pipeline:
             conditions.append(crm_writebacks.c.call_sid == call_sid)
         with self.engine.begin() as conn:
             rows = conn.execute(select(crm_writebacks.c.adapter, crm_writebacks.c.call_sid,
-                                       crm_writebacks.c.revision).where(*conditions)).all()
+                                       crm_writebacks.c.revision).where(*conditions)
+                                .order_by(crm_writebacks.c.id)).all()
             conn.execute(update(crm_writebacks).where(*conditions).values(
                 state="pending", attempts=0, next_attempt_at=None, claim_token=None,
                 claimed_until=None, updated_at=now))
+        by_adapter: dict[str, list[Any]] = {}
         for row in rows:
-            self.enqueue(row.adapter, row.call_sid, row.revision, delay=0,
-                         tag=f"retry{int(now.timestamp())}")
+            by_adapter.setdefault(row.adapter, []).append(row)
+        # One job per batch-worth, as the sweeper does: a job per row would queue thousands
+        # of jobs that find their row already written, ahead of the work still to do.
+        for name, group in by_adapter.items():
+            limit = self._batch_limit(name)
+            for start in range(0, len(group), limit):
+                self.enqueue(name, group[start].call_sid, group[start].revision, delay=0,
+                             tag=f"retry{int(now.timestamp())}")
         return len(rows)
 
     def late(self, late_after: timedelta) -> list[LateWritebacks]:

@@ -212,3 +212,22 @@ def test_a_crm_that_answers_again_gets_the_backlog_at_once(crm_app, fake_crm, cl
     run_jobs(crm_app)  # the clock has not moved
     for n in (0, 1, 2, 9):
         assert len(fake_crm.logs_for(sid(n))) == 1, n
+
+
+def test_redriving_dead_letters_queues_one_job_per_batch(crm_app, fake_crm, clock):
+    for n in range(150):
+        add_call(crm_app, sid(n), clock=clock)
+    fake_crm.fail_next("401", times=2)
+    for n in range(150):
+        finish(crm_app, sid(n))
+    run_jobs(crm_app)  # two batches (100 + 50), both refused: 150 dead letters
+    pipeline = writeback.get_pipeline(crm_app)
+    assert len(pipeline.failed()) == 150
+    queue = pipeline.queue
+    queue.empty()
+    with crm_app.app_context():
+        assert pipeline.retry_failed(adapter="example") == 150
+    assert queue.count == 2  # not 150 jobs that would find their row already written
+    run_jobs(crm_app)
+    assert all(len(fake_crm.logs_for(sid(n))) == 1 for n in range(150))
+    assert fake_crm.count("PUT", "/api/call-logs") == 4
