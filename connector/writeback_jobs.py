@@ -58,13 +58,17 @@ def write_back(adapter_name: str, call_sid: str) -> dict[str, Any]:
     adapter = crm.get_layer().adapters.get(adapter_name)
     max_attempts = app.config["CTI_SETTINGS"].crm.writeback_max_attempts
     limit = adapter.write_batch_limit if adapter else 1
+    pipeline.job_started(adapter_name)  # before claiming: see Pipeline.enqueue_coalesced
     token, rows = claim(engine, adapter_name, call_sid, limit, now)
     if not rows:
+        pipeline.kick(adapter_name)
         return {"adapter": adapter_name, "claimed": 0}
     batch = Batch(engine, token, rows, now,
                   base_url=app.config["CTI_SETTINGS"].server.public_base_url)
     with keep_lease(engine, token, app.extensions["cti.clock"]):
-        return _write(batch, pipeline, adapter, adapter_name, max_attempts)
+        summary = _write(batch, pipeline, adapter, adapter_name, max_attempts)
+    pipeline.kick(adapter_name)  # more calls ended together than one batch holds
+    return summary
 
 
 def _write(batch: Batch, pipeline: writeback.Pipeline, adapter: Any, adapter_name: str,

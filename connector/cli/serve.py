@@ -227,7 +227,7 @@ def worker(ctx: CliContext, burst: bool, queues: tuple[str, ...],
                     raise
                 log.warning("the job worker cannot reach Redis: %s", exc)
             else:
-                if burst or getattr(rq_worker, "_stop_requested", True):
+                if burst or _stopped_on_request(rq_worker):
                     break
             # rq's loop ends on any error it did not expect (Redis restarting, among others);
             # the write-backs must not wait for someone to restart `cti worker`.
@@ -236,6 +236,16 @@ def worker(ctx: CliContext, burst: bool, queues: tuple[str, ...],
             time.sleep(WORKER_RESTART_SECONDS)
     finally:
         upkeep.stop()
+
+
+def _stopped_on_request(rq_worker: object) -> bool:
+    """Whether rq's loop ended because the worker was asked to stop (a signal, a stop command)
+    rather than on an error. rq keeps this only in private attributes: an rq without them
+    counts as stopped, so `cti worker` never keeps running against a stop request."""
+    if not hasattr(rq_worker, "_shutdown_requested_date"):
+        return True
+    return bool(getattr(rq_worker, "_shutdown_requested_date", None)
+                or getattr(rq_worker, "_stop_requested", False))
 
 
 def _stop_when_orphaned(parent_pid: int, interval: float = 1.0) -> None:
