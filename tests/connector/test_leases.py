@@ -231,3 +231,28 @@ def test_redriving_dead_letters_queues_one_job_per_batch(crm_app, fake_crm, cloc
     run_jobs(crm_app)
     assert all(len(fake_crm.logs_for(sid(n))) == 1 for n in range(150))
     assert fake_crm.count("PUT", "/api/call-logs") == 4
+
+
+def test_calls_ending_together_share_one_job(crm_app, fake_crm, clock):
+    pipeline = writeback.get_pipeline(crm_app)
+    for n in range(5):
+        add_call(crm_app, sid(n), clock=clock)
+        finish(crm_app, sid(n))
+    assert pipeline.queue.count == 1  # not one fork per call
+    run_jobs(crm_app)
+    assert all(len(fake_crm.logs_for(sid(n))) == 1 for n in range(5))
+    assert fake_crm.count("PUT", "/api/call-logs") == 1
+    add_call(crm_app, sid(7), clock=clock)  # the job started: later calls get a job again
+    finish(crm_app, sid(7))
+    assert pipeline.queue.count == 1
+    run_jobs(crm_app)
+    assert len(fake_crm.logs_for(sid(7))) == 1
+
+
+def test_a_job_that_leaves_due_rows_queues_the_next(crm_app, fake_crm, clock):
+    for n in range(130):
+        add_call(crm_app, sid(n), clock=clock)
+        finish(crm_app, sid(n))
+    run_jobs(crm_app)  # one job queued; it writes 100 and queues one for the other 30
+    assert all(len(fake_crm.logs_for(sid(n))) == 1 for n in range(130))
+    assert fake_crm.count("PUT", "/api/call-logs") == 2
