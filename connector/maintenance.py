@@ -84,9 +84,12 @@ def run_tick(app: Flask, worker: Worker | None = None, *,
     """The frequent part: this worker's scheduler, then (one worker per tick) lapsed leases."""
     done: dict[str, object] = {}
     client = queue.get_redis(app)
-    try:
-        if worker is not None:
+    if worker is not None:
+        try:
             done["scheduler_started"] = scheduler_lock.ensure_scheduler(worker)
+        except Exception:  # the leases below must not wait for this
+            log.exception("could not check the job scheduler")
+    try:
         if not client.set("cti:maintenance:leases", "1", nx=True, ex=lock_seconds):
             return {**done, "skipped": "another worker holds the lease lock"}
     except redis.RedisError as exc:

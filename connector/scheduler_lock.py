@@ -25,8 +25,9 @@ from datetime import UTC, datetime, timedelta
 import redis
 from rq import Worker
 from rq.exceptions import SchedulerNotFound
-from rq.scheduler import RQScheduler
+from rq.scheduler import SCHEDULER_KEY_TEMPLATE, RQScheduler
 from rq.scripts import release_lock
+from rq.utils import utcparse
 
 log = logging.getLogger("cti.jobs")
 
@@ -43,16 +44,28 @@ def stale_owner(connection: redis.Redis, queue_name: str, *,
     if owner is None:
         return None
     name = owner.decode() if isinstance(owner, bytes) else str(owner)
+    now = now or datetime.now(UTC)
     try:
         scheduler = RQScheduler.fetch(name, connection)
     except SchedulerNotFound:
         return name
-    now = now or datetime.now(UTC)
+    except (KeyError, ValueError):
+        # A registration without its other fields: after a FLUSHALL the owner's heartbeat
+        # writes back only ``last_heartbeat``. Its age alone says whether the owner lives.
+        return name if _heartbeat_age(connection, name, now) > STALE_AFTER else None
     if scheduler.last_heartbeat is None or now - scheduler.last_heartbeat > STALE_AFTER:
         return name
     if scheduler.hostname == socket.gethostname() and not _alive(scheduler.pid):
         return name
     return None
+
+
+def _heartbeat_age(connection: redis.Redis, name: str, now: datetime) -> timedelta:
+    raw = connection.hget(SCHEDULER_KEY_TEMPLATE % name, "last_heartbeat")
+    try:
+        return now - utcparse(raw.decode() if isinstance(raw, bytes) else str(raw))
+    except (AttributeError, ValueError):
+        return timedelta.max
 
 
 def release_stale(connection: redis.Redis, queue_names: Iterable[str], *,

@@ -256,3 +256,15 @@ def test_a_job_that_leaves_due_rows_queues_the_next(crm_app, fake_crm, clock):
     run_jobs(crm_app)  # one job queued; it writes 100 and queues one for the other 30
     assert all(len(fake_crm.logs_for(sid(n))) == 1 for n in range(130))
     assert fake_crm.count("PUT", "/api/call-logs") == 2
+
+
+def test_a_failing_scheduler_check_does_not_stop_the_reaper(crm_app, clock, monkeypatch):
+    def broken(worker):
+        raise KeyError("name")
+
+    monkeypatch.setattr(maintenance.scheduler_lock, "ensure_scheduler", broken)
+    add_call(crm_app, sid(1), clock=clock)
+    finish(crm_app, sid(1))
+    jobs.claim(db.get_engine(crm_app), "example", sid(1), 10, clock())
+    clock.advance(seconds=jobs.LEASE.total_seconds() + 1)
+    assert maintenance.run_tick(crm_app, worker=object())["reclaimed"] == 1

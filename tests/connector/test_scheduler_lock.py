@@ -90,3 +90,15 @@ def test_a_worker_starts_its_scheduler_in_place_of_a_dead_one(make_app, redis_ur
         assert scheduler_lock.ensure_scheduler(worker) is False  # already running
     finally:
         worker.stop_scheduler()
+
+
+def test_a_registration_rebuilt_by_a_heartbeat_after_a_flush(redis_client):
+    """After FLUSHALL a live scheduler's heartbeat writes back only ``last_heartbeat``."""
+    scheduler = holder(redis_client, pid=os.getpid())
+    redis_client.delete(scheduler.key)
+    redis_client.hset(scheduler.key, "last_heartbeat",
+                      datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
+    assert scheduler_lock.stale_owner(redis_client, "writeback") is None
+    old = datetime.now(UTC) - timedelta(seconds=30)
+    redis_client.hset(scheduler.key, "last_heartbeat", old.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
+    assert scheduler_lock.stale_owner(redis_client, "writeback") == "old-scheduler"
