@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import click
 import redis
@@ -203,8 +204,6 @@ def worker(ctx: CliContext, burst: bool, queues: tuple[str, ...],
            stop_with_parent: bool) -> None:
     """Run a background-job worker (with the scheduler that retries need)."""
     from ..maintenance import Maintenance
-    from ..queue import make_worker
-    from ..scheduler_lock import release_stale
 
     _logging(ctx, ctx.app)
     if stop_with_parent:
@@ -213,29 +212,46 @@ def worker(ctx: CliContext, burst: bool, queues: tuple[str, ...],
     if not burst:
         upkeep.start()
     try:
-        while True:
-            rq_worker = make_worker(ctx.app, list(queues) or None)
+        _run_rq(ctx, upkeep, list(queues) or None, burst)
+    finally:
+        upkeep.stop()
+
+
+def _run_rq(ctx: CliContext, upkeep: Any, queues: list[str] | None, burst: bool) -> None:
+    """rq's worker loop, started again whenever it ends on an error rather than on request.
+
+    rq's loop ends on any error it did not expect (Redis restarting, among others), and creating
+    a worker already talks to Redis; the write-backs must not wait for someone to restart
+    `cti worker`. Only the first start fails loudly (a wrong ``redis_url``).
+    """
+    from ..queue import make_worker
+    from ..scheduler_lock import release_stale
+
+    started = False
+    while True:
+        try:
+            rq_worker = make_worker(ctx.app, queues)
             # A scheduler killed with its worker keeps rq's lock for a minute: take it over.
             release_stale(rq_worker.connection, rq_worker.queue_names())
             upkeep.worker = rq_worker
+            started = True
             # rq sets its own loggers to INFO unless told otherwise; [logging] level governs.
-            try:
-                rq_worker.work(with_scheduler=True, burst=burst,
-                               logging_level=ctx.settings.logging.level)
-            except redis.RedisError as exc:  # Redis down while rq registers the worker
-                if burst:
-                    raise
-                log.warning("the job worker cannot reach Redis: %s", exc)
-            else:
-                if burst or _stopped_on_request(rq_worker):
-                    break
-            # rq's loop ends on any error it did not expect (Redis restarting, among others);
-            # the write-backs must not wait for someone to restart `cti worker`.
-            log.warning("the job worker stopped after an error (logged above); starting it "
-                        "again in %.0f s", WORKER_RESTART_SECONDS)
-            time.sleep(WORKER_RESTART_SECONDS)
-    finally:
-        upkeep.stop()
+            rq_worker.work(with_scheduler=True, burst=burst,
+                           logging_level=ctx.settings.logging.level)
+        except redis.RedisError as exc:
+            if burst or not started:
+                raise
+            log.warning("the job worker cannot reach Redis: %s", exc)
+        else:
+            if burst or _stopped_on_request(rq_worker):
+                return
+            log.warning("the job worker stopped after an error (logged above)")
+        # rq's signal handlers stay installed and need a live worker; between two runs a
+        # SIGTERM or Ctrl-C simply ends the process (no job is running).
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        log.warning("starting the job worker again in %.0f s", WORKER_RESTART_SECONDS)
+        time.sleep(WORKER_RESTART_SECONDS)
 
 
 def _stopped_on_request(rq_worker: object) -> bool:
