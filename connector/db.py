@@ -17,6 +17,7 @@ from alembic.script import ScriptDirectory
 from flask import Flask, current_app
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from .messages import Text
 
@@ -29,6 +30,12 @@ def init_app(app: Flask) -> None:
 
 def get_engine(app: Flask | None = None) -> Engine:
     return (app or current_app).extensions["cti.db"]
+
+
+def disconnected(exc: BaseException) -> bool:
+    """Whether ``exc`` is the database connection having been lost (a failover, a restart, an
+    idle-connection reaper): the unit of work was rolled back and can simply run again."""
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
 
 
 def make_engine(url: str) -> Engine:

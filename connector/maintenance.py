@@ -4,33 +4,54 @@ offline.
 
 It runs in a thread of the worker process rather than as jobs scheduled in Redis, because its job
 is to repair what a Redis restart or flush lost. A Redis lock makes one worker do each round.
+
+Between rounds, a short *tick* (every :data:`TICK_SECONDS`) does what cannot wait half a
+minute: re-queue write-backs whose worker died (their lease lapsed, see
+``connector.writeback_jobs.LEASE``) and, in each worker, take over rq's scheduler from one that
+is gone (:mod:`.scheduler_lock`).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import timedelta
 
 import redis
 from flask import Flask
+from rq import Worker
 
-from . import clock, crm, db, queue, sync, writeback
+from . import clock, crm, db, queue, scheduler_lock, sync, writeback
 
 log = logging.getLogger("cti.maintenance")
 
 SYNC_JOB = "connector.maintenance.run_sync"
+#: Seconds between ticks; with the lease, a dead worker's write-backs are queued again within
+#: ``LEASE + TICK_SECONDS`` (20 s).
+TICK_SECONDS = 5.0
 
 
 class Maintenance(threading.Thread):
-    def __init__(self, app: Flask, *, interval: float = 30.0) -> None:
+    def __init__(self, app: Flask, *, interval: float = 30.0, tick: float = TICK_SECONDS,
+                 worker: Worker | None = None) -> None:
         super().__init__(name="cti-maintenance", daemon=True)
         self.app = app
         self.interval = interval
+        self.tick = min(tick, interval)
+        self.worker = worker
         self.stopped = threading.Event()
 
     def run(self) -> None:
-        while not self.stopped.wait(self.interval):
+        next_round = time.monotonic() + self.interval
+        while not self.stopped.wait(self.tick):
+            try:
+                run_tick(self.app, self.worker, lock_seconds=max(1, int(self.tick) - 1))
+            except Exception:  # keep the thread alive; the next tick tries again
+                log.exception("maintenance tick failed")
+            if time.monotonic() < next_round:
+                continue
+            next_round = time.monotonic() + self.interval
             try:
                 run_once(self.app, lock_seconds=max(1, int(self.interval) - 1))
             except Exception:  # keep the thread alive; the next round tries again
@@ -59,6 +80,26 @@ def run_once(app: Flask, *, lock_seconds: int = 29) -> dict[str, object]:
         kept = retention.run_if_due(app)
     return {"offline": offline, "finalized": overdue, "sweep": swept, "syncs": synced,
             "retention": kept}
+
+
+def run_tick(app: Flask, worker: Worker | None = None, *,
+             lock_seconds: int = 4) -> dict[str, object]:
+    """The frequent part: this worker's scheduler, then (one worker per tick) lapsed leases."""
+    done: dict[str, object] = {}
+    client = queue.get_redis(app)
+    if worker is not None:
+        try:
+            done["scheduler_started"] = scheduler_lock.ensure_scheduler(worker)
+        except Exception:  # the leases below must not wait for this
+            log.exception("could not check the job scheduler")
+    try:
+        if not client.set("cti:maintenance:leases", "1", nx=True, ex=lock_seconds):
+            return {**done, "skipped": "another worker holds the lease lock"}
+    except redis.RedisError as exc:
+        return {**done, "skipped": f"redis unavailable: {exc}"}
+    with app.app_context():
+        done["reclaimed"] = writeback.get_pipeline(app).reclaim_lapsed()
+    return done
 
 
 def sweep_devices(app: Flask) -> int:

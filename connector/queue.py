@@ -11,6 +11,7 @@ imported by name in the worker and never receive pickled clients.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from typing import Any, ClassVar
 
@@ -172,6 +173,24 @@ def _func_name(job: Job) -> str:
         return "?"
 
 
+def _fresh_database_pool_after_fork(app: Flask) -> None:
+    """Give every process forked from this one (work horses, rq's scheduler) its own pool.
+
+    A forked child inherits the parent's pooled connections; the two then talk over the same
+    socket — the worker's maintenance thread in the parent, the job in the child — and each
+    reads the other's answers ("server closed the connection", "connection in transaction").
+    ``dispose(close=False)`` drops the inherited pool without closing the parent's sockets,
+    as SQLAlchemy documents for multiprocessing.
+    """
+    if app.extensions.get("cti.fork_hook"):
+        return
+    from . import db
+
+    engine = db.get_engine(app)
+    os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
+    app.extensions["cti.fork_hook"] = True
+
+
 def make_worker(app: Flask, queue_names: list[str] | None = None, *,
                 fork: bool = True) -> Worker:
     """An rq worker for ``queue_names`` (default: all) whose jobs run inside ``app``'s context.
@@ -184,6 +203,8 @@ def make_worker(app: Flask, queue_names: list[str] | None = None, *,
     """
     connection = get_redis(app)
     jobs = job_class(app)
+    if fork:
+        _fresh_database_pool_after_fork(app)
     queues = [Queue(name, connection=connection, serializer=JSONSerializer, job_class=jobs)
               for name in (queue_names or list(QUEUES))]
     worker_class = ReportingWorker if fork else ReportingSimpleWorker

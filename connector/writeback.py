@@ -11,8 +11,10 @@ timeout, a worker killed mid-write or a duplicate job can never create a second 
 after the final write bumps the row's revision, and the log is written again (same CRM record).
 
 Nothing is lost: rows live in the database, not in Redis. The sweeper (``sweep``) re-queues rows
-whose job vanished (Redis flushed or restarted, lease of a killed worker expired) and calls whose
-hand-off never happened.
+whose job vanished (Redis flushed or restarted) and calls whose hand-off never happened; the lease
+reaper (``reclaim_lapsed``) re-queues within seconds the rows of a job whose worker died (its
+lease stopped being renewed). When the CRM takes a batch again, logs waiting out a backoff are
+due at once (``expedite``). See docs/reliability.md.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from rq.job import Job, JobStatus
 from sqlalchemy import Connection, Engine, and_, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from . import db
 from .crm import CRMLayer
 from .schema import calls, crm_writebacks
 
@@ -40,6 +43,11 @@ JOB = "connector.writeback_jobs.write_back"
 #: Backoff for temporary errors: base · 2^attempt, capped, with full jitter (AWS architecture
 #: blog "Exponential Backoff and Jitter").
 BACKOFF_BASE = 10.0
+#: Marks that a write-back job of the adapter is queued and has not started
+#: (:meth:`Pipeline.enqueue_coalesced`); it expires this many seconds after its job was due, in
+#: case the job was lost (the sweeper then queues the work).
+NEXT_JOB_KEY = "cti:writeback:next:{adapter}"
+NEXT_JOB_TTL = 60
 BACKOFF_CAP = 3600.0
 
 
@@ -75,7 +83,7 @@ class Pipeline:
                                       "updated_at": now})
             rows = self._pending(conn, call_sid)
         for adapter, revision in rows:
-            self.enqueue(adapter, call_sid, revision)
+            self.enqueue_coalesced(adapter, call_sid, revision)
 
     def call_updated(self, call_sid: str) -> None:
         """The call's log changed after it was final (wrap-up): write it again."""
@@ -87,7 +95,7 @@ class Pipeline:
                 next_attempt_at=None, last_error="", updated_at=now))
             rows = self._pending(conn, call_sid)
         for adapter, revision in rows:
-            self.enqueue(adapter, call_sid, revision)
+            self.enqueue_coalesced(adapter, call_sid, revision)
 
     def _pending(self, conn: Connection, call_sid: str) -> list[tuple[str, int]]:
         return [(r.adapter, r.revision) for r in conn.execute(
@@ -110,6 +118,41 @@ class Pipeline:
             self.queue.enqueue_in(timedelta(seconds=delay), JOB, adapter, call_sid, **options)
         else:
             self.queue.enqueue(JOB, adapter, call_sid, **options)
+
+    def enqueue_coalesced(self, adapter: str, call_sid: str, revision: int, *,
+                          delay: float | None = None) -> None:
+        """Queue a job for this row unless a job of ``adapter`` is waiting to start.
+
+        That job claims every due row when it starts — this one too, as the row is committed
+        before this is called — so calls ending together cost one job, not one each (each
+        job costs a process fork; at 15 calls a second, per-call jobs left the workers behind).
+        The job clears the mark as it starts (:meth:`job_started`), before it claims.
+        """
+        delay = self.delay if delay is None else delay
+        if not self.queue.connection.set(NEXT_JOB_KEY.format(adapter=adapter), call_sid,
+                                         nx=True, ex=int(delay) + NEXT_JOB_TTL):
+            return
+        self.enqueue(adapter, call_sid, revision, delay=delay)
+
+    def job_started(self, adapter: str) -> None:
+        """A write-back job of ``adapter`` starts: rows ending from now need a job of their own."""
+        self.queue.connection.delete(NEXT_JOB_KEY.format(adapter=adapter))
+
+    def kick(self, adapter: str) -> bool:
+        """Queue a job if due rows of ``adapter`` are left (more than one batch ended
+        together); True if there were."""
+        now = self.now()
+        c = crm_writebacks.c
+        with self.engine.connect() as conn:
+            row = conn.execute(select(c.call_sid, c.revision).where(
+                c.adapter == adapter, c.state == "pending",
+                or_(c.next_attempt_at.is_(None), c.next_attempt_at <= now),
+                or_(c.claimed_until.is_(None), c.claimed_until < now)).order_by(c.id)
+                .limit(1)).first()
+        if row is None:
+            return False
+        self.enqueue_coalesced(adapter, row.call_sid, row.revision, delay=0)
+        return True
 
     # -- repair ------------------------------------------------------------------------------
 
@@ -143,6 +186,65 @@ class Pipeline:
         if requeued or handed_off:
             log.info("sweeper re-queued %d job(s), handed off %d call(s)", requeued, handed_off)
         return {"jobs": requeued, "handed_off": handed_off}
+
+    def expedite(self, adapter: str) -> int:
+        """``adapter``'s CRM took a write again: its logs waiting out a backoff are due now.
+
+        Each log's backoff spaces out the tries against a CRM that fails; once one batch got
+        through, waiting longer only delays the backlog (after an outage, each log would
+        otherwise wait its own 20 s … 40 min). Attempts are kept, so a CRM that fails again
+        is backed off from where it was. Returns how many logs were brought forward.
+        """
+        now = self.now()
+        c = crm_writebacks.c
+        waiting = and_(c.adapter == adapter, c.state == "pending", c.next_attempt_at > now,
+                       c.claim_token.is_(None))
+        with self.engine.begin() as conn:
+            rows = conn.execute(select(c.id, c.call_sid, c.revision).where(waiting)
+                                .order_by(c.id)).all()
+            if not rows:
+                return 0
+            conn.execute(update(crm_writebacks).where(c.id.in_([r.id for r in rows]), waiting)
+                         .values(next_attempt_at=None))
+        limit, stamp = self._batch_limit(adapter), int(now.timestamp())
+        for start in range(0, len(rows), limit):
+            self.enqueue(adapter, rows[start].call_sid, rows[start].revision, delay=0,
+                         tag=f"up{stamp}")
+        log.info("%s answers again: %d waiting write-back(s) due now", adapter, len(rows))
+        return len(rows)
+
+    def reclaim_lapsed(self) -> int:
+        """Re-queue rows whose claim lapsed: the job holding them stopped renewing its lease
+        (its worker was killed). Cheap enough for every few seconds; returns how many rows.
+
+        The claim is cleared as the rows are taken back, so each lapse is re-queued once; a
+        job that was only slow finds its claim gone and records nothing, and the new job's
+        upsert lands on the same CRM record.
+        """
+        now = self.now()
+        c = crm_writebacks.c
+        lapsed = and_(c.state == "pending", c.claim_token.is_not(None), c.claimed_until < now)
+        with self.engine.begin() as conn:
+            rows = conn.execute(select(c.id, c.adapter, c.call_sid, c.revision).where(lapsed)
+                                .order_by(c.id)).all()
+            if not rows:
+                return 0
+            conn.execute(update(crm_writebacks).where(
+                c.id.in_([r.id for r in rows]), lapsed).values(claim_token=None,
+                                                               claimed_until=None))
+        by_adapter: dict[str, list[Any]] = {}
+        for row in rows:
+            by_adapter.setdefault(row.adapter, []).append(row)
+        stamp = int(now.timestamp())
+        for adapter, group in by_adapter.items():
+            limit = self._batch_limit(adapter)
+            for start in range(0, len(group), limit):
+                first = group[start]
+                self.enqueue(adapter, first.call_sid, first.revision, delay=0,
+                             tag=f"lease{stamp}")
+        log.warning("re-queued %d write-back(s) whose worker stopped renewing its lease",
+                    len(rows))
+        return len(rows)
 
     def _unhanded_calls(self, conn: Connection, since: datetime) -> list[str]:
         adapters = list(self.crm.server_side)
@@ -178,13 +280,21 @@ class Pipeline:
             conditions.append(crm_writebacks.c.call_sid == call_sid)
         with self.engine.begin() as conn:
             rows = conn.execute(select(crm_writebacks.c.adapter, crm_writebacks.c.call_sid,
-                                       crm_writebacks.c.revision).where(*conditions)).all()
+                                       crm_writebacks.c.revision).where(*conditions)
+                                .order_by(crm_writebacks.c.id)).all()
             conn.execute(update(crm_writebacks).where(*conditions).values(
                 state="pending", attempts=0, next_attempt_at=None, claim_token=None,
                 claimed_until=None, updated_at=now))
+        by_adapter: dict[str, list[Any]] = {}
         for row in rows:
-            self.enqueue(row.adapter, row.call_sid, row.revision, delay=0,
-                         tag=f"retry{int(now.timestamp())}")
+            by_adapter.setdefault(row.adapter, []).append(row)
+        # One job per batch-worth, as the sweeper does: a job per row would queue thousands
+        # of jobs that find their row already written, ahead of the work still to do.
+        for name, group in by_adapter.items():
+            limit = self._batch_limit(name)
+            for start in range(0, len(group), limit):
+                self.enqueue(name, group[start].call_sid, group[start].revision, delay=0,
+                             tag=f"retry{int(now.timestamp())}")
         return len(rows)
 
     def late(self, late_after: timedelta) -> list[LateWritebacks]:
@@ -291,6 +401,11 @@ def _hand_off(method: str, call_sid: str, app: Flask | None) -> None:
     if pipeline is None:
         return
     try:
-        getattr(pipeline, method)(call_sid)
+        try:
+            getattr(pipeline, method)(call_sid)
+        except Exception as exc:
+            if not db.disconnected(exc):
+                raise
+            getattr(pipeline, method)(call_sid)  # idempotent; the pool has reconnected
     except Exception:  # a lost hand-off is repaired by the sweeper; the webhook must answer
         log.exception("write-back hand-off failed", extra={"call_sid": call_sid})

@@ -16,6 +16,9 @@ from __future__ import annotations
 
 import logging
 import secrets
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -36,8 +39,12 @@ from .schema import crm_writebacks
 
 log = logging.getLogger("cti.writeback")
 
-#: A claim outlives the job's own timeout, so a live job never loses its rows to another.
-LEASE = timedelta(seconds=360)
+#: How long a claim lasts unless its job renews it. A running job renews it every
+#: ``LEASE_RENEW_SECONDS`` (:func:`keep_lease`), however long the CRM takes; a worker that dies
+#: stops renewing, and its rows are due again this soon (the lease reaper re-queues them,
+#: ``Pipeline.reclaim_lapsed``). Two renewals may be missed (a database blip) before it lapses.
+LEASE = timedelta(seconds=15)
+LEASE_RENEW_SECONDS = 5.0
 #: How long to wait for an adapter that is enabled but could not be loaded.
 UNAVAILABLE_RETRY = 3600.0
 
@@ -51,11 +58,23 @@ def write_back(adapter_name: str, call_sid: str) -> dict[str, Any]:
     adapter = crm.get_layer().adapters.get(adapter_name)
     max_attempts = app.config["CTI_SETTINGS"].crm.writeback_max_attempts
     limit = adapter.write_batch_limit if adapter else 1
+    pipeline.job_started(adapter_name)  # before claiming: see Pipeline.enqueue_coalesced
     token, rows = claim(engine, adapter_name, call_sid, limit, now)
     if not rows:
+        pipeline.kick(adapter_name)
         return {"adapter": adapter_name, "claimed": 0}
     batch = Batch(engine, token, rows, now,
                   base_url=app.config["CTI_SETTINGS"].server.public_base_url)
+    with keep_lease(engine, token, app.extensions["cti.clock"]):
+        summary = _write(batch, pipeline, adapter, adapter_name, max_attempts)
+    pipeline.kick(adapter_name)  # more calls ended together than one batch holds
+    return summary
+
+
+def _write(batch: Batch, pipeline: writeback.Pipeline, adapter: Any, adapter_name: str,
+           max_attempts: int) -> dict[str, Any]:
+    """Write the claimed batch and record its outcome (while :func:`keep_lease` renews it)."""
+    rows = batch.rows
     if adapter is None or not adapter.server_side:
         batch.defer(UNAVAILABLE_RETRY, f"adapter {adapter_name!r} is not available")
         return {"adapter": adapter_name, "claimed": len(rows), "deferred": len(rows)}
@@ -74,8 +93,44 @@ def write_back(adapter_name: str, call_sid: str) -> dict[str, Any]:
         raise
     else:
         batch.complete(logs, results)
+        if batch.outcome.get("written"):
+            pipeline.expedite(adapter_name)
     batch.schedule(pipeline, adapter_name)
     return batch.summary(adapter_name)
+
+
+@contextmanager
+def keep_lease(engine: Engine, token: str, now: Callable[[], datetime], *,
+               every: float | None = None) -> Iterator[None]:
+    """Renew the claim ``token`` every ``every`` seconds while the block runs.
+
+    A thread of the job's own process does it, so the renewals stop exactly when the job does —
+    finished, raised, or its process killed — and only then can the lease lapse.
+    """
+    stopped = threading.Event()
+    every = LEASE_RENEW_SECONDS if every is None else every
+
+    def renew() -> None:
+        while not stopped.wait(every):
+            try:
+                renew_lease(engine, token, now())
+            except Exception:  # the database blinked; the next renewal tries again
+                log.warning("could not renew a write-back lease", exc_info=True)
+
+    thread = threading.Thread(target=renew, name="cti-lease", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stopped.set()
+        thread.join(timeout=every)
+
+
+def renew_lease(engine: Engine, token: str, now: datetime) -> int:
+    """Extend the rows still claimed with ``token`` to ``now + LEASE``; returns how many."""
+    with engine.begin() as conn:
+        return conn.execute(update(crm_writebacks).where(
+            crm_writebacks.c.claim_token == token).values(claimed_until=now + LEASE)).rowcount
 
 
 def claim(engine: Engine, adapter: str, first_call_sid: str, limit: int,

@@ -1,5 +1,6 @@
 """The benchmark scripts keep working (tiny runs; figures are printed, never asserted on)."""
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -39,3 +40,18 @@ def test_stats_bench_runs():
     done = run("stats.py", "--calls", "3000", "--agents", "10")
     assert done.returncode == 0, done.stderr
     assert "loaded 3,000 calls" in done.stdout and "slowest report" in done.stdout
+
+
+def test_fault_run_loses_and_duplicates_nothing():
+    """A small bench/faults.py run: every fault of the schedule, nothing lost or doubled."""
+    if shutil.which("redis-server") is None:
+        pytest.skip("bench/faults.py starts its own redis-server (Debian package redis-server)")
+    done = run("faults.py", "--calls", "150", "--timeout", "150")
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    assert "logs expected: 150, logs present: 150, lost: 0" in out, out
+    assert "duplicates (second CRM record for a call): 0;" in out, out
+    for fault in ("worker 1 SIGKILL", "Redis FLUSHALL", "Redis restart", "CRM 401, then fixed",
+                  "CRM timeout", "CRM apply-then-500", "CRM HTML 502"):
+        assert f"  {fault}: " in out and f"{fault}: could not" not in out, fault
+    assert "dead letters now: 0;" in out, out

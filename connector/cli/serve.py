@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import secrets
 import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import click
+import redis
 from flask import Flask
 
 from .. import clock, db, queue
@@ -22,6 +26,10 @@ from ..logs import configure_logging
 from ..runtime import app_secrets
 from . import CliContext, pass_ctx
 
+log = logging.getLogger("cti.jobs")
+
+#: Pause before `cti worker` starts rq's loop again after it ended on an error.
+WORKER_RESTART_SECONDS = 2.0
 #: How long the worker `cti serve` started may finish its current job when the server stops;
 #: then it is stopped at once (write-backs are idempotent, the sweeper re-queues their work).
 WORKER_WARM_STOP_SECONDS = 10.0
@@ -196,7 +204,6 @@ def worker(ctx: CliContext, burst: bool, queues: tuple[str, ...],
            stop_with_parent: bool) -> None:
     """Run a background-job worker (with the scheduler that retries need)."""
     from ..maintenance import Maintenance
-    from ..queue import make_worker
 
     _logging(ctx, ctx.app)
     if stop_with_parent:
@@ -205,11 +212,56 @@ def worker(ctx: CliContext, burst: bool, queues: tuple[str, ...],
     if not burst:
         upkeep.start()
     try:
-        # rq sets its own loggers to INFO unless told otherwise; [logging] level governs them.
-        make_worker(ctx.app, list(queues) or None).work(
-            with_scheduler=True, burst=burst, logging_level=ctx.settings.logging.level)
+        _run_rq(ctx, upkeep, list(queues) or None, burst)
     finally:
         upkeep.stop()
+
+
+def _run_rq(ctx: CliContext, upkeep: Any, queues: list[str] | None, burst: bool) -> None:
+    """rq's worker loop, started again whenever it ends on an error rather than on request.
+
+    rq's loop ends on any error it did not expect (Redis restarting, among others), and creating
+    a worker already talks to Redis; the write-backs must not wait for someone to restart
+    `cti worker`. Only the first start fails loudly (a wrong ``redis_url``).
+    """
+    from ..queue import make_worker
+    from ..scheduler_lock import release_stale
+
+    started = False
+    while True:
+        try:
+            rq_worker = make_worker(ctx.app, queues)
+            # A scheduler killed with its worker keeps rq's lock for a minute: take it over.
+            release_stale(rq_worker.connection, rq_worker.queue_names())
+            upkeep.worker = rq_worker
+            started = True
+            # rq sets its own loggers to INFO unless told otherwise; [logging] level governs.
+            rq_worker.work(with_scheduler=True, burst=burst,
+                           logging_level=ctx.settings.logging.level)
+        except redis.RedisError as exc:
+            if burst or not started:
+                raise
+            log.warning("the job worker cannot reach Redis: %s", exc)
+        else:
+            if burst or _stopped_on_request(rq_worker):
+                return
+            log.warning("the job worker stopped after an error (logged above)")
+        # rq's signal handlers stay installed and need a live worker; between two runs a
+        # SIGTERM or Ctrl-C simply ends the process (no job is running).
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        log.warning("starting the job worker again in %.0f s", WORKER_RESTART_SECONDS)
+        time.sleep(WORKER_RESTART_SECONDS)
+
+
+def _stopped_on_request(rq_worker: object) -> bool:
+    """Whether rq's loop ended because the worker was asked to stop (a signal, a stop command)
+    rather than on an error. rq keeps this only in private attributes: an rq without them
+    counts as stopped, so `cti worker` never keeps running against a stop request."""
+    if not hasattr(rq_worker, "_shutdown_requested_date"):
+        return True
+    return bool(getattr(rq_worker, "_shutdown_requested_date", None)
+                or getattr(rq_worker, "_stop_requested", False))
 
 
 def _stop_when_orphaned(parent_pid: int, interval: float = 1.0) -> None:

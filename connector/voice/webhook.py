@@ -43,6 +43,7 @@ from voice import twiml
 from voice.numbering import mask
 from voice.signature import SIGNATURE_HEADER, validate_signature
 
+from .. import db
 from ..errors import error_response
 from .runtime import get_runtime
 
@@ -123,7 +124,14 @@ def twilio_webhook(*, on_error: str = "apology") -> Callable[[Callable[..., str]
                     "X-Twilio-Signature does not match this request; check [server] "
                     "public_base_url and the Twilio auth token")
             try:
-                body = view(*args, **kwargs)
+                try:
+                    body = view(*args, **kwargs)
+                except Exception as exc:
+                    if not db.disconnected(exc):
+                        raise
+                    # Its transaction was rolled back; the pool reconnects. Once, or a
+                    # database failover would lose the callback (Twilio does not resend it).
+                    body = view(*args, **kwargs)
             except Exception:  # the caller must never hear Twilio's own error message
                 log.exception("Twilio webhook failed; answering with a fallback",
                               extra={"path": request.path,

@@ -123,3 +123,57 @@ def test_a_killed_worker_is_reported_dead(tmp_path, sqlite_url, redis_url):
     assert "NG  workers: no worker is running" in dead.output
     assert f"(pid {worker.pid}) died: its process {worker.pid} on this machine is gone" in (
         dead.output)
+
+
+def test_the_worker_outlives_a_redis_restart(tmp_path, sqlite_url):
+    """rq's loop ends on a Redis error; `cti worker` starts it again and keeps taking jobs."""
+    import shutil
+    import socket
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("needs redis-server to restart it")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+
+    def start_redis():
+        process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1",
+                                    "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                return process
+            except OSError:
+                time.sleep(0.05)
+        raise AssertionError("redis-server did not start")
+
+    server = start_redis()
+    redis_url = f"redis://127.0.0.1:{port}/0"
+    config = write_config(tmp_path, sqlite_url, redis_url)
+    log = open(tmp_path / "worker.log", "wb")  # noqa: SIM115
+    worker = subprocess.Popen([*CTI, "--config", str(config), "worker"], stdout=log,
+                              stderr=log, start_new_session=True)
+    try:
+        time.sleep(3)
+        server.kill()
+        server.wait()
+        time.sleep(4)  # long enough for rq's loop to give up
+        server = start_redis()
+        app = app_for(config)
+        queue.get_queue("default", app).enqueue("connector.jobs.selftest", "after-restart")
+        client = queue.get_redis(app)
+        deadline = time.monotonic() + HANG_GUARD
+        while not client.get("cti:selftest:after-restart") and time.monotonic() < deadline:
+            assert worker.poll() is None, (tmp_path / "worker.log").read_text()
+            time.sleep(0.2)
+        assert client.get("cti:selftest:after-restart"), (tmp_path / "worker.log").read_text()
+    finally:
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGTERM)
+            worker.wait(timeout=30)
+        server.kill()
+        server.wait()
+        log.close()
