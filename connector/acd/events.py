@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
+from flask import current_app
 from sqlalchemy import Connection, select
 
 from .. import clock, db, presence
@@ -26,6 +27,7 @@ log = logging.getLogger("cti.acd")
 
 _RANG_OUT = ("no-answer", "busy")
 _NOT_TAKEN = ("canceled", "failed")
+_FINAL = ("completed", "canceled", "busy", "failed", "no-answer")
 
 
 def on_status(form: Mapping[str, str]) -> None:
@@ -40,6 +42,8 @@ def on_status(form: Mapping[str, str]) -> None:
         identity, own = from_.removeprefix("client:"), True
         call_sid = ""
     else:
+        if status in _FINAL:
+            _caller_gone(sid)
         return
     with db.get_engine().begin() as conn:
         agent = accounts.find_agent(conn, identity)
@@ -66,10 +70,29 @@ def _apply(conn: Connection, agent_id: int, call_sid: str, status: str,
             duration = form.get("CallDuration", "")
             presence_ops.ended(conn, board, agent_id, call_sid, now=now,
                                talk_seconds=int(duration) if duration.isdigit() else 0,
-                               settings=settings)
+                               settings=settings, fallback_acw=_softphone_acw())
         elif current.status == "ringing" and current.call_sid == call_sid:
             presence_ops.rang_out(conn, board, agent_id, call_sid, now=now, settings=settings,
                                   counted=False)
     elif status in _RANG_OUT or status in _NOT_TAKEN:
         presence_ops.rang_out(conn, board, agent_id, call_sid, now=now, settings=settings,
                               counted=status in _RANG_OUT)
+
+
+def _softphone_acw() -> tuple[bool, int]:
+    """After-call work for calls outside a group: ``[softphone] acw_seconds`` (timed only when
+    ``acw_auto_available``; 0 = until the agent ends it)."""
+    softphone = current_app.config["CTI_SETTINGS"].softphone
+    return True, softphone.acw_seconds if softphone.acw_auto_available else 0
+
+
+def _caller_gone(call_sid: str) -> None:
+    """The caller's call ended: agents still rung for it (their leg's own callback may never
+    come, e.g. the caller hung up while it rang) go back to what they chose."""
+    board, now = get_acd().board, clock.now()
+    with db.get_engine().begin() as conn:
+        for agent_id in board.claimed_for(call_sid):
+            current = presence.get(conn, agent_id)
+            if current.status == "ringing" and current.call_sid == call_sid:
+                presence_ops.rang_out(conn, board, agent_id, call_sid, now=now, settings=None,
+                                      counted=False)

@@ -129,12 +129,21 @@ def held(conn: Connection, board: AgentBoard, agent_id: int, call_sid: str, stat
 
 
 def ended(conn: Connection, board: AgentBoard, agent_id: int, call_sid: str, *,
-          now: datetime, talk_seconds: int, settings: GroupSettings | None) -> bool:
-    """The agent's call ended: 後処理 for the group's ACW time, else the chosen status."""
+          now: datetime, talk_seconds: int, settings: GroupSettings | None,
+          fallback_acw: tuple[bool, int] = (False, 0)) -> bool:
+    """The agent's call ended: 後処理 for the group's ACW time, else the chosen status.
+
+    ``fallback_acw`` (whether, and for how many seconds; 0 = until the agent ends it) applies
+    to calls outside any group: the ``[softphone]`` after-call-work settings (SPEC SP-7).
+    """
     current = presence.get(conn, agent_id)
-    acw = settings.acw_seconds if settings else 0
+    if settings is not None:
+        in_acw, seconds = bool(settings.acw_seconds), settings.acw_seconds
+    else:
+        in_acw, seconds = fallback_acw
     following = current.chosen_status or "available"
-    status, until = ("acw", now + timedelta(seconds=acw)) if acw else (following, None)
+    status = "acw" if in_acw else following
+    until = now + timedelta(seconds=seconds) if in_acw and seconds else None
     if not board.release(agent_id, call_sid, status=status, until_ms=ms(until) if until else 0,
                          now_ms=ms(now), talk_ms=talk_seconds * 1000, day=day_of(ms(now)),
                          conversation=True):

@@ -25,6 +25,7 @@ from connector.crm import resolve_adapters
 from connector.schema import calls, http_template_sent
 from connector.writeback_jobs import LEASE
 from crm_adapters.httptemplate import HTTPTemplateAdapter
+from crm_adapters.httptemplate.ledger import CLAIM_SECONDS
 from crm_adapters.httptemplate.ledger import http_template_sent as ledger_table
 from tests.conftest import app_config
 from tests.connector.crm_fixtures import add_call, run_jobs, sid
@@ -234,9 +235,12 @@ body = "{inhouse['wrapup']['body']}"
         worker.wait(timeout=10)
     assert len(fake.hits_for("/hook/hangup")) == 1
     # The next worker, once the dead one's claims expire.
-    clock.current = datetime.now(UTC) + LEASE + timedelta(seconds=1)
-    with app.app_context():
-        writeback.get_pipeline().sweep()
+    # The write-back lease (15 s) lapses long before the template ledger's claim of the request
+    # that was in flight (CLAIM_SECONDS): the wrap-up is sent again only after the latter.
+    clock.current = datetime.now(UTC) + max(LEASE, timedelta(seconds=CLAIM_SECONDS)) + timedelta(
+        seconds=1)
+    with app.app_context():  # what the maintenance tick does for a dead worker's claims
+        assert writeback.get_pipeline().reclaim_lapsed() >= 1
     run_jobs(app)
     assert len(fake.hits_for("/hook/hangup")) == 1
     assert fake.logs_for(sid(4))[0]["note"] == "メモ"

@@ -228,9 +228,12 @@ def test_incoming_call_accept_hang_up_after_call_work_and_wrap_up(twilio_live):
 
 def test_caller_giving_up_is_a_missed_call_without_after_call_work(live, phone):
     page = live.sign_in(live.open())
-    phone.customer_calls()
+    caller_sid = phone.customer_calls()
     phone.ring_page(page)
     page.wait_for_selector('#call[data-phase="ringing"]')
+    # The caller hangs up: Twilio ends their call (its status callback frees the agent, whom
+    # the server set 着信中) and cancels the ringing in the browser.
+    assert phone.service.hang_up(caller_sid)
     page.evaluate("__fake.lastCall().cancelByCaller()")
     page.wait_for_selector("#call", state="hidden")
     assert page.inner_text('[data-testid="notice"]') == "不在着信: 090-1234-5678"
@@ -501,9 +504,12 @@ def test_the_microphone_is_open_only_during_calls_and_keeps_the_chosen_device(li
 
 def test_a_missed_call_releases_the_microphone_it_never_used(live, phone):
     page = live.sign_in(live.open())
-    phone.customer_calls()
+    caller_sid = phone.customer_calls()
     phone.ring_page(page)
     page.wait_for_selector('#call[data-phase="ringing"]')
+    # The caller hangs up: Twilio ends their call (its status callback frees the agent, whom
+    # the server set 着信中) and cancels the ringing in the browser.
+    assert phone.service.hang_up(caller_sid)
     page.evaluate("__fake.lastCall().cancelByCaller()")
     page.wait_for_selector("#call", state="hidden")
     wait_for(page, "() => __fake.log.includes('unset input')")
