@@ -237,6 +237,9 @@ export class Phone extends Emitter {
         }
       }
     } catch (error) {
+      // After a call the server settles the status itself; when its record of the call is a
+      // moment behind the page (busy_with_call), that is no news for the agent.
+      if (!manual && error.code === 'busy_with_call') return;
       this.error(error);
     }
   }

@@ -72,6 +72,8 @@ def run_calls(env, count, agent="sato", hangup_after=30):
         call = env.sim.place_inbound_call(CALLER, NUMBER)
         env.sim.run_until_idle()
         sids.append(call.call_sid)
+        # The agent's after-call work ([softphone] acw_seconds, 30 s) runs out before the next.
+        env.sim.run(until=env.sim.now() + 31)
     return sids
 
 
