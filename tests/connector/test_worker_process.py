@@ -157,14 +157,23 @@ def test_the_worker_outlives_a_redis_restart(tmp_path, sqlite_url):
     worker = subprocess.Popen([*CTI, "--config", str(config), "worker"], stdout=log,
                               stderr=log, start_new_session=True)
     try:
-        time.sleep(3)
+        app = app_for(config)
+        client = queue.get_redis(app)
+        # Kill Redis only once the worker is serving: a slow start under load would otherwise
+        # meet a dead Redis on its first connection, which rightly fails loudly.
+        queue.get_queue("default", app).enqueue("connector.jobs.selftest", "before-restart")
+        deadline = time.monotonic() + HANG_GUARD
+        while not client.get("cti:selftest:before-restart") and time.monotonic() < deadline:
+            assert worker.poll() is None, (tmp_path / "worker.log").read_text()
+            time.sleep(0.2)
+        assert client.get("cti:selftest:before-restart"), (tmp_path / "worker.log").read_text()
         server.kill()
         server.wait()
         time.sleep(4)  # long enough for rq's loop to give up
         server = start_redis()
-        app = app_for(config)
-        queue.get_queue("default", app).enqueue("connector.jobs.selftest", "after-restart")
+        app = app_for(config)  # fresh connections: the old ones died with the server
         client = queue.get_redis(app)
+        queue.get_queue("default", app).enqueue("connector.jobs.selftest", "after-restart")
         deadline = time.monotonic() + HANG_GUARD
         while not client.get("cti:selftest:after-restart") and time.monotonic() < deadline:
             assert worker.poll() is None, (tmp_path / "worker.log").read_text()

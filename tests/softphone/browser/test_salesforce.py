@@ -340,6 +340,8 @@ def test_browser_path_saves_without_the_field_only_when_the_org_lacks_it(live_fa
 
     customer = answered_and_wrapped_up(sf, page, frame, "項目なし")
     wait_for(page, "() => __lightning.callsOf('saveLog').length === 2")
+    # The page records a call before its request reaches the org: wait for the org's side.
+    eventually(lambda: len(org.savelog_requests) == 2 and org.records["Task"])
     first, second = org.savelog_requests
     assert first[CALLSID] == customer and CALLSID not in second
     (task,) = org.records["Task"].values()
