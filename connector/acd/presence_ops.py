@@ -117,11 +117,12 @@ def answered(conn: Connection, board: AgentBoard, agent_id: int, call_sid: str, 
 
 def held(conn: Connection, board: AgentBoard, agent_id: int, call_sid: str, status: str, *,
          now: datetime) -> None:
-    """The agent put the call on hold (保留) or handed it on (後処理 until they end it)."""
+    """The agent put the call on hold (保留), took it back (``on_call``, when the hold could
+    not be made) or handed it on (後処理 until they end it)."""
     current = presence.get(conn, agent_id)
-    if status == "hold":
-        board.occupy(agent_id, call_sid, "hold", take_free=True)
-        presence.set_status(conn, agent_id, "hold", now=now, call_sid=call_sid,
+    if status in ("hold", "on_call"):
+        board.occupy(agent_id, call_sid, status, take_free=True)
+        presence.set_status(conn, agent_id, status, now=now, call_sid=call_sid,
                             group_id=current.group_id)
         return
     board.release(agent_id, call_sid, status=status, now_ms=ms(now), conversation=True)

@@ -96,16 +96,19 @@ def _customer_leg(call_sid: str, control: Control | None) -> legs.CustomerLeg:
 def _hold(call_sid: str, leg: legs.CustomerLeg, context: dict[str, str]) -> Control:
     queue = call_control.hold_queue_name(call_sid)
     wait_url, action_url = webhooks.hold_urls(call_sid)
+    # 保留 before the redirect: it ends the agent's leg, and that leg's "completed" callback
+    # must find the agent holding, not talking (else it starts after-call work under the hold).
+    _set_presence("hold", call_sid)
     try:
         legs.redirect(twilio_rest.rest_client(), leg.sid,
                       call_control.hold(queue, wait_url, action_url))
     except legs.LegError as exc:
+        _set_presence("on_call", call_sid)  # still talking: the customer was not moved
         raise _leg_error(exc) from None
     with db.get_engine().begin() as conn:
         held = control_store.start_hold(
             conn, call_sid=call_sid, customer_call_sid=leg.sid, agent_id=current_agent().id,
             queue_name=queue, our_number=leg.our_number, context=context, now=clock.now())
-    _set_presence("hold", call_sid)
     return held
 
 

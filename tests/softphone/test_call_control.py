@@ -105,6 +105,42 @@ def test_hold_puts_the_caller_in_a_queue_with_music_and_ends_the_agents_leg(net)
     assert net.status_of(net.agent1) == "hold"
 
 
+def test_agent_is_holding_before_the_redirect_ends_their_leg(net, monkeypatch):
+    """The redirect ends the agent's leg, and that leg's "completed" callback may come before
+    the hold request returns: the agent must already be 保留 then, not still 通話中 (which
+    would start after-call work under the hold)."""
+    from connector.softphone import legs
+
+    call = net.customer_calls()
+    seen = []
+    real = legs.redirect
+
+    def redirect(client, sid, twiml):
+        seen.append(net.status_of(net.agent1))
+        real(client, sid, twiml)
+
+    monkeypatch.setattr(legs, "redirect", redirect)
+    assert net.agent1.post(f"/api/calls/{call.call_sid}/hold").status_code == 200
+    assert seen == ["hold"]
+
+
+def test_a_hold_twilio_refuses_leaves_the_agent_talking(net, monkeypatch):
+    from connector.softphone import legs
+
+    call = net.customer_calls()
+
+    def refuse(client, sid, twiml):
+        raise legs.LegError(502, "twilio_error", "Twilio が応答しません。", "Twilio failed.")
+
+    monkeypatch.setattr(legs, "redirect", refuse)
+    response = net.agent1.post(f"/api/calls/{call.call_sid}/hold")
+    assert response.status_code == 502
+    assert net.status_of(net.agent1) == "on_call"
+    assert net.control(call.call_sid) is None
+    net.run()
+    assert net.leg(call.call_sid).alive
+
+
 def test_hold_twice_changes_nothing(net):
     call = net.customer_calls()
     net.agent1.post(f"/api/calls/{call.call_sid}/hold")
