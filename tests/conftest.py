@@ -7,10 +7,6 @@ CI can never pass by skipping.
 
 from __future__ import annotations
 
-# hypothesis is imported first because its pytest plugin otherwise imports it at the end of a
-# session that ran no property test, and CPython 3.11.7's AST constructor can then fail
-# ("recursion depth mismatch", CPython gh-106905) after a test has hit a RecursionError.
-
 import gc
 import os
 import shutil
@@ -25,7 +21,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import hypothesis  # noqa: F401  (see below)
+# hypothesis is imported here because its pytest plugin otherwise imports it at the end of a
+# session that ran no property test, and CPython 3.11.7's AST constructor can then fail
+# ("recursion depth mismatch", CPython gh-106905) after a test has hit a RecursionError.
+import hypothesis  # noqa: F401
 import pytest
 import redis as redis_lib
 from sqlalchemy import Engine, create_engine, event, text
