@@ -1,0 +1,57 @@
+"""One progressive call end to end through the simulator and the real webhooks."""
+
+from __future__ import annotations
+
+from connector import db, presence
+from tests.connector.campaigns.conftest import CampaignEnv
+
+
+def test_progressive_call_bridges_the_reserved_agent_and_records_results(
+        campaign_env: CampaignEnv):
+    env = campaign_env
+    agent = env.voice.add_agent("sato")
+    browser = env.sim.on_client("sato", answer_after=1)
+    env.sim.on_number("+819011112222", answer_after=3, hangup_after=20)
+    env.sim.on_number("+819033334444", outcome="busy")
+    campaign = env.create(mode="progressive", agents=["sato"], max_attempts=2,
+                          retry_minutes={"busy": 10})
+    answer = env.upload(campaign["id"], "電話番号,氏名\n090-1111-2222,山田\n090-3333-4444,鈴木\n"
+                        .encode("cp932"))
+    assert answer.status_code == 200, answer.get_json()
+    assert answer.get_json()["imported"] == 2
+    assert env.action(campaign["id"], "start").status_code == 200
+    assert env.tick() == 1  # one agent, one call
+    assert env.tick() == 0  # the agent is reserved
+    env.sim.run(until=env.sim.now() + 60)
+    assert len(browser.rung) == 1
+    contacts = {c["e164"]: c for c in env.contacts(campaign["id"])}
+    first = contacts["+819011112222"]
+    assert first["state"] == "wrapup" and first["owner_agent_id"] == agent.id
+    record = env.voice.record(first["last_call_sid"])
+    assert record["outcome"] == "answered" and record["talk_seconds"] >= 15
+    sato = env.voice.login("sato")
+    result = env.client().post(f"/api/campaigns/contacts/{first['id']}/result",
+                               json={"result": "success", "note": "来月納品"}, headers=sato)
+    assert result.status_code == 200, result.get_json()
+    assert result.get_json()["contact"]["state"] == "done"
+    assert env.voice.record(first["last_call_sid"])["disposition"] == "受注"
+    with db.get_engine(env.app).connect() as conn:
+        assert presence.get(conn, agent.id).status == "available"
+    # The busy number: dialed, recorded busy without ringing the agent, retried 10 min later.
+    assert env.tick() == 1
+    env.sim.run(until=env.sim.now() + 30)
+    assert len(browser.rung) == 1
+    busy = {c["e164"]: c for c in env.contacts(campaign["id"])}["+819033334444"]
+    assert busy["state"] == "pending" and busy["result"] == "busy" and busy["attempts"] == 1
+    assert env.tick() == 0  # not due yet
+    env.sim.run(until=env.sim.now() + 601)
+    assert env.tick() == 1
+    env.sim.run(until=env.sim.now() + 30)
+    busy = {c["e164"]: c for c in env.contacts(campaign["id"])}["+819033334444"]
+    assert busy["state"] == "done" and busy["attempts"] == 2  # attempts used up
+    assert env.tick() == 0
+    stats = env.client().get(f"/api/campaigns/{campaign['id']}/stats", headers=env.admin)
+    figures = stats.get_json()["campaign"]
+    assert (figures["attempts"], figures["connected"], figures["remaining"]) == (3, 1, 0)
+    assert env.client().get(f"/api/campaigns/{campaign['id']}", headers=env.admin
+                            ).get_json()["campaign"]["status"] == "completed"
