@@ -35,6 +35,8 @@ RETRYABLE = frozenset({"busy", "no_answer", "error", "channel_limit", "cancelled
 FINAL_SYSTEM = frozenset({"restricted", "do_not_call", "stopped", "no_result"})
 DISPOSITION_CODE = re.compile(r"[a-z][a-z0-9_]{0,31}")
 
+#: A skipped contact is offered again after this, so the next one comes first.
+SKIP_DELAY = timedelta(minutes=1)
 #: Recall presets of the softphone (10分後 / 1時間後 / 翌日).
 RECALL_PRESETS = {"10m": timedelta(minutes=10), "1h": timedelta(hours=1),
                   "1d": timedelta(days=1)}
@@ -54,10 +56,10 @@ def after_attempt(result: str, attempts: int, settings: CampaignSettings, now: d
 
     A retryable result is dialed again after its delay while attempts remain; a skipped
     preview contact goes back to the list without using an attempt (the caller passes the
-    count unchanged).
+    count unchanged), behind the contacts due now (:data:`SKIP_DELAY`).
     """
     if result == "skipped":
-        return Next("pending", now)
+        return Next("pending", now + SKIP_DELAY)
     delay = settings.retry_delay(result)
     if delay is None or attempts >= settings.max_attempts:
         return Next("done")

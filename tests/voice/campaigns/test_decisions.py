@@ -79,7 +79,8 @@ def test_retry_rules_and_attempt_limit():
     assert results.after_attempt("no_answer", 1, settings, now).due == now + timedelta(hours=1)
     assert results.after_attempt("busy", 2, settings, now).state == "done"  # attempts used up
     assert results.after_attempt("restricted", 1, settings, now).state == "done"
-    assert results.after_attempt("skipped", 1, settings, now) == results.Next("pending", now)
+    assert results.after_attempt("skipped", 1, settings, now) == results.Next(
+        "pending", now + results.SKIP_DELAY)
     assert results.after_disposition(now + timedelta(days=1)).state == "pending"
     assert results.after_disposition(None).state == "done"
 
