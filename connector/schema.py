@@ -632,6 +632,7 @@ campaign_contacts = Table(
     UniqueConstraint("campaign_id", "e164", name="uq_campaign_contacts_campaign_e164"),
     # The dialing decision: the due contacts of one campaign, earliest first.
     Index("ix_campaign_contacts_due", "campaign_id", "state", "due_at"),
+    Index("ix_campaign_contacts_recall", "campaign_id", "state", "recall_at"),
 )
 
 #: Every dial of a contact (one call record each) and how it went.

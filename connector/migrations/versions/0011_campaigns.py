@@ -53,6 +53,8 @@ def upgrade() -> None:
     )
     op.create_index("ix_campaign_contacts_due", "campaign_contacts",
                     ["campaign_id", "state", "due_at"])
+    op.create_index("ix_campaign_contacts_recall", "campaign_contacts",
+                    ["campaign_id", "state", "recall_at"])
     op.create_table(
         "campaign_attempts",
         sa.Column("id", sa.Integer, primary_key=True),
@@ -85,6 +87,7 @@ def downgrade() -> None:
     op.drop_table("do_not_call")
     op.drop_index("ix_campaign_attempts_campaign", "campaign_attempts")
     op.drop_table("campaign_attempts")
+    op.drop_index("ix_campaign_contacts_recall", "campaign_contacts")
     op.drop_index("ix_campaign_contacts_due", "campaign_contacts")
     op.drop_table("campaign_contacts")
     op.drop_table("campaigns")
