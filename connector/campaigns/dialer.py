@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask, current_app
@@ -61,6 +61,8 @@ redis.call('SADD', KEYS[3], ARGV[3])
 redis.call('PEXPIRE', KEYS[3], tonumber(ARGV[4]))
 return 1
 """
+#: How long a contact waits for the agent's result after the conversation (then 未入力).
+WRAPUP_LIMIT = timedelta(minutes=30)
 #: Twilio's REST error codes that mean "too many calls at once" (channel limit).
 CHANNEL_LIMIT_CODES = frozenset({20429, 21215, 21611})
 STATUS_EVENTS = ["initiated", "ringing", "answered", "completed"]
@@ -93,6 +95,10 @@ def tick(app: Flask | None = None) -> int:
         if campaign.settings.mode == "progressive":
             placed += tick_campaign(campaign, now)
         _complete_if_done(campaign, now)
+    with db.get_engine(app).begin() as conn:
+        for campaign in store.all_campaigns(conn):
+            if campaign.status in ("running", "paused", "stopped"):
+                store.expire_wrapups(conn, campaign.id, now - WRAPUP_LIMIT, now)
     return placed
 
 

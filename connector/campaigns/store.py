@@ -294,3 +294,11 @@ def contacts_of_agent(conn: Connection, campaign_id: int, agent_id: int, state: 
     return list(conn.execute(select(campaign_contacts).where(
         campaign_contacts.c.campaign_id == campaign_id, campaign_contacts.c.state == state,
         campaign_contacts.c.owner_agent_id == agent_id).order_by(campaign_contacts.c.id)))
+
+
+def expire_wrapups(conn: Connection, campaign_id: int, before: datetime, now: datetime) -> int:
+    """Talked-to contacts whose agent never entered a result end as 未入力 (``no_result``)."""
+    return conn.execute(update(campaign_contacts).where(
+        campaign_contacts.c.campaign_id == campaign_id, campaign_contacts.c.state == "wrapup",
+        campaign_contacts.c.updated_at < before).values(
+        state="done", result="no_result", updated_at=now)).rowcount

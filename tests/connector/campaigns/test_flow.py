@@ -55,3 +55,49 @@ def test_progressive_call_bridges_the_reserved_agent_and_records_results(
     assert (figures["attempts"], figures["connected"], figures["remaining"]) == (3, 1, 0)
     assert env.client().get(f"/api/campaigns/{campaign['id']}", headers=env.admin
                             ).get_json()["campaign"]["status"] == "completed"
+
+
+def test_result_never_entered_becomes_no_result_and_stats_csv(campaign_env: CampaignEnv):
+    env = campaign_env
+    env.voice.add_agent("sato")
+    env.sim.on_client("sato", answer_after=1)
+    env.sim.on_number("+819011112222", answer_after=2, hangup_after=10)
+    campaign = env.create(mode="progressive", agents=["sato"])
+    env.upload(campaign["id"], b"09011112222\n")
+    env.action(campaign["id"], "start")
+    assert env.tick() == 1
+    env.sim.run(until=env.sim.now() + 40)
+    assert env.contacts(campaign["id"])[0]["state"] == "wrapup"
+    env.sim.run(until=env.sim.now() + 31 * 60)
+    env.tick()
+    admin = env.voice.login("boss")
+    contact = env.client().get(f"/api/campaigns/{campaign['id']}/contacts",
+                               headers=admin).get_json()["contacts"][0]
+    assert (contact["state"], contact["result"]) == ("done", "no_result")
+    answer = env.client().get(f"/api/campaigns/{campaign['id']}/stats.csv?encoding=cp932",
+                              headers=admin)
+    lines = answer.data.decode("cp932").splitlines()
+    assert lines[0].startswith("区分,エージェント,発信数,応答,接続")
+    assert lines[1].startswith("キャンペーン,,1,1,1,0,0.0,")
+    assert lines[2].startswith("エージェント,sato,1,1,1,0,0.0,")
+    stats = env.client().get(f"/api/campaigns/{campaign['id']}/stats", headers=admin).get_json()
+    assert stats["campaign"]["final_results"] == [
+        {"result": "no_result", "label": "未入力", "count": 1}]
+    bad = env.client().get(f"/api/campaigns/{campaign['id']}/stats.csv?encoding=latin1",
+                           headers=admin)
+    assert bad.status_code == 422
+
+
+def test_maintenance_tick_runs_campaign_pacing(campaign_env: CampaignEnv):
+    from connector import maintenance
+
+    env = campaign_env
+    env.voice.add_agent("sato")
+    env.sim.on_number("+819011112222", outcome="busy")
+    campaign = env.create(mode="progressive", agents=["sato"])
+    env.upload(campaign["id"], b"09011112222\n")
+    env.action(campaign["id"], "start")
+    env.voice.handoffs.reclaim_lapsed = lambda: 0  # the fake write-back has no leases
+    env.app.extensions["cti.redis"].delete("cti:maintenance:leases")
+    done = maintenance.run_tick(env.app)
+    assert done["connector.campaigns.dialer"] == 1
