@@ -150,6 +150,7 @@ def enter_result(contact_id: int) -> Any:
                  else None)
     if final is not None and final["finalized_at"] is not None:
         writeback.call_updated(row.last_call_sid)  # the CRM log gets the result and note
+    dialer.nudge()  # the agent is 待機 again: their next call
     return jsonify({"contact": contact_json(row)})
 
 

@@ -34,7 +34,7 @@ from ..validation import fields, invalid_fields, json_object
 from ..voice import groups as group_store
 from ..voice import numbers
 from ..voice.runtime import get_runtime
-from . import stats, store, texts
+from . import dialer, stats, store, texts
 from .agent_api import contact_json
 from .store import Campaign
 
@@ -117,6 +117,8 @@ def transition(campaign_id: int, action: str) -> Any:
         if action == "stop":
             store.stop_contacts(conn, campaign_id, now)
         campaign = _campaign(conn, campaign_id)
+    if target == "running":
+        dialer.nudge()
     return jsonify({"campaign": campaign.public()})
 
 

@@ -26,7 +26,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask, after_this_request, current_app
 from sqlalchemy import Connection
 from twilio.base.exceptions import TwilioRestException
 
@@ -36,7 +36,7 @@ from voice.campaigns.dialing import Candidate
 from voice.dialing_rules import check_outbound
 from voice.numbering import NumberError
 
-from .. import clock, db, presence
+from .. import clock, db, presence, queue
 from ..acd import get_acd, presence_ops
 from ..acd.board import AgentBoard
 from ..acd.presence_ops import ms
@@ -61,6 +61,7 @@ redis.call('SADD', KEYS[3], ARGV[3])
 redis.call('PEXPIRE', KEYS[3], tonumber(ARGV[4]))
 return 1
 """
+TICK_JOB = "connector.campaigns.dialer.tick"
 #: How long a contact waits for the agent's result after the conversation (then 未入力).
 WRAPUP_LIMIT = timedelta(minutes=30)
 #: Twilio's REST error codes that mean "too many calls at once" (channel limit).
@@ -85,8 +86,14 @@ class DialRefused(Exception):
 # --- the tick ---------------------------------------------------------------------------------
 
 def tick(app: Flask | None = None) -> int:
-    """One pacing round over every running campaign; returns the calls placed."""
+    """One pacing round over every running campaign; returns the calls placed.
+
+    A process that cannot reach Twilio (an embedded deployment's worker: the simulator runs
+    in the web process) places nothing rather than failing every contact.
+    """
     app = app or current_app
+    if rest_client(app) is None:
+        return 0
     now = clock.now(app)
     with db.get_engine(app).connect() as conn:
         running = store.all_campaigns(conn, "running")
@@ -100,6 +107,29 @@ def tick(app: Flask | None = None) -> int:
             if campaign.status in ("running", "paused", "stopped"):
                 store.expire_wrapups(conn, campaign.id, now - WRAPUP_LIMIT, now)
     return placed
+
+
+def nudge() -> None:
+    """An agent may have become free (a call or a result ended): pace now, not at the next
+    maintenance tick — after the response is sent, or, with Twilio, in a worker, so a
+    webhook never waits for REST calls."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if get_runtime(app).mode == "twilio":
+        try:
+            queue.get_queue("default", app).enqueue(TICK_JOB, job_id="campaigns-tick",
+                                                    result_ttl=0, job_timeout=120)
+        except Exception:  # the maintenance tick paces anyway
+            log.exception("could not queue a campaign tick")
+        return
+
+    def run_tick() -> None:
+        with app.app_context():
+            tick(app)
+
+    @after_this_request
+    def later(response: Any) -> Any:
+        response.call_on_close(run_tick)
+        return response
 
 
 def tick_campaign(campaign: Campaign, now: datetime) -> int:
@@ -300,6 +330,8 @@ def finish_attempt(conn: Connection, campaign: Campaign, attempt_id: int, result
     attempt = store.attempt(conn, attempt_id)
     contact = store.contact(conn, attempt.contact_id)
     following = results.after_attempt(result, contact.attempts, campaign.settings, now)
+    if following.state == "pending" and store.get(conn, campaign.id).status == "stopped":
+        following = results.Next("done")  # stopped while this call rang: no retry
     store.settle(conn, contact.id, state=following.state, due=following.due, result=result,
                  now=now, owner_agent_id=None, from_states=("dialing",))
     return True
@@ -328,6 +360,7 @@ def on_status(form: Any) -> None:
         result = _BY_STATUS[status]
         if finish_attempt(conn, campaign, attempt.id, result, now):
             call_records.update_call(conn, sid, now, outcome=_OUTCOME[result])
+    nudge()  # the reserved agent is free again
 
 
 def _conversation_over(conn: Connection, attempt: Any, now: datetime) -> None:

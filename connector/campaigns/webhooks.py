@@ -87,4 +87,5 @@ def bridged() -> str:
         if campaign is not None:
             dialer.finish_attempt(conn, campaign, attempt.id, "abandoned", now)
             call_records.update_call(conn, attempt.call_sid, now, outcome="abandoned")
+    dialer.nudge()
     return twiml.say_and_hang_up(NO_AGENT, get_runtime().speaker)

@@ -101,3 +101,22 @@ def test_maintenance_tick_runs_campaign_pacing(campaign_env: CampaignEnv):
     env.app.extensions["cti.redis"].delete("cti:maintenance:leases")
     done = maintenance.run_tick(env.app)
     assert done["connector.campaigns.dialer"] == 1
+
+
+def test_start_and_a_freed_agent_pace_at_once_without_waiting_for_a_tick(
+        campaign_env: CampaignEnv):
+    env = campaign_env
+    env.voice.add_agent("sato")
+    browser = env.sim.on_client("sato", answer_after=1)
+    env.sim.on_number("+819011112222", outcome="busy")
+    env.sim.on_number("+819033334444", answer_after=2, hangup_after=10)
+    campaign = env.create(mode="progressive", agents=["sato"])
+    env.upload(campaign["id"], b"09011112222\n09033334444\n")
+    started = env.client().post(f"/api/campaigns/{campaign['id']}/start", headers=env.admin,
+                                buffered=True)  # the response is closed: the nudge runs
+    assert started.status_code == 200
+    env.sim.run(until=env.sim.now() + 60)
+    # The busy callee freed sato; the status callback's nudge dialed the next contact.
+    assert len(browser.rung) == 1
+    states = {c["e164"]: c["state"] for c in env.contacts(campaign["id"])}
+    assert states == {"+819011112222": "pending", "+819033334444": "wrapup"}
