@@ -54,11 +54,23 @@ class CampaignEnv:
         return answer.get_json()["contacts"]
 
 
-@pytest.fixture
-def campaign_env(tmp_path, sqlite_url) -> Iterator[CampaignEnv]:
-    voice = make_env(tmp_path, sqlite_url, softphone={"acw_seconds": 0})
+def _env(tmp_path, database_url: str) -> CampaignEnv:
+    voice = make_env(tmp_path, database_url, softphone={"acw_seconds": 0})
     voice.add_number(MAIN, label="営業")
     voice.add_agent("boss", role="admin", available=False)
-    env = CampaignEnv(voice, voice.login("boss"))
+    return CampaignEnv(voice, voice.login("boss"))
+
+
+@pytest.fixture
+def campaign_env(tmp_path, sqlite_url) -> Iterator[CampaignEnv]:
+    env = _env(tmp_path, sqlite_url)
     yield env
-    db.get_engine(voice.app).dispose()
+    db.get_engine(env.app).dispose()
+
+
+@pytest.fixture
+def any_db_campaign_env(tmp_path, database_url) -> Iterator[CampaignEnv]:
+    """The same on SQLite and (a second run) PostgreSQL."""
+    env = _env(tmp_path, database_url)
+    yield env
+    db.get_engine(env.app).dispose()

@@ -53,8 +53,8 @@ def test_lifecycle_and_patch(campaign_env: CampaignEnv):
     assert env.action(campaign["id"], "start").status_code == 409
 
 
-def test_import_is_all_or_nothing_and_reports_each_row(campaign_env: CampaignEnv):
-    env = campaign_env
+def test_import_is_all_or_nothing_and_reports_each_row(any_db_campaign_env: CampaignEnv):
+    env = any_db_campaign_env
     with db.get_engine(env.app).begin() as conn:
         number_lists.add_rule(conn, "restrict", "090-9999-0000", "苦情", now=env.voice.now)
         number_lists.add_rule(conn, "block", "090-8888-0000", "いたずら", now=env.voice.now)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from connector import db, presence
+from connector.schema import campaign_attempts
 from tests.connector.campaigns.conftest import CampaignEnv
 
 
 def test_progressive_call_bridges_the_reserved_agent_and_records_results(
-        campaign_env: CampaignEnv):
-    env = campaign_env
+        any_db_campaign_env: CampaignEnv):
+    env = any_db_campaign_env
     agent = env.voice.add_agent("sato")
     browser = env.sim.on_client("sato", answer_after=1)
     env.sim.on_number("+819011112222", answer_after=3, hangup_after=20)
@@ -55,6 +58,11 @@ def test_progressive_call_bridges_the_reserved_agent_and_records_results(
     assert (figures["attempts"], figures["connected"], figures["remaining"]) == (3, 1, 0)
     assert env.client().get(f"/api/campaigns/{campaign['id']}", headers=env.admin
                             ).get_json()["campaign"]["status"] == "completed"
+    # Every attempt is a call record handed to the CRM write-back like any call.
+    with db.get_engine(env.app).connect() as conn:
+        sids = list(conn.execute(select(campaign_attempts.c.call_sid)).scalars())
+    assert len(sids) == 3 and set(sids) <= set(env.voice.handoffs.calls)
+    assert first["last_call_sid"] in env.voice.handoffs.updates  # again, with the result
 
 
 def test_result_never_entered_becomes_no_result_and_stats_csv(campaign_env: CampaignEnv):
