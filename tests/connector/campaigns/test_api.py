@@ -109,3 +109,9 @@ def test_do_not_call_ends_waiting_contacts_in_every_campaign(campaign_env: Campa
     assert bad.status_code == 422 and "number" in bad.get_json()["error"]["details"]["fields"]
     assert env.client().delete("/api/campaigns/do-not-call/09011112222",
                                headers=env.admin).status_code == 204
+
+
+def test_campaign_webhooks_refuse_unsigned_requests(campaign_env: CampaignEnv):
+    for path in ("/twilio/campaigns/answer?attempt=1", "/twilio/campaigns/bridged?attempt=1"):
+        answer = campaign_env.client().post(path, data={"CallSid": "CA" + "1" * 32})
+        assert answer.status_code == 403, path
