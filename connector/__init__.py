@@ -30,6 +30,7 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None, *,
         auth,
         builtin_crm,
         callcenter,
+        campaigns,
         console,
         crm,
         db,
@@ -78,6 +79,7 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None, *,
     integrations.init_app(app)
     sms.init_app(app)
     console.init_app(app)
+    campaigns.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(wrapup.bp)
     app.register_blueprint(callcenter.bp)

@@ -99,6 +99,13 @@ def run_tick(app: Flask, worker: Worker | None = None, *,
         return {**done, "skipped": f"redis unavailable: {exc}"}
     with app.app_context():
         done["reclaimed"] = writeback.get_pipeline(app).reclaim_lapsed()
+        # Work that must follow within seconds (campaign pacing: app.extensions["cti.tick_hooks"]),
+        # once per tick under the same lock.
+        for hook in app.extensions.get("cti.tick_hooks", ()):
+            try:
+                done[hook.__module__] = hook(app)
+            except Exception:  # one hook's failure must not stop the others
+                log.exception("tick hook failed", extra={"hook": hook.__module__})
     return done
 
 

@@ -587,13 +587,91 @@ audit_log = Table(
     Index("ix_audit_log_at", "at"),
 )
 
+# -- outbound campaigns (migration 0011_campaigns, SPEC CA-1) ------------------------------
+
+#: A campaign: its settings (voice.campaigns.settings, as JSON) and where it stands.
+campaigns = Table(
+    "campaigns", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("status", String(16), nullable=False, server_default="draft"),
+    Column("settings", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("created_by", Integer, ForeignKey("agents.id", ondelete="SET NULL")),
+    CheckConstraint("status IN ('draft', 'running', 'paused', 'stopped', 'completed')",
+                    name="status"),
+)
+
+#: One callee of a campaign. ``state``: pending (due at ``due_at``), dialing, preview (shown
+#: to ``owner_agent_id``), wrapup (talked; the agent's result is awaited), done (final).
+#: A recall is a pending contact with ``recall_at`` set, owned by the agent who asked for it
+#: (or nobody: for the campaign).
+campaign_contacts = Table(
+    "campaign_contacts", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("campaign_id", Integer, ForeignKey("campaigns.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("line", Integer, nullable=False, server_default="0"),
+    Column("e164", String(20), nullable=False),
+    Column("display", String(32), nullable=False, server_default=""),
+    Column("name", String(200), nullable=False, server_default=""),
+    Column("company", String(200), nullable=False, server_default=""),
+    Column("crm_id", String(100), nullable=False, server_default=""),
+    Column("note", Text, nullable=False, server_default=""),
+    Column("extra", JSON),
+    Column("state", String(16), nullable=False, server_default="pending"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("owner_agent_id", Integer, ForeignKey("agents.id", ondelete="SET NULL")),
+    Column("recall_at", UTCDateTime),
+    Column("result", String(32), nullable=False, server_default=""),
+    Column("agent_note", Text, nullable=False, server_default=""),
+    Column("last_call_sid", String(34)),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("campaign_id", "e164", name="uq_campaign_contacts_campaign_e164"),
+    # The dialing decision: the due contacts of one campaign, earliest first.
+    Index("ix_campaign_contacts_due", "campaign_id", "state", "due_at"),
+    Index("ix_campaign_contacts_recall", "campaign_id", "state", "recall_at"),
+)
+
+#: Every dial of a contact (one call record each) and how it went.
+campaign_attempts = Table(
+    "campaign_attempts", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("campaign_id", Integer, ForeignKey("campaigns.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("contact_id", Integer, ForeignKey("campaign_contacts.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("agent_id", Integer, ForeignKey("agents.id", ondelete="SET NULL")),
+    Column("call_sid", String(34), unique=True),
+    Column("number", Integer, nullable=False),  # the contact's 1st, 2nd … attempt
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("answered_at", UTCDateTime),  # the callee answered
+    Column("bridged_at", UTCDateTime),  # the agent answered
+    Column("ended_at", UTCDateTime),
+    Column("result", String(32), nullable=False, server_default=""),
+    Column("talk_seconds", Integer, nullable=False, server_default="0"),
+    Index("ix_campaign_attempts_campaign", "campaign_id", "started_at"),
+)
+
+#: Numbers never to call from any campaign (発信停止), with why and who said so.
+do_not_call = Table(
+    "do_not_call", metadata,
+    Column("e164", String(20), primary_key=True),
+    Column("note", String(200), nullable=False, server_default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", Integer, ForeignKey("agents.id", ondelete="SET NULL")),
+)
+
 __all__ = ["CALL_CONTROL_STATES", "NUMBER_LISTS", "PRESENCE_STATUSES", "ROLES", "UTCDateTime",
-           "audit_log", "console_permissions", "console_settings",
+           "audit_log", "campaign_attempts", "campaign_contacts", "campaigns",
+           "console_permissions", "console_settings",
            "agent_caller_ids", "agent_crm_users", "agent_group_members", "agent_groups",
            "agent_presence", "agents", "auth_sessions", "call_controls", "call_events",
            "call_flows", "calls", "flow_audio", "flow_overrides",
            "crm_sync_state", "crm_writebacks", "customer_call_logs", "customer_phones",
-           "customer_tags", "customers", "func", "http_template_sent", "metadata",
+           "customer_tags", "customers", "do_not_call", "func", "http_template_sent", "metadata",
            "number_choices", "number_list_rules", "phone_index", "phone_numbers",
            "sms_messages", "sms_templates", "stop_statuses", "utcnow", "voice_versions",
            "voicemails"]

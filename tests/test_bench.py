@@ -55,3 +55,12 @@ def test_fault_run_loses_and_duplicates_nothing():
                   "CRM timeout", "CRM apply-then-500", "CRM HTML 502"):
         assert f"  {fault}: " in out and f"{fault}: could not" not in out, fault
     assert "dead letters now: 0;" in out, out
+
+
+@pytest.mark.slow
+def test_campaign_bench_runs(redis_url):
+    done = run("campaign.py", "--redis", redis_url, "--agents", "10", "--contacts", "2000",
+               "--rounds", "3", "--naive-rounds", "1")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "10 agents, 2,000 contacts: per call p50" in done.stdout
+    assert "naive / indexed:" in done.stdout
