@@ -10,7 +10,15 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from . import board, security, settings_view, users_view, views  # noqa: F401 (routes)
+    from . import (  # noqa: F401 (routes)
+        admin_api,
+        admin_pages,
+        board,
+        security,
+        settings_view,
+        users_view,
+        views,
+    )
     from .common import bp
 
     security.init_app(app)

@@ -25,7 +25,11 @@ NAV = (("console.board", "board", "board"), ("console.history", "history", "hist
        ("console.permissions_page", "permissions", "permissions"),
        ("console.audit_page", "audit", "audit"), ("console.security_page", "security",
                                                   "security"),
-       ("console.checks_page", "checks", "checks"))
+       ("console.checks_page", "checks", "checks"),
+       ("console.numbers_admin", "numbers", "numbers"),
+       ("console.flows_admin", "flows", "flows"), ("console.audio_admin", "audio", "audio"),
+       ("console.number_lists_admin", "number_lists", "number_lists"),
+       ("console.crm_admin", "crm", "crm"), ("console.voicemail_page", "voicemail", "voicemail"))
 
 
 class FormError(ValueError):

@@ -15,7 +15,8 @@ from sqlalchemy import Connection, delete, insert, select
 from ..schema import console_permissions
 
 SCREENS = ("board", "history", "recordings", "stats", "users", "stop_statuses", "permissions",
-           "audit", "security", "checks")
+           "audit", "security", "checks", "numbers", "flows", "audio", "number_lists", "crm",
+           "voicemail")
 ACTIONS = ("view", "update", "delete", "download")
 CONSOLE_ROLES = ("supervisor", "admin")
 
@@ -30,6 +31,12 @@ _SUPERVISOR = {
     "permissions": set(),
     "security": set(),
     "checks": set(),
+    "numbers": set(),
+    "flows": set(),
+    "audio": set(),
+    "number_lists": set(),
+    "crm": set(),
+    "voicemail": {"view", "update"},
 }
 #: The built-in permissions: admins may do everything, supervisors watch and report.
 DEFAULTS: dict[str, dict[str, set[str]]] = {

@@ -52,6 +52,10 @@ log = logging.getLogger("cti.flows")
 
 #: The ``step`` the group/agent dial of a flow is planned with; its action URL is replaced.
 DIAL_STEP = "flow"
+#: The provisional outcome while the caller is in the IVR (a menu, a closing announcement):
+#: if the call ends there it stays ``ivr`` (``connector.voice.callstate``), so it is neither
+#: a missed nor an abandoned call, and ``connector.notify`` reports it as ``ivr_handled``.
+IVR = "ivr"
 #: How many lookups, or group/agent nodes finding nobody, one answer may go through.
 MAX_ROUNDS = 10
 
@@ -157,7 +161,7 @@ def realize(conn: Connection, runtime: VoiceRuntime, config: Routing, number: Ph
     action, detail = result.action, f"flow:{stored.flow.name}:{result.state.node}"[:64]
     if isinstance(action, Gather):
         url = flow_url(runtime, "gather", stored, result.state)
-        return Plan(render.gather(result.prompts, action, url, speaker, audio), "", detail)
+        return Plan(render.gather(result.prompts, action, url, speaker, audio), IVR, detail)
     if isinstance(action, Voicemail):
         url = flow_url(runtime, "voicemail", stored, result.state)
         document = render.voicemail(result.prompts, action, action=url,
@@ -166,7 +170,7 @@ def realize(conn: Connection, runtime: VoiceRuntime, config: Routing, number: Ph
                                     default_greeting=twiml.MESSAGES["voicemail_greeting"])
         return Plan(document, "voicemail", detail)
     if isinstance(action, Hangup | Lookup):
-        return Plan(render.hang_up(result.prompts, speaker, audio), "", detail)
+        return Plan(render.hang_up(result.prompts, speaker, audio), IVR, detail)
     plan = _connect(conn, runtime, config, number, caller, stored, result.state, action)
     if plan is not None:
         return replace(plan, twiml=render.before(plan.twiml, result.prompts, speaker, audio),

@@ -35,6 +35,8 @@ log = logging.getLogger("cti.notify")
 QUEUE = "default"
 JOB = "connector.notify.jobs.deliver"
 FINAL_JOB = "connector.notify.jobs.call_final"
+#: The events :func:`call_final` may send.
+FINAL_EVENTS = ("missed", "voicemail", "ivr_handled", "abandoned")
 #: Seconds before each retry of a failed delivery (the last value repeats).
 RETRY_INTERVALS = [10, 60, 300, 900, 3600]
 
@@ -76,11 +78,12 @@ def emit(event: str, key: str, values: dict[str, Any], *, app: Flask | None = No
 
 
 def call_final(call_sid: str, *, app: Flask | None = None) -> None:
-    """A call is final: the worker checks whether it was missed or left a voicemail."""
+    """A call is final: the worker checks whether it was missed, left a voicemail, ended in
+    the IVR or was abandoned while a group rang (:func:`.jobs.call_final`)."""
     app = app or current_app
     try:
         config = settings(app)
-        if not (config.channels_for("missed") or config.channels_for("voicemail")):
+        if not any(config.channels_for(event) for event in FINAL_EVENTS):
             return
         job_id = f"notify-final-{_safe(call_sid)}"
         q = queue.get_queue(QUEUE, app)

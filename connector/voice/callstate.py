@@ -149,8 +149,9 @@ def final_outcome(parent: Row, children: Iterable[Row]) -> str:
     """The business outcome of an ended call.
 
     Inbound: ``answered`` (an agent), ``forwarded`` (an outside number, CF-8), ``voicemail``,
-    ``missed``, or the refusals decided at once (``rejected``, ``unconfigured``). Outbound:
-    ``answered``, ``busy``, ``no_answer``, ``failed``, ``canceled`` (the agent gave up) or
+    ``ivr`` (a flow ended it without an agent), ``abandoned`` (the caller hung up while a
+    group rang), ``missed``, or the refusals decided at once (``rejected``, ``unconfigured``).
+    Outbound: ``answered``, ``busy``, ``no_answer``, ``failed``, ``canceled`` (the agent gave up) or
     ``refused`` (CF-12, CF-9).
     """
     if parent["outcome"] in DECIDED_OUTCOMES:
@@ -162,11 +163,28 @@ def final_outcome(parent: Row, children: Iterable[Row]) -> str:
             return "forwarded"
         return "answered"
     if parent["direction"] == "inbound":
-        return "voicemail" if parent["outcome"] == "voicemail" else "missed"
+        return _unanswered_inbound(parent)
     dialed = [c for c in children if c["leg"] == "customer"]
     if not dialed:
         return "canceled"
     return _UNANSWERED.get(dialed[-1]["status"], "failed")
+
+
+#: Provisional outcomes an unanswered inbound call keeps: the flow's IVR ended it (``ivr``,
+#: set by ``connector.flows.runner``), a voicemail, or a queue that reported the hang-up.
+KEPT_INBOUND = frozenset({"voicemail", "ivr", "abandoned"})
+
+
+def _unanswered_inbound(parent: Row) -> str:
+    """``abandoned`` when the caller hung up while a group rang for them: the plan that rang
+    it left the outcome open (``""``); ``missed`` for everything else unanswered — nobody
+    available (its plan says ``missed``), or a single agent who did not answer."""
+    provisional = parent["outcome"]
+    if provisional in KEPT_INBOUND:
+        return provisional
+    if provisional == "" and parent.get("group_id") is not None:
+        return "abandoned"
+    return "missed"
 
 
 _UNANSWERED = {"busy": "busy", "no-answer": "no_answer", "failed": "failed",

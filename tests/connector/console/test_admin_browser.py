@@ -1,0 +1,46 @@
+"""The admin screens in real headless Chromium: a number added through the form, a bad flow
+file's problems shown, the voicemail screen open for a supervisor, no JavaScript errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.connector.console.test_browser import chromium, console_factory, shot  # noqa: F401
+from tests.connector.test_auth import add_agent
+
+pytestmark = pytest.mark.browser
+
+BAD_FLOW = '[flow]\nname = "desk"\nentry = "hello"\n\n[nodes.hello]\nkind = "menu"\n' \
+           'say = "1を押してください。"\nkeys = { 1 = "nowhere" }\n'
+
+
+def test_admin_screens_change_numbers_and_show_flow_problems(make_app, console_factory):  # noqa: F811
+    app = make_app()
+    add_agent(app, "admin1", role="admin", display_name="管理 太郎")
+    console = console_factory(app)
+    page = console.signed_in(console.sign_in(console.page(), "admin1",
+                                             path="/console/admin/numbers"))
+    page.wait_for_selector("#numbers-table tbody td")
+    page.fill("#n-e164", "050-1234-5678")
+    page.fill("#n-label", "代表")
+    page.fill("#n-route", "voicemail")
+    page.click("#number-save")
+    page.wait_for_selector('#numbers-table tr[data-number="+815012345678"]')
+    page.fill("#n-e164", "050-1234-9999")
+    page.fill("#n-route", "group:nobody")
+    page.click("#number-save")
+    page.wait_for_selector('#numbers-status li[data-field="route"]')
+    assert page.get_attribute("#n-route", "aria-invalid") == "true"
+    shot(page, "admin-numbers")
+
+    page.goto(f"{console.url}/console/admin/flows")
+    page.fill("#flow-text", BAD_FLOW)
+    page.click("#flow-check")
+    page.wait_for_selector("#flow-problems tbody tr")
+    assert "nowhere" in page.inner_text("#flow-problems")
+    shot(page, "admin-flows")
+    for path in ("/console/admin/audio", "/console/admin/number-lists", "/console/admin/crm",
+                 "/console/voicemail"):
+        assert page.goto(f"{console.url}{path}").status == 200, path
+        page.wait_for_load_state("networkidle")
+        shot(page, "admin" + path.replace("/", "-"))
