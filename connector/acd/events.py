@@ -106,7 +106,7 @@ def _caller_gone(call_sid: str) -> None:
         waiter = acd.queues.waiter(call_sid)
         if waiter is not None and acd.queues.leave(call_sid, waiter.group_id, "gone",
                                                    "hangup") == "waiting":
-            queueing.note(conn, call_sid, detail="abandoned")
+            queueing.note(conn, call_sid, detail="abandoned", final_too=True)
         for agent_id in board.claimed_for(call_sid):
             current = presence.get(conn, agent_id)
             if current.status == "ringing" and current.call_sid == call_sid:

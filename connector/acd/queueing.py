@@ -249,7 +249,7 @@ def _offer_failed(group: groups.Group, call_sid: str, *, gone: bool) -> None:
     with db.get_engine().begin() as conn:
         if gone:
             acd.queues.leave(call_sid, group.id, "gone", "hangup")
-            note(conn, call_sid, detail="abandoned")
+            note(conn, call_sid, detail="abandoned", final_too=True)
         else:
             acd.queues.requeue(call_sid, group.id)
         release_claimed(conn, call_sid)
@@ -265,10 +265,13 @@ def release_claimed(conn: Connection, call_sid: str) -> None:
                               counted=False)
 
 
-def note(conn: Connection, call_sid: str, **changes) -> None:  # type: ignore[no-untyped-def]
-    """Change the caller's call record while it is not final."""
+def note(conn: Connection, call_sid: str, *, final_too: bool = False,  # type: ignore[no-untyped-def]
+         **changes) -> None:
+    """Change the caller's call record while it is not final (``final_too``: also after —
+    an abandoned caller's record is final already when the queue learns they hung up; the
+    status webhook hands it to the write-back only after its hooks ran)."""
     row = call_records.get_row(conn, call_sid)
-    if row is not None and row["finalized_at"] is None:
+    if row is not None and (final_too or row["finalized_at"] is None):
         call_records.update_call(conn, call_sid, clock.now(), **changes)
 
 

@@ -264,7 +264,7 @@ def _abandoned(conn: Connection, w: Waiting) -> None:
     the call record says so; the agents freed may take the next caller."""
     before = get_acd().queues.leave(w.caller.call_sid, w.group.id, "gone", "hangup")
     if before in ("waiting", "offered"):
-        queueing.note(conn, w.caller.call_sid, detail="abandoned")
+        queueing.note(conn, w.caller.call_sid, detail="abandoned", final_too=True)
         log.info("waiting caller hung up", extra={"call_sid": w.caller.call_sid,
                                                   "group": w.group.name})
     queueing.release_claimed(conn, w.caller.call_sid)

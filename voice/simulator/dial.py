@@ -6,8 +6,9 @@ and the first to answer wins; ``action`` is requested when the dialed leg ends, 
 continues; each noun's ``statusCallback`` receives the child leg's events (``initiated ringing
 answered completed``, default ``completed``) with ``ParentCallSid``; ``<Client>`` carries
 ``<Parameter>``\\ s to the answering browser; a noun's ``url`` runs on the answering party
-before the bridge (a whisper), the caller hearing ringing until it ends. ``<Queue>`` and ``<Conference>`` are delegated to
-:mod:`voice.simulator.queues` and :mod:`voice.simulator.conference`.
+before the bridge (a whisper), the caller hearing ringing until it ends. ``<Queue>`` and
+``<Conference>`` are delegated to :mod:`voice.simulator.queues` and
+:mod:`voice.simulator.conference`.
 """
 
 from __future__ import annotations
