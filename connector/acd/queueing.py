@@ -4,7 +4,8 @@ out to the overflow or timeout target.
 * :func:`enter` — routing found nobody free for a caller of the group: ring-back first
   (``ring_before_queue_seconds``), then the queue (``<Enqueue>``, :mod:`voice.acd.queue_twiml`)
   — or the overflow target when ``max_waiting`` callers already wait. Nobody on duty (every
-  member signed out, away or paused): ``None``, the number's fallback, as before queues.
+  member signed out, away or paused), or the free members all let this caller ring out:
+  ``None``, the number's fallback, as before queues.
 * :func:`dispatch` — offer the group's waiting callers, first come first served, to the
   members its strategy prefers, each offer one atomic step (:meth:`.waiting.WaitingQueues.
   offer`). It runs whenever an agent may have become free (a call ended, an offer was not
@@ -73,6 +74,9 @@ def enter(conn: Connection, runtime: VoiceRuntime, routing: Routing, number: Pho
                                      lambda: acd.board.live(group.member_ids, ms(now)))
     if not any(a.status in ON_DUTY for a in live):
         return None
+    free = {a.agent_id for a in live if a.free}
+    if free and free <= route.tried(acd.board, caller.call_sid):
+        return None  # the free members had their turn and let it ring: the fallback
     if settings.max_waiting == 0:
         return target_plan(conn, runtime, routing, number, caller, settings.overflow,
                            step=step, kind="overflow", hops=hops)

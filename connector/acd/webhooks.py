@@ -34,7 +34,7 @@ from ..voice.numbers import PhoneNumber
 from ..voice.routing import Caller, Plan
 from ..voice.runtime import WEBHOOK_PREFIX, VoiceRuntime, get_runtime
 from ..voice.webhook import param, twilio_webhook
-from . import get_acd, queueing, route
+from . import get_acd, presence_ops, queueing, route
 
 log = logging.getLogger("cti.acd.queue")
 
@@ -237,6 +237,14 @@ def offered() -> str:
             _abandoned(conn, w)
             return twiml.hang_up()
         route.release_unanswered(conn, sid, group)
+        settings = queueing.settings_of(group)
+        waiter = queues.waiter(sid)
+        waited_ms = presence_ops.ms(clock.now()) - waiter.score if waiter else 0
+        if w.number is not None and waited_ms >= settings.max_wait_seconds * 1000:
+            queues.leave(sid, group.id, "leaving", "timeout")  # offers did not end the wait
+            return _answer(conn, queueing.target_plan(
+                conn, w.runtime, w.routing, w.number, w.caller, settings.timeout, step=w.step,
+                kind="timeout", hops=w.hops))
         queues.requeue(sid, group.id)
         offers = queueing.dispatch(conn, group, current=sid)
         queueing.send_offers(group, offers, skip=sid)
