@@ -88,6 +88,7 @@ class ClientRing:
 
     identity: str
     parameters: Sequence[tuple[str, str]] = ()
+    url: str = ""  # TwiML the agent hears on answering, before the bridge (a whisper)
 
 
 def ring_clients(clients: Sequence[ClientRing], urls: Urls, *, timeout: int,
@@ -109,7 +110,8 @@ def ring_clients(clients: Sequence[ClientRing], urls: Urls, *, timeout: int,
     response = VoiceResponse()
     dial = _dial(response, urls, timeout=timeout, record=record, caller_id=caller_id)
     for ring in clients:
-        client = dial.client(status_callback=urls.status, status_callback_event=CHILD_STATUS_EVENTS)
+        client = dial.client(url=ring.url or None, status_callback=urls.status,
+                             status_callback_event=CHILD_STATUS_EVENTS)
         client.identity(ring.identity)
         for name, value in ring.parameters:
             client.parameter(name=name, value=value)

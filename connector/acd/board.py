@@ -45,21 +45,29 @@ end
 #: KEYS: loaded marker, the call's key, the group's key, then one key per candidate.
 #: ARGV: call SID, max agents, claim TTL ms, now ms, group id, then the candidates' ids.
 #: Returns ``{-1}`` when the board is not loaded, else the claimed agents' ids.
-CLAIM = _EFFECTIVE + """
-if redis.call('EXISTS', KEYS[1]) == 0 then return {-1} end
-local existing = redis.call('SMEMBERS', KEYS[2])
-if #existing > 0 then return existing end
-local now, max, got = tonumber(ARGV[4]), tonumber(ARGV[2]), {}
-for i = 4, #KEYS do
+#: The claim itself, shared with the queue's offer (:mod:`.waiting`): candidates' keys from
+#: ``KEYS[first]``, their ids from ``ARGV[6]``; each free one (up to ``max``) becomes
+#: ``ringing`` for call ``ARGV[1]`` of group ``ARGV[5]``.
+CLAIM_LOOP = """
+for i = first, #KEYS do
   if #got >= max then break end
   local k = KEYS[i]
   local call = redis.call('HGET', k, 'call')
   if effective(k, now) == 'available' and (not call or call == '') then
     redis.call('HSET', k, 'status', 'ringing', 'call', ARGV[1], 'group', ARGV[5], 'until', 0,
                'stop', '')
-    got[#got + 1] = ARGV[i + 2]
+    got[#got + 1] = ARGV[i - first + 6]
   end
 end
+"""
+
+CLAIM = _EFFECTIVE + """
+if redis.call('EXISTS', KEYS[1]) == 0 then return {-1} end
+local existing = redis.call('SMEMBERS', KEYS[2])
+if #existing > 0 then return existing end
+local now, max, got = tonumber(ARGV[4]), tonumber(ARGV[2]), {}
+local first = 4
+""" + CLAIM_LOOP + """
 if #got > 0 then
   redis.call('SADD', KEYS[2], unpack(got))
   redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[3]))

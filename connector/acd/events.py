@@ -21,7 +21,7 @@ from .. import clock, db, presence
 from ..auth import accounts
 from ..schema import calls
 from ..voice import groups
-from . import get_acd, presence_ops, route
+from . import get_acd, presence_ops, queueing, route
 
 log = logging.getLogger("cti.acd")
 
@@ -53,6 +53,17 @@ def on_status(form: Mapping[str, str]) -> None:
             call_sid = conn.execute(select(calls.c.parent_call_sid).where(
                 calls.c.call_sid == sid)).scalar() or sid
         _apply(conn, agent.id, call_sid, status, form)
+    if status in _FINAL or status == "in-progress":  # an answer frees the others rung
+        agent_may_be_free(agent.id)
+
+
+def agent_may_be_free(agent_id: int) -> None:
+    """The agent's call (or ring) ended, or they chose 待機: waiting callers of their groups
+    may be offered to them (or to the members the groups' strategies prefer)."""
+    with db.get_engine().begin() as conn:
+        dispatched = queueing.dispatch_for_agent(conn, agent_id)
+    for group, offers in dispatched:
+        queueing.send_offers(group, offers)
 
 
 def _apply(conn: Connection, agent_id: int, call_sid: str, status: str,
@@ -89,8 +100,13 @@ def _softphone_acw() -> tuple[bool, int]:
 def _caller_gone(call_sid: str) -> None:
     """The caller's call ended: agents still rung for it (their leg's own callback may never
     come, e.g. the caller hung up while it rang) go back to what they chose."""
-    board, now = get_acd().board, clock.now()
+    acd, now = get_acd(), clock.now()
+    board = acd.board
     with db.get_engine().begin() as conn:
+        waiter = acd.queues.waiter(call_sid)
+        if waiter is not None and acd.queues.leave(call_sid, waiter.group_id, "gone",
+                                                   "hangup") == "waiting":
+            queueing.note(conn, call_sid, detail="abandoned", final_too=True)
         for agent_id in board.claimed_for(call_sid):
             current = presence.get(conn, agent_id)
             if current.status == "ringing" and current.call_sid == call_sid:

@@ -16,11 +16,12 @@ from voice import twiml
 from voice.acd import strategies
 from voice.acd.settings import GroupSettings, from_stored
 from voice.client_params import client_parameters
-from voice.twiml import ClientRing
+from voice.twiml import ClientRing, Urls
 
 from .. import clock
 from ..voice import groups
 from . import get_acd, presence_ops
+from .board import AgentBoard
 from .presence_ops import ms
 
 #: How long the list of agents already rung for one caller is kept.
@@ -37,23 +38,37 @@ def choose_agents(conn: Connection, group: groups.Group, call_sid: str) -> list[
     board, now = acd.board, clock.now()
     settings = settings_of(group)
     live = presence_ops.retry_loaded(conn, board, lambda: board.live(group.member_ids, ms(now)))
-    tried = {int(a) for a in board.redis.smembers(_tried_key(board.prefix, call_sid))}
+    rung = tried(board, call_sid)
     if settings.max_active and sum(a.status in ("on_call", "hold") for a in live) >= (
             settings.max_active):
         return []
     candidates = [strategies.Candidate(a.agent_id, position, a.free, a.idle_since_ms,
                                        a.talk_ms_today, group.skill_of(a.agent_id))
-                  for position, a in enumerate(live) if a.agent_id not in tried]
+                  for position, a in enumerate(live) if a.agent_id not in rung]
     context = strategies.Context(last_agent_id=board.last_rung(group.id), rng=acd.rng)
     ordered = strategies.order(settings.strategy, candidates, context)
     at_once = twiml.MAX_DIAL_PARTIES if strategies.rings_at_once(settings.strategy) else 1
     claimed = presence_ops.ring(conn, board, call_sid, ordered, max_agents=at_once,
                                 ring_seconds=settings.ring_seconds, group_id=group.id, now=now)
-    if claimed:
-        key = _tried_key(board.prefix, call_sid)
-        board.redis.sadd(key, *claimed)
-        board.redis.expire(key, TRIED_TTL_SECONDS)
+    remember_tried(board, call_sid, claimed)
     return claimed
+
+
+def remember_tried(board: AgentBoard, call_sid: str, agent_ids: list[int]) -> None:
+    """These agents have been rung for this caller (the next turn goes to someone else)."""
+    if agent_ids:
+        key = _tried_key(board.prefix, call_sid)
+        board.redis.sadd(key, *agent_ids)
+        board.redis.expire(key, TRIED_TTL_SECONDS)
+
+
+def tried(board: AgentBoard, call_sid: str) -> set[int]:
+    return {int(a) for a in board.redis.smembers(_tried_key(board.prefix, call_sid))}
+
+
+def forget_tried(board: AgentBoard, call_sid: str) -> None:
+    """A new round: every member may be rung for this caller again (waiting callers)."""
+    board.redis.delete(_tried_key(board.prefix, call_sid))
 
 
 def claim_agent(conn: Connection, agent_id: int, call_sid: str) -> list[int]:
@@ -64,15 +79,20 @@ def claim_agent(conn: Connection, agent_id: int, call_sid: str) -> list[int]:
 
 
 def ring_claimed(runtime, number, caller, group: groups.Group, agent_ids: list[int],  # type: ignore[no-untyped-def]
-                 detail: str) -> tuple[str, int]:
-    """TwiML ringing the claimed agents' browsers, and how many legs it dials."""
+                 detail: str, urls: Urls | None = None) -> tuple[str, int]:
+    """TwiML ringing the claimed agents' browsers, and how many legs it dials.
+
+    With the group's ``whisper``, each browser's ``<Client url>`` says it to the agent once
+    they answer, before the caller is connected (the caller hears ringing meanwhile).
+    """
     from ..voice.routing import caller_info
 
     settings = settings_of(group)
     by_id = dict(zip(group.member_ids, group.members, strict=True))
     parameters = client_parameters(caller_info(caller, number, group))
-    rings = [ClientRing(by_id[a], parameters) for a in agent_ids]
-    document = twiml.ring_clients(rings, runtime.urls(detail.split(":")[0]),
+    whisper = runtime.url("acd/whisper", g=str(group.id)) if settings.whisper.strip() else ""
+    rings = [ClientRing(by_id[a], parameters, whisper) for a in agent_ids]
+    document = twiml.ring_clients(rings, urls or runtime.urls(detail.split(":")[0]),
                                   timeout=settings.ring_seconds, record=number.recording)
     return document, len(rings)
 

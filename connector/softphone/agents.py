@@ -16,6 +16,7 @@ from flask import Blueprint, current_app, jsonify
 from sqlalchemy import Connection, select
 
 from .. import clock, db, presence
+from ..acd import events as acd_events
 from ..acd import get_acd, presence_ops
 from ..auth import accounts as account_store
 from ..auth import current_agent, require_auth
@@ -57,6 +58,14 @@ def presence_json(conn: Connection, agent_id: int) -> dict[str, Any]:
 def _change_status(agent_id: int, by: int, *, force: bool = False) -> dict[str, Any]:
     """A chosen status (待機 / 離席 / 停止 / offline); the call statuses are the server's."""
     body = fields(json_object(), {"status": str}, {"stop_status_id": int})
+    answer = _save_status(agent_id, by, body, force=force)
+    if body["status"] == "available":  # waiting callers may be offered to the agent now
+        acd_events.agent_may_be_free(agent_id)
+    return answer
+
+
+def _save_status(agent_id: int, by: int, body: dict[str, Any], *, force: bool
+                 ) -> dict[str, Any]:
     stop_id = body.get("stop_status_id")
     with db.get_engine().begin() as conn:
         if stop_id is not None and not conn.execute(select(stop_statuses.c.id).where(

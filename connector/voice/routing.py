@@ -81,8 +81,9 @@ def plan_after_dial(conn: Connection, runtime: VoiceRuntime, routing: Routing,
         group = routing.groups.get(route.target) if route.type == "group" else None
         if route.type in ("group", "agent"):
             acd_route.release_unanswered(conn, caller.call_sid, group)
-        if group is not None:  # the next free member's turn
-            again = route_to_group(conn, runtime, number, group, caller, f"{step}:group")
+        if group is not None:  # the next free member's turn, or the group's queue
+            again = route_to_group(conn, runtime, number, group, caller, f"{step}:group",
+                                   routing=routing)
             if again is not None:
                 return again
     if step == "route" and number is not None:
@@ -125,17 +126,23 @@ def plan_route(conn: Connection, runtime: VoiceRuntime, routing: Routing, number
         group = routing.groups.get(route.target)
         if group is None:
             return None
-        return route_to_group(conn, runtime, number, group, caller, detail)
+        return route_to_group(conn, runtime, number, group, caller, detail, routing=routing)
     return None
 
 
 def route_to_group(conn: Connection, runtime: VoiceRuntime, number: PhoneNumber,
-                   group: groups.Group, caller: Caller, detail: str) -> Plan | None:
-    """Route this caller to group ``group`` (the ACD: strategy, atomic claim); ``None`` when
-    nobody can take the call now. The one entry point for group routes (numbers, IVR flows)."""
+                   group: groups.Group, caller: Caller, detail: str, *,
+                   routing: Routing | None = None, hops: int = 0) -> Plan | None:
+    """Route this caller to group ``group`` (the ACD: strategy, atomic claim, else the
+    group's queue, ``connector.acd.queueing``); ``None`` when nobody of the group is on duty.
+    The one entry point for group routes (numbers, IVR flows, overflow targets)."""
     claimed = acd_route.choose_agents(conn, group, caller.call_sid)
     if not claimed:
-        return None
+        from ..acd import queueing
+
+        config = routing or runtime.cache.refresh(conn).routing
+        return queueing.enter(conn, runtime, config, number, group, caller,
+                              detail.split(":")[0], hops=hops)
     document, legs = acd_route.ring_claimed(runtime, number, caller, group, claimed, detail)
     return Plan(document, "", detail, group.id, legs)
 

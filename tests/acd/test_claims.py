@@ -109,3 +109,70 @@ def test_a_retried_webhook_gets_the_same_agent_and_late_callbacks_free_nobody(
         assert presence_ops.answered(conn, board, first[0], "CA1", now=clock.now())
         others = acd_route.choose_agents(conn, group, "CA2")
         assert others and others[0] != first[0] and others[0] in ids
+
+
+def test_waiting_callers_race_for_agents_freed_at_once(make_app, database_url, redis_url):
+    """50 waiting callers, 10 agents free at once, 20 dispatches from two app instances while
+    5 callers hang up: one caller per agent, one offer per caller, nobody rung for a caller
+    who had gone."""
+    from connector.acd import queueing
+
+    apps = [make_app(database_url=database_url, redis_url=redis_url) for _ in range(2)]
+    ids = _setup(apps[0], "longest_idle")
+    with apps[0].app_context(), db.get_engine().connect() as conn:
+        group = groups.get_group(conn, "support")
+        queues = get_acd().queues
+        for n in range(CALLERS):
+            assert queues.join(f"CA{n:032d}", group.id, now_ms=1_000 + n, max_waiting=100,
+                               number="+81312345678", step="route") == n + 1
+    offers: dict[str, list[int]] = {}
+    left: dict[str, str] = {}
+    start = threading.Barrier(25)
+    errors: list[BaseException] = []
+
+    def dispatcher(n: int) -> None:
+        try:
+            with apps[n % 2].app_context():
+                start.wait()
+                for attempt in range(20):  # SQLite: one writer at a time
+                    try:
+                        with db.get_engine().begin() as conn:
+                            found = queueing.dispatch(conn, group)
+                        break
+                    except Exception as exc:  # noqa: BLE001 - retried: database is locked
+                        if "locked" not in str(exc) or attempt == 19:
+                            raise
+                for sid, agents in found.items():
+                    assert sid not in offers, f"{sid} offered twice"
+                    offers[sid] = agents
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    def hang_up(n: int) -> None:
+        sid = f"CA{n:032d}"
+        try:
+            with apps[n % 2].app_context():
+                start.wait()
+                left[sid] = get_acd().queues.leave(sid, group.id, "gone", "hangup")
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=dispatcher, args=(n,)) for n in range(20)]
+    threads += [threading.Thread(target=hang_up, args=(n,)) for n in range(0, 10, 2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors
+    claims = Counter(agent for agents in offers.values() for agent in agents)
+    assert sorted(claims) == sorted(ids) and set(claims.values()) == {1}
+    assert all(len(agents) == 1 for agents in offers.values())
+    for sid, before in left.items():  # gone while waiting: never offered
+        assert (sid in offers) == (before == "offered")
+    with apps[1].app_context():
+        acd = get_acd()
+        for sid, agents in offers.items():
+            assert acd.board.claimed_for(sid) == agents
+        waiting = acd.queues.size(group.id)
+    gone_waiting = sum(1 for before in left.values() if before == "waiting")
+    assert waiting == CALLERS - len(offers) - gone_waiting

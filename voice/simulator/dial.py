@@ -5,8 +5,10 @@ and the first to answer wins; ``action`` is requested when the dialed leg ends, 
 ``DialCallStatus``, ``DialCallSid`` and ``DialCallDuration``; without ``action`` the document
 continues; each noun's ``statusCallback`` receives the child leg's events (``initiated ringing
 answered completed``, default ``completed``) with ``ParentCallSid``; ``<Client>`` carries
-``<Parameter>``\\ s to the answering browser. ``<Queue>`` and ``<Conference>`` are delegated to
-:mod:`voice.simulator.queues` and :mod:`voice.simulator.conference`.
+``<Parameter>``\\ s to the answering browser; a noun's ``url`` runs on the answering party
+before the bridge (a whisper), the caller hearing ringing until it ends. ``<Queue>`` and
+``<Conference>`` are delegated to :mod:`voice.simulator.queues` and
+:mod:`voice.simulator.conference`.
 """
 
 from __future__ import annotations
@@ -104,8 +106,34 @@ class Dialer:
             self._end_ringing(children, None, "no-answer", "timeout")
             return DialResult(_unanswered_status(children))
         self._end_ringing(children, winner, facts.LOSING_LEG_STATUS, "answered-elsewhere")
+        noun = nouns[children.index(winner)]
+        if noun.attr("url"):
+            try:
+                connected = yield from self._called_party_url(winner, noun, url)
+            except PartyHangup:
+                if winner.alive:
+                    winner.end("completed", "caller-hangup")
+                return DialResult(facts.DIAL_STATUS_CALLER_GAVE_UP, caller_hung_up=True)
+            if not connected:
+                return DialResult(facts.DIAL_STATUS_URL_NOT_CONNECTED, winner.sid)
         leg.answer()
         return (yield from self.bridge(leg, winner, verb, url, ring_started))
+
+    def _called_party_url(self, child: Leg, noun: Verb, url: str) -> ProcessGen:
+        """The noun's ``url``: TwiML the answering party hears before the bridge (a whisper;
+        the caller still hears ringing). False when it ended the called leg instead."""
+        fetch = Fetch(resolve(url, noun.attr("url")), noun.method(), purpose="dial-url")
+        got = yield from self.sim.webhooks.fetch(child, fetch)
+        if got is None:
+            outcome: object = Stop("completed", "error")
+        else:
+            outcome = yield from self.sim.executor.run_verbs(child, got[0].children, got[1],
+                                                             allowed=facts.DIAL_URL_VERBS)
+        if isinstance(outcome, Stop) or not child.alive:
+            if child.alive:
+                child.end("completed", outcome.reason if isinstance(outcome, Stop) else "")
+            return False
+        return True
 
     def start_child(self, leg: Leg, noun: Verb, caller_id: str, url: str) -> Leg:
         """Create a dialed leg and make its endpoint ring after ``RING_DELAY``."""

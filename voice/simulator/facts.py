@@ -95,6 +95,11 @@ QUEUE_RESULTS = ("bridged", "bridging-in-process", "error", "hangup", "leave", "
                  "redirected-from-bridged", "queue-full", "system-error")
 WAIT_URL_VERBS = frozenset({"Play", "Say", "Pause", "Hangup", "Redirect", "Leave", "Gather"})
 QUEUE_URL_VERBS = frozenset({"Play", "Say", "Pause", "Redirect"})  # VERIFIED (queue page)
+# <Number url> / <Client url>: TwiML run on the called party after they answer, before the
+# bridge (VERIFIED: number page). UNVERIFIED: the verbs it may use, and the DialCallStatus
+# when that TwiML hangs up instead of letting the call connect.
+DIAL_URL_VERBS = frozenset({"Play", "Say", "Pause", "Gather", "Hangup", "Redirect"})
+DIAL_STATUS_URL_NOT_CONNECTED = "no-answer"
 CONFERENCE_WAIT_VERBS = frozenset({"Play", "Say", "Pause", "Redirect"})  # UNVERIFIED
 CONFERENCE_MIN_PARTICIPANTS = 2  # UNVERIFIED: a conference starts with two participants
 CONFERENCE_DEFAULT_MAX_PARTICIPANTS = 250  # UNVERIFIED

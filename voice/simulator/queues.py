@@ -131,8 +131,10 @@ class Queues:
         current = wait
         while True:
             started = self.kernel.now()
+            # A <Gather> action keeps its own parameters (Digits …) besides the queue's.
             got = yield from self.sim.webhooks.fetch(leg, Fetch(
-                current.url, current.method, self._wait_params(leg, queue), purpose="wait-url"))
+                current.url, current.method, self._wait_params(leg, queue) + current.params,
+                purpose="wait-url"))
             if got is None:
                 return (yield from self.sim.executor.fail(leg))
             document, doc_url = got

@@ -1,7 +1,7 @@
 """<Dial> to browser clients and numbers: answer, busy, no-answer, cancel, callbacks, action."""
 
 from voice.simulator import CallerScript, RingingCall, busy, no_answer, reject
-from voice.simulator.transcript import Bridged
+from voice.simulator.transcript import Bridged, Heard
 
 from .conftest import BASE, CALLER, NUMBER, twiml
 
@@ -154,3 +154,30 @@ def test_caller_gives_up_before_answer_on_bridge_leaves_parent_canceled(sim, ser
     assert [r.param_dict["CallStatus"] for r in t.status_callbacks] == ["ringing", "canceled"]
     assert t.final_status == "canceled" and t.duration == 0
     assert t.status_callbacks[-1].param_dict["CallDuration"] == "0"
+
+
+def test_a_noun_url_whispers_to_the_answering_party_before_the_bridge(sim, server):
+    server.routes["/voice"] = twiml(
+        '<Dial action="/dial-done"><Client url="/whisper">agent_1</Client></Dial>')
+    server.routes["/whisper"] = twiml('<Say language="ja-JP">サポート窓口のお電話です。</Say>')
+    server.routes["/dial-done"] = twiml("<Hangup/>")
+    sim.on_client("agent_1", answer_after=2, hangup_after=30)
+    t = place(sim)
+    whisper = t.requests_to("/whisper")[0]
+    child = whisper.param_dict["CallSid"]
+    assert whisper.param_dict["ParentCallSid"] == t.call_sid and child != t.call_sid
+    heard = [h for h in t.of(Heard) if h.content == "サポート窓口のお電話です。"]
+    assert [h.call_sid for h in heard] == [child]  # the agent hears it, not the caller
+    bridged = t.of(Bridged)[0]
+    assert bridged.t > whisper.t  # connected only once the whisper has been said
+    assert t.requests_to("/dial-done")[0].param_dict["DialCallStatus"] == "completed"
+
+
+def test_a_noun_url_that_hangs_up_leaves_the_caller_unconnected(sim, server):
+    server.routes["/voice"] = twiml(
+        '<Dial action="/dial-done"><Number url="/screen">+819011112222</Number></Dial>')
+    server.routes["/screen"] = twiml("<Hangup/>")
+    server.routes["/dial-done"] = lambda v: twiml(f"<Say>{v['DialCallStatus']}</Say>")
+    sim.on_number("+819011112222", answer_after=1, hangup_after=30)
+    t = place(sim)
+    assert t.of(Bridged) == [] and t.heard[-1] == "no-answer"
