@@ -29,6 +29,7 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None, *,
         acd,
         auth,
         builtin_crm,
+        callstream,
         callcenter,
         console,
         crm,
@@ -66,6 +67,7 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None, *,
     security.init_app(app)
     db.init_app(app)
     queue.init_app(app)
+    callstream.init_app(app)
     auth.init_app(app)
     crm.init_app(app)
     writeback.init_app(app)
