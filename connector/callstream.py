@@ -145,6 +145,31 @@ class CallStream:
             return 0  # Redis is gone: so are the events; the webhook wrote newer ones itself
         return sum(apply(conn, CallEvent.loads(raw)) for raw in found if raw)
 
+    def write_pending(self, engine: Engine, call_sids: Iterable[str | None]) -> int:
+        """:meth:`materialize` in a transaction of its own, opened only if one is pending."""
+        keys = [self.pending_key(sid) for sid in dict.fromkeys(call_sids) if sid]
+        try:
+            found = [raw for raw in self.redis.mget(keys) if raw] if keys else []
+        except redis.RedisError:
+            return 0
+        if not found:
+            return 0
+        with engine.begin() as conn:
+            return sum(apply(conn, CallEvent.loads(raw)) for raw in found)
+
+    def write_queued(self, engine: Engine, limit: int = 2 * BATCH) -> int:
+        """Write the oldest queued events now (before listing calls), leaving them queued
+        for the consumer, which finds them written."""
+        try:
+            entries = self.redis.xrange(self.stream_key, count=limit)
+        except redis.RedisError:
+            return 0
+        if not entries:
+            return 0
+        with engine.begin() as conn:
+            return sum(apply(conn, CallEvent.loads(fields[b"e"]))
+                       for _, fields in entries if fields)
+
     # --- the consumer's side --------------------------------------------------------------
 
     def ensure_group(self) -> None:
@@ -247,6 +272,24 @@ def materialize(conn: Connection, *call_sids: str | None, app: Flask | None = No
     """Apply the pending events of these calls before reading or changing their records."""
     stream = (app or current_app).extensions.get("cti.callstream")
     return stream.materialize(conn, call_sids) if stream is not None else 0
+
+
+def write_pending(*call_sids: str | None, app: Flask | None = None) -> int:
+    """Before reading these calls' records outside a callback: write what is still queued."""
+    from . import db
+
+    app = app or current_app
+    stream = app.extensions.get("cti.callstream")
+    return stream.write_pending(db.get_engine(app), call_sids) if stream is not None else 0
+
+
+def write_queued(app: Flask | None = None) -> int:
+    """Before listing call records: write the queued events."""
+    from . import db
+
+    app = app or current_app
+    stream = app.extensions.get("cti.callstream")
+    return stream.write_queued(db.get_engine(app)) if stream is not None else 0
 
 
 def begin_event(call_sid: str) -> CallEvent | None:

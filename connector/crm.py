@@ -11,6 +11,7 @@ are written to the index, and misses are remembered briefly in Redis.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
@@ -34,6 +35,7 @@ from voice.numbering import mask
 from . import clock, phone_index
 from .config import ConfigError, Settings
 from .limits import RedisLimiter
+from .phone_cache import PhoneIndexCache
 
 log = logging.getLogger("cti.crm")
 
@@ -146,6 +148,10 @@ class CRMLayer:
             name: adapter_class(adapter_settings, http=TimeoutSession(), env=env)
             for name, (adapter_class, adapter_settings) in resolved.adapters.items()}
         self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="cti-crm-lookup")
+        # The ringing path's reads of the index, from Redis (kept in sync after commit).
+        digest = hashlib.sha256(settings.database_url.encode()).hexdigest()[:10]
+        self.index_cache = PhoneIndexCache(redis_client, f"cti:phone-index:{digest}:")
+        self.index_cache.install(engine)
 
     @property
     def server_side(self) -> dict[str, CRMAdapter]:
@@ -157,8 +163,7 @@ class CRMLayer:
     def caller_lookup(self, e164: str, *, budget: float) -> list[Customer]:
         """Known callers from the index; unknown ones live, within ``budget`` seconds."""
         deadline = time.monotonic() + budget
-        with self.engine.connect() as conn:
-            found = phone_index.lookup(conn, e164)
+        found = self.index_cache.lookup(self.engine, e164)
         if found:
             return found
         adapters = list(self.server_side.values())
