@@ -15,6 +15,7 @@ the CRM write-back is only handed over (``connector.writeback.call_finished``) a
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from typing import Any
@@ -220,10 +221,15 @@ def describe_caller(call_sid: str, raw: str | None) -> Caller:
     if is_anonymous(raw):
         return Caller(call_sid, "", routing.WITHHELD_DISPLAY)
     try:
-        destination = numbering.parse_destination(raw or "")
+        destination = _parse_number(raw or "")
     except NumberError:
         return Caller(call_sid, "", (raw or "")[:32])
     return Caller(call_sid, destination.e164 or "", destination.display)
+
+
+#: Callers call again and again (and our own numbers appear on every callback): a parse is
+#: pure, so the last few thousand are remembered (about 1 MB); failures are not cached.
+_parse_number = functools.lru_cache(maxsize=8192)(numbering.parse_destination)
 
 
 def display_number(raw: str | None) -> str:
