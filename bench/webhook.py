@@ -341,7 +341,11 @@ def _worker(config: Path, log: Path) -> Iterator[None]:
             yield
         finally:
             process.terminate()
-            process.wait(timeout=30)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:  # rq's warm shutdown waits for a job
+                process.kill()
+                process.wait()
 
 
 def _drain(config: Path, timeout: float = 60.0) -> float:
