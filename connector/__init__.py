@@ -30,6 +30,7 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None, *,
         auth,
         builtin_crm,
         callcenter,
+        callstream,
         campaigns,
         console,
         crm,
@@ -67,6 +68,7 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None, *,
     security.init_app(app)
     db.init_app(app)
     queue.init_app(app)
+    callstream.init_app(app)
     auth.init_app(app)
     crm.init_app(app)
     writeback.init_app(app)

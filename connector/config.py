@@ -231,6 +231,9 @@ class VoiceSettings:
     ring_timeout: int = 20
     allowed_countries: list[str] = field(default_factory=list)
     block_reject_reason: Literal["rejected", "busy"] = "rejected"
+    #: How the inbound webhook writes the call record (connector.callstream): "auto" — through
+    #: the Redis stream when Redis persists (appendonly), else at once; "stream"; "sync".
+    call_records: Literal["auto", "stream", "sync"] = "auto"
 
     def __post_init__(self) -> None:
         if not self.tts_voice.strip() or not self.tts_language.strip():

@@ -11,9 +11,11 @@ are written to the index, and misses are remembered briefly in Redis.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
+import threading
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -34,11 +36,16 @@ from voice.numbering import mask
 from . import clock, phone_index
 from .config import ConfigError, Settings
 from .limits import RedisLimiter
+from .phone_cache import PhoneIndexCache
 
 log = logging.getLogger("cti.crm")
 
 #: Longest a ringing-path lookup may take before the caller is treated as unknown.
 DEFAULT_LOOKUP_BUDGET = 0.3
+#: After a live lookup overran its budget, lookups are not waited for during this long.
+SLOW_BACKOFF_SECONDS = 30.0
+#: At most this many numbers are looked up live at once (the pool has 8 threads).
+MAX_LOOKUPS_IN_FLIGHT = 32
 
 
 @dataclass
@@ -146,6 +153,13 @@ class CRMLayer:
             name: adapter_class(adapter_settings, http=TimeoutSession(), env=env)
             for name, (adapter_class, adapter_settings) in resolved.adapters.items()}
         self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="cti-crm-lookup")
+        self._in_flight: set[str] = set()  # numbers being looked up live
+        self._in_flight_lock = threading.Lock()
+        self._slow_until = 0.0  # monotonic time until which live lookups are not waited for
+        # The ringing path's reads of the index, from Redis (kept in sync after commit).
+        digest = hashlib.sha256(settings.database_url.encode()).hexdigest()[:10]
+        self.index_cache = PhoneIndexCache(redis_client, f"cti:phone-index:{digest}:")
+        self.index_cache.install(engine)
 
     @property
     def server_side(self) -> dict[str, CRMAdapter]:
@@ -157,15 +171,22 @@ class CRMLayer:
     def caller_lookup(self, e164: str, *, budget: float) -> list[Customer]:
         """Known callers from the index; unknown ones live, within ``budget`` seconds."""
         deadline = time.monotonic() + budget
-        with self.engine.connect() as conn:
-            found = phone_index.lookup(conn, e164)
+        found = self.index_cache.lookup(self.engine, e164)
         if found:
             return found
         adapters = list(self.server_side.values())
         if not adapters or budget <= 0 or self._miss_cached(e164):
             return []
-        futures = [self._pool.submit(self._live_lookup, adapter, e164) for adapter in adapters]
-        done, pending = wait_futures(futures, timeout=max(0.0, deadline - time.monotonic()))
+        futures = self._start_live(adapters, e164)
+        if not futures:
+            return []  # this number is being looked up already, or too many are
+        # While the CRMs are slow, the lookup runs on without holding the webhook: its answer
+        # lands in the index for the next call. One caller waits again after the back-off.
+        waiting = 0.0 if time.monotonic() < self._slow_until else budget
+        done, pending = wait_futures(futures, timeout=max(0.0, deadline - time.monotonic())
+                                     if waiting else 0)
+        if pending and waiting:
+            self._slow_until = time.monotonic() + SLOW_BACKOFF_SECONDS
         failed = [f for f in done if f.exception() is not None]
         results = [c for f in done if f.exception() is None for c in f.result()]
         if pending or failed:
@@ -177,6 +198,26 @@ class CRMLayer:
             return []
         with self.engine.connect() as conn:
             return phone_index.order(conn, e164, results)
+
+    def _start_live(self, adapters: list[CRMAdapter], e164: str) -> list[Any]:
+        """Live lookups of ``e164`` in every adapter; none if one is running already or too
+        many are (a slow CRM must not collect a queue of calls long gone)."""
+        with self._in_flight_lock:
+            if e164 in self._in_flight or len(self._in_flight) >= MAX_LOOKUPS_IN_FLIGHT:
+                return []
+            self._in_flight.add(e164)
+        futures = [self._pool.submit(self._live_lookup, adapter, e164) for adapter in adapters]
+        remaining = [len(futures)]
+
+        def finished(_future: Any) -> None:
+            with self._in_flight_lock:
+                remaining[0] -= 1
+                if not remaining[0]:
+                    self._in_flight.discard(e164)
+
+        for future in futures:
+            future.add_done_callback(finished)
+        return futures
 
     def _live_lookup(self, adapter: CRMAdapter, e164: str) -> list[Customer]:
         try:

@@ -20,7 +20,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 
-from . import __version__, db, monitoring, queue
+from . import __version__, callstream, db, monitoring, queue
 from .auth.guard import ROLE_RANK, authenticate_request
 from .client_address import is_local_request
 from .errors import APIError
@@ -36,6 +36,9 @@ def healthz() -> Any:
         "redis": queue.check(queue.get_redis(), current_app),
     }
     serving = all(check["ok"] for check in checks.values())
+    # How the webhook writes call records now: "stream", or "sync" (Redis away or not
+    # persisting) — informative, never a reason to stop serving.
+    checks["call_records"] = callstream.health(current_app)
     problems: list[str] = []
     jobs = monitoring.report(current_app, crashed_limit=0,
                              use_redis=checks["redis"]["ok"],

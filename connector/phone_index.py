@@ -18,7 +18,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from crm_adapters.base import Customer
 from voice.numbering import NumberError, normalize
 
+from . import commit_hooks
 from .schema import number_choices, phone_index
+
+#: The topic announced after commit (connector.phone_cache drops its answers for them).
+CHANGED = "phone_index"
 
 
 @dataclass
@@ -99,11 +103,16 @@ def upsert_customers(conn: Connection, adapter: str, customers: Iterable[Custome
         record_ids.add(customer.record_id[:64])
         for e164 in numbers:
             rows[(customer.record_id, e164)] = _row(adapter, customer, e164, now)
+    changed = {e164 for _, e164 in rows}
     for chunk in _chunks(sorted(record_ids), 500):
-        conn.execute(delete(phone_index).where(phone_index.c.adapter == adapter,
-                                               phone_index.c.record_id.in_(chunk)))
+        removed = conn.execute(delete(phone_index).where(
+            phone_index.c.adapter == adapter, phone_index.c.record_id.in_(chunk)).returning(
+            phone_index.c.e164))
+        changed.update(removed.scalars())  # numbers a record may have lost
     if rows:
         conn.execute(insert(phone_index), list(rows.values()))
+    if changed:
+        commit_hooks.note(conn, CHANGED, *changed)
     return stats
 
 
@@ -120,6 +129,7 @@ def remember(conn: Connection, adapter: str, e164: str, customers: Iterable[Cust
         numbers, _ = normalised_numbers(customer)
         rows.extend(_row(adapter, customer, number, now) for number in numbers | {e164})
     _upsert_rows(conn, rows)
+    commit_hooks.note(conn, CHANGED, e164, *(row["e164"] for row in rows))
 
 
 def _row(adapter: str, customer: Customer, e164: str, now: datetime) -> dict[str, object]:
@@ -143,6 +153,8 @@ def remove_unseen(conn: Connection, adapter: str, since: datetime) -> int:
     """After a full sync: drop the records the CRM no longer has (not seen since ``since``)."""
     result = conn.execute(delete(phone_index).where(
         phone_index.c.adapter == adapter, phone_index.c.synced_at < since))
+    if result.rowcount:
+        commit_hooks.note(conn, CHANGED, "*")
     return result.rowcount or 0
 
 
@@ -153,6 +165,7 @@ def record_choice(conn: Connection, e164: str, adapter: str, record_id: str,
     statement = _insert(conn)(number_choices).values(e164=e164, adapter=adapter, **values)
     conn.execute(statement.on_conflict_do_update(index_elements=["e164", "adapter"],
                                                  set_=values))
+    commit_hooks.note(conn, CHANGED, e164)  # the order of its records changed
 
 
 def count(conn: Connection, adapter: str | None = None) -> int:

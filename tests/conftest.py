@@ -241,6 +241,8 @@ def app_config(tmp_path: Path, database_url: str, redis_url: str = "",
         "queue": {"redis_url": redis_url or "redis://127.0.0.1:6379/15"},
         "crm": {"adapters": []},
     }
+    if os.environ.get("CTI_TEST_CALL_RECORDS"):  # run a suite with the call-record stream
+        config["voice"] = {"call_records": os.environ["CTI_TEST_CALL_RECORDS"]}
     for name, values in sections.items():
         config.setdefault(name, {}).update(values)
     return config

@@ -21,7 +21,7 @@ from sqlalchemy import Connection
 
 from voice.acd.settings import GroupSettings
 
-from .. import presence
+from .. import callstream, presence
 from .board import AgentBoard, NotLoaded, Snapshot, day_of
 
 
@@ -95,8 +95,10 @@ def ring(conn: Connection, board: AgentBoard, call_sid: str, candidates: Sequenc
         call_sid, list(candidates), max_agents=max_agents, ttl_ms=ttl_ms, now_ms=ms(now),
         group_id=group_id))
     for agent_id in claimed:
-        presence.set_status(conn, agent_id, "ringing", now=now, call_sid=call_sid,
-                            group_id=group_id)
+        # On the webhook's call event when there is one (written with the call record).
+        if not callstream.defer_ringing(agent_id, call_sid, group_id):
+            presence.set_status(conn, agent_id, "ringing", now=now, call_sid=call_sid,
+                                group_id=group_id)
     return claimed
 
 

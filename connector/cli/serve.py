@@ -203,18 +203,22 @@ def _create_demo_number(ctx: CliContext) -> None:
 def worker(ctx: CliContext, burst: bool, queues: tuple[str, ...],
            stop_with_parent: bool) -> None:
     """Run a background-job worker (with the scheduler that retries need)."""
+    from ..callstream import Consumer
     from ..maintenance import Maintenance
 
     _logging(ctx, ctx.app)
     if stop_with_parent:
         _stop_when_orphaned(os.getppid())
     upkeep = Maintenance(ctx.app)
+    writer = Consumer(ctx.app)  # call records queued by the webhooks (connector.callstream)
     if not burst:
         upkeep.start()
+        writer.start()
     try:
         _run_rq(ctx, upkeep, list(queues) or None, burst)
     finally:
         upkeep.stop()
+        writer.stop()
 
 
 def _run_rq(ctx: CliContext, upkeep: Any, queues: list[str] | None, burst: bool) -> None:

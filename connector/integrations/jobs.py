@@ -13,7 +13,7 @@ from crm_adapters.errors import AdapterTemporaryError
 from crm_adapters.httptemplate import CallContext
 from crm_adapters.httptemplate.context import from_log
 
-from .. import call_logs, db
+from .. import call_logs, callstream, db
 from ..schema import calls
 from . import template_adapters
 
@@ -23,6 +23,7 @@ log = logging.getLogger("cti.integrations")
 def call_context(call_sid: str, adapter: str) -> CallContext | None:
     """The call record as placeholders see it (``None`` if there is no such call)."""
     settings = current_app.config["CTI_SETTINGS"]
+    callstream.write_pending(call_sid)  # the "incoming" event may run before the consumer
     with db.get_engine().connect() as conn:
         try:
             log_ = call_logs.build(conn, call_sid, adapter,

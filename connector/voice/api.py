@@ -19,7 +19,7 @@ from flask import Blueprint, jsonify, request
 
 from voice.tokens import voice_access_token
 
-from .. import clock, db
+from .. import callstream, clock, db
 from ..auth import current_agent, require_auth
 from ..errors import APIError
 from ..validation import fields, json_object
@@ -72,6 +72,7 @@ def my_caller_ids() -> Any:
 @require_auth()
 def list_calls() -> Any:
     limit = _limit(request.args.get("limit"))
+    callstream.write_queued()  # ringing calls whose records are still in Redis
     with db.get_engine().connect() as conn:
         rows = call_views.page(conn, current_agent(), limit + 1, request.args.get("before"))
         more = len(rows) > limit
@@ -84,6 +85,7 @@ def list_calls() -> Any:
 @bp.get("/api/calls/<call_sid>")
 @require_auth()
 def get_call(call_sid: str) -> Any:
+    callstream.write_pending(call_sid)  # a ringing call's record may still be in Redis
     with db.get_engine().connect() as conn:
         record = call_views.find_record(conn, current_agent(), call_sid)
         return jsonify({"call": call_views.render(conn, [record], with_legs=True)[0]})

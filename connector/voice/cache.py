@@ -11,9 +11,13 @@ records) is never cached.
 
 from __future__ import annotations
 
+import logging
+import secrets
 import threading
+import time
 from dataclasses import dataclass, field
 
+import redis
 from sqlalchemy import Connection, select
 
 from voice.number_lists import NumberList, NumberRule
@@ -22,7 +26,12 @@ from ..schema import agents, number_list_rules, voice_versions
 from .groups import Group, list_groups
 from .numbers import PhoneNumber, list_numbers
 
+log = logging.getLogger("cti.voice.cache")
+
 PIECES = ("block", "restrict", "routing")
+#: Even with an unchanged token the versions are read again this often (a belt for changes
+#: made without :func:`.versions.bump` or announced while Redis was away).
+MAX_TRUST_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -48,9 +57,48 @@ class VoiceCache:
         self._versions: dict[str, int] = {}
         self._snapshot = Snapshot(NumberList(()), NumberList(()), Routing())
         self._lock = threading.Lock()
+        self._redis: redis.Redis | None = None
+        self._token_key = ""
+        self._token: bytes | None = None  # the token the snapshot was checked under
+        self._checked_at = 0.0
+
+    def use_redis(self, client: redis.Redis, key: str) -> None:
+        """Skip the version query while ``key`` in Redis holds the token seen last."""
+        self._redis, self._token_key = client, key
+
+    def changed(self) -> None:
+        """After a commit that bumped a version: a new token for every process."""
+        self._token = None
+        if self._redis is not None:
+            try:
+                self._redis.set(self._token_key, secrets.token_hex(8))
+            except redis.RedisError as exc:  # the others notice within MAX_TRUST_SECONDS
+                log.warning("could not announce a voice configuration change: %s", exc)
 
     def refresh(self, conn: Connection) -> Snapshot:
-        """The current configuration: one query, plus a reload of whatever changed."""
+        """The current configuration: from memory while the Redis token is unchanged, else one
+        query plus a reload of whatever changed. ``conn`` is used only in the second case."""
+        token = self._current_token()
+        if (token is not None and token == self._token
+                and time.monotonic() - self._checked_at < MAX_TRUST_SECONDS):
+            return self._snapshot
+        snapshot = self._refresh_from(conn)
+        self._token, self._checked_at = token, time.monotonic()
+        return snapshot
+
+    def _current_token(self) -> bytes | None:
+        if self._redis is None:
+            return None
+        try:
+            token = self._redis.get(self._token_key)
+            if token is None:  # first use, or Redis lost it: a fresh token, then read it back
+                self._redis.set(self._token_key, secrets.token_hex(8), nx=True)
+                token = self._redis.get(self._token_key)
+            return token
+        except redis.RedisError:
+            return None
+
+    def _refresh_from(self, conn: Connection) -> Snapshot:
         versions = {name: version for name, version in conn.execute(
             select(voice_versions.c.name, voice_versions.c.version))}
         stale = {name for name in PIECES if versions.get(name, 0) != self._versions.get(name)}

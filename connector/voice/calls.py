@@ -14,6 +14,7 @@ The caller hands the call to the write-back *after* committing.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping
 from datetime import datetime, timedelta
@@ -36,6 +37,12 @@ def e164_or_empty(number: str) -> str:
     """The E.164 form of a party's number, or "" (withheld, a browser, garbage)."""
     if not number or number.startswith("client:"):
         return ""
+    return _e164_or_empty(number)
+
+
+@functools.lru_cache(maxsize=4096)
+def _e164_or_empty(number: str) -> str:
+    # Our own numbers and repeat callers come back on every webhook; parsing is pure.
     try:
         return numbering.normalize(number)
     except NumberError:

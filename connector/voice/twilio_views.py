@@ -15,6 +15,7 @@ the CRM write-back is only handed over (``connector.writeback.call_finished``) a
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from typing import Any
@@ -25,8 +26,9 @@ from voice import numbering, twiml
 from voice.number_lists import is_anonymous
 from voice.numbering import NumberError
 
-from .. import clock, db, integrations, json_limits, notify, writeback
+from .. import callstream, clock, db, integrations, json_limits, notify, writeback
 from ..auth import accounts
+from ..lazy_tx import lazy_begin
 from . import calls, numbers, outbound, routing
 from .callstate import is_terminal
 from .lookup import customer_of
@@ -61,28 +63,35 @@ def inbound() -> str:
               "status": param("CallStatus") or "ringing", "now": now,
               "from_number": (caller_from or "")[:64], "to_number": called[:64],
               "customer_number": caller.e164, "our_number": our_number}
-    # One transaction; its only write comes last, so no lock is held during the CRM lookup.
-    with db.get_engine().begin() as conn:
+    # One transaction, opened only if something needs the database (a configuration change,
+    # no stream for the call record); its only write comes last, so no lock is held during
+    # the CRM lookup. With the stream the record goes to Redis (connector.callstream).
+    event = callstream.begin_event(sid)
+    with lazy_begin(db.get_engine()) as conn:
         config = runtime.cache.refresh(conn)
         blocked = (config.block.match_e164(caller.e164) if caller.e164
                    else config.block.match(caller_from))
         if blocked is not None:
-            calls.open_call(conn, **record, outcome="rejected", detail="block_list")
+            callstream.finish_event(conn, event, {**record, "outcome": "rejected",
+                                                  "detail": "block_list"})
             log.info("inbound call rejected (block list)",
                      extra=_log_fields(sid, caller_from, called))
             return twiml.reject(runtime.settings.block_reject_reason)
         number = config.routing.numbers.get(our_number)
         if number is None or not number.configured:
-            calls.open_call(conn, **record, outcome="unconfigured", detail="unconfigured_number")
+            callstream.finish_event(conn, event, {**record, "outcome": "unconfigured",
+                                                  "detail": "unconfigured_number"})
             log.warning("inbound call to an unconfigured number",
                         extra=_log_fields(sid, caller_from, called))
             return twiml.say_and_hang_up(twiml.MESSAGES["unconfigured"], runtime.speaker)
         caller = Caller(sid, caller.e164, caller.display, customer_of(caller.e164))
         plan = routing.plan_inbound(conn, runtime, config.routing, number, caller)
-        calls.open_call(conn, **record, customer=caller.customer, outcome=plan.outcome,
-                        detail=plan.detail, group_id=plan.group_id, expected_legs=plan.legs)
-    log.info("inbound call routed", extra={**_log_fields(sid, caller_from, called),
-                                           "route": plan.detail})
+        callstream.finish_event(conn, event, {
+            **record, "customer": caller.customer, "outcome": plan.outcome,
+            "detail": plan.detail, "group_id": plan.group_id, "expected_legs": plan.legs})
+    if log.isEnabledFor(logging.INFO):
+        log.info("inbound call routed", extra={**_log_fields(sid, caller_from, called),
+                                               "route": plan.detail})
     integrations.call_event("incoming", sid)
     return plan.twiml
 
@@ -93,6 +102,7 @@ def dial_action() -> str:
     runtime, now = get_runtime(), clock.now()
     step, dial_status = request.args.get("step", "route"), param("DialCallStatus")
     with db.get_engine().begin() as conn:
+        callstream.materialize(conn, param("CallSid"))  # the call record, if still in Redis
         first_time = calls.note_dial_result(conn, request.form, now)
     if step == "outbound":
         message = _AFTER_OUTBOUND_DIAL.get(dial_status)
@@ -211,10 +221,15 @@ def describe_caller(call_sid: str, raw: str | None) -> Caller:
     if is_anonymous(raw):
         return Caller(call_sid, "", routing.WITHHELD_DISPLAY)
     try:
-        destination = numbering.parse_destination(raw or "")
+        destination = _parse_number(raw or "")
     except NumberError:
         return Caller(call_sid, "", (raw or "")[:32])
     return Caller(call_sid, destination.e164 or "", destination.display)
+
+
+#: Callers call again and again (and our own numbers appear on every callback): a parse is
+#: pure, so the last few thousand are remembered (about 1 MB); failures are not cached.
+_parse_number = functools.lru_cache(maxsize=8192)(numbering.parse_destination)
 
 
 def display_number(raw: str | None) -> str:
@@ -223,6 +238,8 @@ def display_number(raw: str | None) -> str:
 
 def _apply(handler: Any) -> str | None:
     with db.get_engine().begin() as conn:
+        # A call record still in the stream is written first, so the callback applies to it.
+        callstream.materialize(conn, param("CallSid"), param("ParentCallSid"))
         return handler(conn, request.form, clock.now())
 
 
