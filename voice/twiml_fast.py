@@ -58,10 +58,12 @@ def _dial_open(action: str, timeout: int, record: bool, recording: str,
     return "<Dial " + " ".join(f'{k}="{attribute(v)}"' for k, v in sorted(attributes)) + ">"
 
 
-@lru_cache(maxsize=16)
-def _client_open(status: str) -> str:
+@lru_cache(maxsize=64)
+def _client_open(status: str, url: str) -> str:
+    # VoiceResponse writes attributes in name order: url (a whisper) comes last.
+    whisper = f' url="{attribute(url)}"' if url else ""
     return (f'<Client statusCallback="{attribute(status)}" '
-            f'statusCallbackEvent="{CHILD_STATUS_EVENTS}">')
+            f'statusCallbackEvent="{CHILD_STATUS_EVENTS}"{whisper}>')
 
 
 def ring_clients(clients: Sequence[ClientRing], urls: Urls, *, timeout: int,
@@ -71,9 +73,8 @@ def ring_clients(clients: Sequence[ClientRing], urls: Urls, *, timeout: int,
         raise ValueError(f"ring between 1 and {MAX_DIAL_PARTIES} clients, got {len(clients)}")
     parts = [_HEAD, "<Response>",
              _dial_open(urls.dial_action, timeout, record, urls.recording, caller_id)]
-    client_open = _client_open(urls.status)
     for ring in clients:
-        parts += [client_open, _element("Identity", ring.identity)]
+        parts += [_client_open(urls.status, ring.url), _element("Identity", ring.identity)]
         parts += [f'<Parameter name="{attribute(name)}" value="{attribute(value)}" />'
                   for name, value in ring.parameters]
         parts.append("</Client>")

@@ -31,7 +31,8 @@ def test_the_module_answers_with_the_templates():
 @pytest.mark.parametrize("record", [False, True])
 def test_ring_clients_is_byte_identical(value, record):
     rings = [ClientRing("sato", [("cti_caller_name", value), (value or "n", "x")]),
-             ClientRing(value, ())]
+             ClientRing(value, ()),
+             ClientRing("suzuki", (), url=URLS.status + "/whisper" + value)]
     urls = Urls(URLS.status + value, URLS.dial_action + value, URLS.recording, URLS.voicemail)
     for caller_id in (None, "", "+815012345678", value):
         assert twiml_fast.ring_clients(rings, urls, timeout=20, record=record,
@@ -79,7 +80,7 @@ def test_bad_input_is_refused_like_the_builders():
 @given(identity=xml_text, name=xml_text, value=xml_text, url=xml_text,
        timeout=st.integers(5, 600), record=st.booleans())
 def test_any_text_renders_identically(identity, name, value, url, timeout, record):
-    rings = [ClientRing(identity, [(name, value)])]
+    rings = [ClientRing(identity, [(name, value)]), ClientRing(identity, (), url=url)]
     urls = Urls(url, url + "?step=route", url, url)
     assert twiml_fast.ring_clients(rings, urls, timeout=timeout, record=record) == \
         twiml.REFERENCE["ring_clients"](rings, urls, timeout=timeout, record=record)
