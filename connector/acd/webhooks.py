@@ -25,7 +25,7 @@ from sqlalchemy import Connection
 from voice import twiml
 from voice.acd import queue_twiml
 
-from .. import clock, db
+from .. import callstream, clock, db
 from ..voice import calls as call_records
 from ..voice import groups
 from ..voice.cache import Routing
@@ -64,6 +64,7 @@ def _waiting(conn: Connection) -> Waiting:
     if group is None:
         abort(404)  # a group deleted while callers waited: the apology (webhook rules)
     sid = param("CallSid")
+    callstream.materialize(conn, sid)  # the caller's record may still be in the Redis stream
     row = call_records.get_row(conn, sid)
     waiter = get_acd().queues.waiter(sid)
     our = row["our_number"] if row else (waiter.number if waiter else "")
@@ -227,6 +228,7 @@ def offered() -> str:
     queues = get_acd().queues
     status = param("DialCallStatus")
     with db.get_engine().begin() as conn:
+        callstream.materialize(conn, param("CallSid"))
         call_records.note_dial_result(conn, request.form, clock.now())
         w = _waiting(conn)
         sid, group = w.caller.call_sid, w.group
