@@ -126,7 +126,11 @@ def test_ten_callers_three_agents_nobody_lost(app, sign_in, strategy):
         assert [answered_by(t) for t in transcripts[:3]] == list(AGENTS)
 
 
-def test_position_announcement_and_leave_key_to_voicemail(app, sign_in):
+@pytest.mark.parametrize("call_records", ["sync", "stream"])
+def test_position_announcement_and_leave_key_to_voicemail(make_app, sign_in, call_records):
+    """In "stream" mode the queue's webhooks must apply the caller's record still in Redis
+    before noting on it (the leaver was recorded as abandoned)."""
+    app = make_app(voice={"call_records": call_records})
     centre = Centre(app, sign_in, {"announce_every_seconds": 15, "announce": "position",
                                    "leave_key": "9"},
                     behaviour={name: {"answer_after": 1, "hangup_after": 300}

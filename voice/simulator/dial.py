@@ -190,19 +190,27 @@ class Dialer:
         star_after = getattr(leg.party, "star_after", None)
         if verb.bool_attr("hangupOnStar", False) and star_after is not None:
             waits.append(self.kernel.timeout(star_after))
-        hung_up = False
+        hung_up = closed = False
         try:
             yield self.kernel.any_of(*waits)
         except PartyHangup:
             hung_up = True
+        except GeneratorExit:
+            # Only a simulation being thrown away closes a running process (the kernel closes
+            # unstarted ones only): ending the leg now would call the app's webhooks after
+            # its Redis and database are gone.
+            closed = True
+            raise
         finally:
             for wait in waits:
                 wait.cancel()
             leg.peer = child.peer = None
-            if end_child and child.alive and not child.detached.triggered:
-                child.end("completed", "caller-hangup" if hung_up else "bridge-ended")
             duration = math.ceil(self.kernel.now() - started - 1e-9)
-            leg.transcript.add(Bridged(self.kernel.now(), leg.sid, child.to, True, duration))
+            if not closed:
+                if end_child and child.alive and not child.detached.triggered:
+                    child.end("completed", "caller-hangup" if hung_up else "bridge-ended")
+                leg.transcript.add(Bridged(self.kernel.now(), leg.sid, child.to, True,
+                                           duration))
         recording = self._recording(leg, verb, url, started, ring_started)
         return DialResult("completed", child.sid, duration, recording, hung_up)
 

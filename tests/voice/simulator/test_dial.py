@@ -181,3 +181,24 @@ def test_a_noun_url_that_hangs_up_leaves_the_caller_unconnected(sim, server):
     sim.on_number("+819011112222", answer_after=1, hangup_after=30)
     t = place(sim)
     assert t.of(Bridged) == [] and t.heard[-1] == "no-answer"
+
+
+def test_a_thrown_away_simulation_calls_no_webhook_while_closing(sim, server):
+    """Closing a bridged caller's process (what garbage collection does to a simulation thrown
+    away mid-call) must not end the agent's leg through the app's webhooks — the app's Redis
+    and database may be gone by then."""
+    class Talking(Browser):
+        def ring(self, call: RingingCall) -> None:
+            self.calls.append(call)
+            call.later(2.0, call.answer)
+
+    server.routes["/voice"] = DIAL_AGENT
+    sim.on_client("agent_1", Talking())
+    sim.add_number(NUMBER, BASE + "/voice", status_callback=BASE + "/status",
+                   status_callback_events=("ringing", "answered", "completed"))
+    t = sim.place_inbound_call(CALLER, NUMBER, caller=CallerScript(hangup_after=600))
+    sim.run(until=10)
+    assert [status for status, _ in child_events(t)][-1] == "in-progress"
+    sim.legs[t.call_sid].process._gen.close()
+    assert [status for status, _ in child_events(t)][-1] == "in-progress"
+    assert not t.requests_to("/dial-done")
