@@ -128,6 +128,16 @@ return 'ok'
 
 #: KEYS: the agent's key. ARGV: status, until ms, stop id. A timed status the server sets on
 #: a free agent (auto-pause after ring-outs).
+# A claim made before the call exists (a campaign reserves the agent, then places the call)
+# moves to the call's real SID; 0 if the agent is no longer claimed for the placeholder.
+REKEY = """
+if redis.call('HGET', KEYS[1], 'call') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'call', ARGV[2])
+redis.call('SREM', KEYS[2], ARGV[3])
+redis.call('SADD', KEYS[3], ARGV[3])
+redis.call('PEXPIRE', KEYS[3], tonumber(ARGV[4]))
+return 1
+"""
 TIMED = """
 local call = redis.call('HGET', KEYS[1], 'call')
 if call and call ~= '' then return 0 end
@@ -195,6 +205,7 @@ class AgentBoard:
         self._occupy = client.register_script(OCCUPY)
         self._choose = client.register_script(CHOOSE)
         self._timed = client.register_script(TIMED)
+        self._rekey = client.register_script(REKEY)
         self._load = client.register_script(LOAD)
 
     # -- keys --
@@ -241,6 +252,12 @@ class AgentBoard:
         """Move the agent's call on (``on_call``, ``hold``); False if it is not their call."""
         return bool(self._occupy(keys=[self.agent_key(agent_id), self.call_key(call_sid)],
                                  args=[call_sid, status, agent_id, "1" if take_free else "0"]))
+
+    def rekey(self, agent_id: int, old_sid: str, new_sid: str, ttl_ms: int) -> bool:
+        """Move the agent's claim from ``old_sid`` to ``new_sid`` (:data:`REKEY`)."""
+        return bool(self._rekey(keys=[self.agent_key(agent_id), self.call_key(old_sid),
+                                      self.call_key(new_sid)],
+                                args=[old_sid, new_sid, agent_id, ttl_ms]))
 
     def choose(self, agent_id: int, status: str, stop_status_id: int | None, *, now_ms: int,
                force: bool = False) -> str:

@@ -8,8 +8,8 @@ One call, step by step (docs/campaigns.md, "How a progressive call runs"):
 2. :func:`dial` **claims the agent first** — the board's atomic claim, under a placeholder
    SID — then takes the contact (a conditional update), checks do-not-call, CF-12 and the
    restriction and block lists, and asks Twilio (REST) to call the callee. The claim is then
-   moved to the new call's SID (:data:`REKEY`, one script), so every later event of the
-   call finds the agent through the existing presence hooks (``connector.acd.events``).
+   moved to the new call's SID (:meth:`AgentBoard.rekey`, one script), so every later event
+   of the call finds the agent through the existing presence hooks (``connector.acd.events``).
 3. The callee answers → ``/twilio/campaigns/answer`` rings the reserved agent's browser;
    busy / no answer / failure reach :func:`on_status` (a status hook) and are recorded
    without the agent ever being rung; the board frees the agent as for any caller who left.
@@ -53,14 +53,6 @@ log = logging.getLogger("cti.campaigns")
 #: KEYS: the agent's key, the placeholder's call key, the real call's key.
 #: ARGV: placeholder SID, real SID, agent id, TTL ms. Moves the agent's claim to the real
 #: call in one step (nobody can take the agent in between); 0 if the claim is gone.
-REKEY = """
-if redis.call('HGET', KEYS[1], 'call') ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], 'call', ARGV[2])
-redis.call('SREM', KEYS[2], ARGV[3])
-redis.call('SADD', KEYS[3], ARGV[3])
-redis.call('PEXPIRE', KEYS[3], tonumber(ARGV[4]))
-return 1
-"""
 TICK_JOB = "connector.campaigns.dialer.tick"
 #: How long a contact waits for the agent's result after the conversation (then 未入力).
 WRAPUP_LIMIT = timedelta(minutes=30)
@@ -270,8 +262,8 @@ def _place_call(campaign: Campaign, contact: Any, attempt_id: int, agent_id: int
         with db.get_engine().begin() as conn:
             finish_attempt(conn, campaign, attempt_id, result, now)
         return attempt_id
-    rekey(board, agent_id, placeholder, call.sid,
-          (settings.ring_seconds + settings.agent_ring_seconds + 30) * 1000)
+    board.rekey(agent_id, placeholder, call.sid,
+                (settings.ring_seconds + settings.agent_ring_seconds + 30) * 1000)
     with db.get_engine().begin() as conn:
         store.change_attempt(conn, attempt_id, call_sid=call.sid)
         store.set_last_call(conn, contact.id, call.sid, now)
@@ -292,12 +284,6 @@ def answer_url(attempt_id: int) -> str:
 
 def bridged_url(attempt_id: int) -> str:
     return f"{get_runtime().base_url}/twilio/campaigns/bridged?attempt={attempt_id}"
-
-
-def rekey(board: AgentBoard, agent_id: int, old: str, new: str, ttl_ms: int) -> bool:
-    script = board.redis.register_script(REKEY)
-    return bool(script(keys=[board.agent_key(agent_id), board.call_key(old),
-                             board.call_key(new)], args=[old, new, agent_id, ttl_ms]))
 
 
 def presence_record_call(conn: Connection, agent_id: int, call_sid: str, now: datetime

@@ -176,3 +176,20 @@ def test_waiting_callers_race_for_agents_freed_at_once(make_app, database_url, r
         waiting = acd.queues.size(group.id)
     gone_waiting = sum(1 for before in left.values() if before == "waiting")
     assert waiting == CALLERS - len(offers) - gone_waiting
+
+
+def test_a_claim_moves_to_the_real_call_only_while_it_holds(make_app, redis_url):
+    """A campaign reserves an agent under a placeholder, then moves the claim to the call
+    Twilio created; a claim already given up (or another call's) does not move."""
+    app = make_app(redis_url=redis_url)
+    _setup(app, "longest_idle")
+    with app.app_context(), db.get_engine().begin() as conn:
+        group = groups.get_group(conn, "support")
+        (agent,) = acd_route.choose_agents(conn, group, "PLACEHOLDER1")
+        board = get_acd().board
+        assert board.rekey(agent, "PLACEHOLDER1", "CA-real", 60_000)
+        assert board.claimed_for("CA-real") == [agent]
+        assert board.claimed_for("PLACEHOLDER1") == []
+        assert board.live([agent], presence_ops.ms(clock.now()))[0].call_sid == "CA-real"
+        assert not board.rekey(agent, "PLACEHOLDER1", "CA-again", 60_000)  # moved already
+        assert board.claimed_for("CA-again") == []
