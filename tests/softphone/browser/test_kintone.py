@@ -95,6 +95,9 @@ def connect_outgoing(desk: KintoneDesk, softphone: Any) -> tuple[str, dict[str, 
     wait_for(softphone, "() => __fake.log.some((l) => l.startsWith('connect'))")
     params = softphone.evaluate("__fake.lastCall().connectParams")
     sid = desk.phone.service.connect("agent1", params)
+    # The simulator fetches the TwiML App's webhook on its own loop, as Twilio does after
+    # connect() returns: the call record exists once that webhook has answered.
+    eventually(lambda: desk.phone.call_row(sid))
     softphone.evaluate("(sid) => { const call = __fake.lastCall(); "
                        "call.parameters.CallSid = sid; call.answerRemote(); }", sid)
     softphone.wait_for_selector('#call[data-phase="open"]')
