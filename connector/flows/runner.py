@@ -192,6 +192,10 @@ def _connect(conn: Connection, runtime: VoiceRuntime, config: Routing, number: P
     back = flow_url(runtime, "dial", stored, state)
     if action.kind == "transfer":
         return _transfer(runtime, number, action, back)
+    if action.priority:  # the caller's place in any queue they wait in (connector.acd.waiting)
+        from ..acd import get_acd
+
+        get_acd().queues.set_priority(caller.call_sid, action.priority)
     plan = routing.plan_route(conn, runtime, config, number, Route(action.kind, action.target),
                               caller, DIAL_STEP)
     if plan is None:

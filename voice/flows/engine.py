@@ -86,6 +86,7 @@ class Connect:
     node: str
     next: str = ""
     caller_id: str = ""
+    priority: int = 0  # in the group's queue: 0–9, higher offered first
 
 
 @dataclass(frozen=True)
@@ -231,7 +232,10 @@ def _step(flow: Flow, node: Node, state: State, ctx: Context, prompts: list[Prom
         return replace(state, node=following) if following else Hangup()
     if kind == "menu":
         return _gather(node, state, ctx)
-    if kind in ("group", "agent"):
+    if kind == "group":
+        return Connect(kind, node.get(kind), node.id, node.get("next", ""),
+                       priority=node.get("priority", 0))
+    if kind == "agent":
         return Connect(kind, node.get(kind), node.id, node.get("next", ""))
     if kind == "transfer":
         return Connect(kind, node.get("number"), node.id, node.get("next", ""),

@@ -65,6 +65,12 @@ next = "c"
 [nodes.f]
 kind = "agent"
 agent = "sato"
+next = "j"
+
+[nodes.j]
+kind = "group"
+group = "vip"
+priority = 5
 next = "h"
 
 [nodes.h]
@@ -94,6 +100,7 @@ notify = ["sales@example.co.jp"]
     flow = tomlio.load(text)
     assert tomlio.load(tomlio.dump(flow)) == flow
     assert flow.node("c").get("keys") == {"#": "d", "*": "f", "1": "e"}
+    assert flow.node("j").get("priority") == 5
 
 
 def test_missing_target_names_node_field_and_line():
@@ -148,6 +155,8 @@ next = "a"
     ('kind = "lookup"\ncrm = "kintone"\napp = "x"\nthen = "a"\nelse = "a"', "field: needed"),
     ('kind = "hangup"\ncolour = "red"', "colour: unknown field for a hangup node"),
     ('kind = "menu"\nsay = "x"\nkeys = { 1 = "a" }\ntimeout = 0', "from 1 to 30"),
+    ('kind = "group"\ngroup = "vip"\npriority = 10',
+     "priority: must be a whole number from 0 to 9"),
     ('kind = "schedule"\ndefault = "a"\ntimezone = "Mars/Base"', "not a time zone"),
     ('kind = "schedule"\ndefault = "a"\n[[nodes.a.rules]]\ndays = ["x"]\ngoto = "a"',
      "rule 1: days"),
