@@ -109,9 +109,15 @@ def _forward(path: str) -> Any:
     limit = getattr(view, "max_body_bytes", None) or current_app.config["MAX_CONTENT_LENGTH"]
     request.max_content_length = limit
     answer = current_app.make_response(view.__wrapped__(**args))  # past its bearer check
-    if reach.audit and 200 <= answer.status_code < 300:
+    if reach.audit and 200 <= answer.status_code < 300 and not _preview(answer):
         _audit(reach, path, answer)
     return answer
+
+
+def _preview(answer: Response) -> bool:
+    """A dry run (an import's preview) changed nothing, so it is not audited."""
+    found = answer.get_json(silent=True) if answer.is_json else None
+    return isinstance(found, dict) and found.get("dry_run") is True
 
 
 def _match(path: str) -> tuple[str, dict[str, Any]]:

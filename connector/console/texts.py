@@ -151,6 +151,11 @@ _WORDS = {
                  "Column 1: number or pattern, column 2: note (optional)"),
     "import_report": ("追加 {added} 件、登録済み {existing} 件、取り込めなかった行 {errors} 件",
                       "{added} added, {existing} already listed, {errors} rows refused"),
+    "preview_report": ("確認結果（まだ登録していません）: 追加予定 {added} 件、"
+                       "登録済み {existing} 件、取り込めない行 {errors} 件",
+                       "Preview (nothing added yet): {added} to add, {existing} already listed, "
+                       "{errors} rows would be refused"),
+    "preview": ("確認", "Preview"), "import_now": ("この内容で登録", "Add these rules"),
     "rejected_rows": ("取り込めなかった行", "Rows refused"), "row": ("行", "Row"),
     "value": ("値", "Value"), "crm_adapters": ("連携先", "Connected CRMs"),
     "crm_note": ("連携先は設定ファイルの [crm] で設定します。"

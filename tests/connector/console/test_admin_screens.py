@@ -115,6 +115,31 @@ def test_block_list_csv_import_reports_rejected_rows(app, admin):
     assert entry[0] == "number_list.import"
 
 
+def test_a_block_list_preview_reports_without_adding_or_auditing(app, admin):
+    csv = "0120-123-456,営業電話\nabc,\n0570*,ナビダイヤル\n".encode("cp932")
+    path = "/console/api/admin/number-lists/block/import"
+    preview = call(admin, "POST", path + "?dry_run=1",
+                   data={"file": (io.BytesIO(csv), "block.csv")},
+                   content_type="multipart/form-data")
+    found = preview.get_json()
+    assert preview.status_code == 200
+    assert (found["dry_run"], found["added"], found["existing"]) == (True, 2, 0)
+    assert [(e["row"], e["value"]) for e in found["errors"]] == [(2, "abc")]
+    assert call(admin, "GET", "/console/api/admin/number-lists/block").get_json()["rules"] == []
+    assert actions(app) == []  # a preview changes nothing, so nothing is audited
+    bad = call(admin, "POST", path + "?dry_run=maybe",
+               data={"file": (io.BytesIO(csv), "block.csv")}, content_type="multipart/form-data")
+    assert bad.status_code == 400 and "dry_run" in bad.get_json()["error"]["message"]
+    done = call(admin, "POST", path, data={"file": (io.BytesIO(csv), "block.csv")},
+                content_type="multipart/form-data").get_json()
+    assert (done["dry_run"], done["added"]) == (False, 2)
+    again = call(admin, "POST", path + "?dry_run=1",
+                 data={"file": (io.BytesIO(csv), "block.csv")},
+                 content_type="multipart/form-data").get_json()
+    assert (again["added"], again["existing"]) == (0, 2)
+    assert [a[0] for a in actions(app)] == ["number_list.import"]
+
+
 def test_supervisors_are_kept_out_of_admin_apis_but_reach_voicemail(app, console_user):
     supervisor = console_user(app, "sv1", "supervisor")
     for path in ("/console/api/admin/numbers", "/console/api/admin/flows",
