@@ -66,6 +66,7 @@ ENDPOINTS: dict[str, Reach] = {
     "flow_admin.set_override": Reach("flows", "update", _SV, "flow.override"),
     "flow_admin.clear_override": Reach("flows", "update", _SV, "flow.override_end"),
     "flow_admin.list_audio": Reach("audio", "view", _ADMIN),
+    "flow_admin.audio_content": Reach("audio", "view", _ADMIN),
     "flow_admin.upload_audio": Reach("audio", "update", _ADMIN, "audio.upload"),
     "flow_admin.delete_audio": Reach("audio", "delete", _ADMIN, "audio.delete"),
     "flow_voicemail.list_messages": Reach("voicemail", "view", _SV),

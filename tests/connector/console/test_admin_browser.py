@@ -71,3 +71,28 @@ def test_block_list_csv_is_previewed_then_added(make_app, console_factory, tmp_p
     assert "追加 2 件" in block.locator(".report-text").inner_text()
     assert block.locator(".confirm-import").is_hidden()
     assert console.errors == []
+
+
+def test_an_uploaded_audio_file_plays_on_the_audio_screen(make_app, console_factory,  # noqa: F811
+                                                         tmp_path):
+    from tests.connector.flows.test_crm_and_audio import wav_bytes
+
+    app = make_app()
+    add_agent(app, "admin1", role="admin", display_name="管理 太郎")
+    console = console_factory(app)
+    page = console.signed_in(console.sign_in(console.page(), "admin1",
+                                             path="/console/admin/audio"))
+    page.wait_for_selector("#audio-table tbody td")
+    wav = tmp_path / "closed.wav"
+    wav.write_bytes(wav_bytes(seconds=1.0))
+    page.set_input_files("#audio-file", str(wav))
+    page.click("#audio-upload")
+    page.click('#audio-table button[data-play="closed.wav"]')
+    # The browser fetched and decoded the file: its length is the one uploaded.
+    duration = page.wait_for_function("""() => {
+        const p = document.getElementById("audio-player");
+        return !p.hidden && p.readyState >= 1 && p.duration; }""").json_value()
+    assert abs(duration - 1.0) < 0.05
+    assert page.get_attribute("#audio-player", "data-playing") == "closed.wav"
+    shot(page, "admin-audio-playing")
+    assert console.errors == []

@@ -103,6 +103,23 @@ def test_audio_uploads_are_refused_with_the_reason(app, admin):
     assert actions(app) == []
 
 
+def test_an_uploaded_audio_file_plays_back_for_admins_only(app, admin, console_user):
+    from tests.connector.flows.test_crm_and_audio import wav_bytes
+
+    data = wav_bytes(seconds=0.5)
+    saved = call(admin, "POST", "/console/api/admin/flow-audio",
+                 data={"file": (io.BytesIO(data), "closed.wav")},
+                 content_type="multipart/form-data")
+    assert saved.status_code == 201
+    played = admin.get("/console/api/admin/flow-audio/closed.wav/content")
+    assert played.status_code == 200 and played.data == data
+    assert played.mimetype == saved.get_json()["audio"]["content_type"]
+    assert admin.get("/console/api/admin/flow-audio/none.wav/content").status_code == 404
+    supervisor = console_user(app, "sv1", "supervisor")
+    assert supervisor.get("/console/api/admin/flow-audio/closed.wav/content").status_code == 403
+    assert [a[0] for a in actions(app)] == ["audio.upload"]  # listening is not a change
+
+
 def test_block_list_csv_import_reports_rejected_rows(app, admin):
     csv = "0120-123-456,営業電話\nabc,\n0570*,ナビダイヤル\n".encode()
     answer = call(admin, "POST", "/console/api/admin/number-lists/block/import",
