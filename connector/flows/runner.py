@@ -31,7 +31,9 @@ from voice.flows.engine import (
     Hangup,
     Lookup,
     Result,
+    SendSms,
     State,
+    Update,
     Voicemail,
 )
 from voice.numbering import NumberError
@@ -147,7 +149,7 @@ def realize(conn: Connection, runtime: VoiceRuntime, config: Routing, number: Ph
             caller: Caller, stored: StoredFlow, result: Result, tries: int = 0) -> Plan:
     """The TwiML (and call-record plan) of one engine result."""
     if result.effects:
-        crm_steps.queue_updates(result.effects)
+        _hand_off(result.effects, caller, number)
         result = replace(result, effects=())
     action = result.action
     if isinstance(action, Lookup) and tries < MAX_ROUNDS:
@@ -180,6 +182,17 @@ def realize(conn: Connection, runtime: VoiceRuntime, config: Routing, number: Ph
         return replace(routing.nobody(runtime), detail=detail)
     following = replace(following, prompts=result.prompts + following.prompts)
     return realize(conn, runtime, config, number, caller, stored, following, tries + 1)
+
+
+def _hand_off(effects: tuple[Update | SendSms, ...], caller: Caller,
+              number: PhoneNumber) -> None:
+    """Give the flow's CRM writes and SMS to the workers (queued, never done on the line)."""
+    from .. import sms
+
+    crm_steps.queue_updates(tuple(e for e in effects if isinstance(e, Update)))
+    for message in (e for e in effects if isinstance(e, SendSms)):
+        sms.send_from_flow(caller.call_sid, to=message.to, template=message.template,
+                           body=message.body, our_number=number.e164)
 
 
 def flow_speaker(runtime: VoiceRuntime, stored: StoredFlow) -> twiml.Speaker:
