@@ -540,6 +540,19 @@ sms_messages = Table(
     Index("ix_sms_messages_created_at", "created_at"),
 )
 
+#: Short URLs of sent SMS (SPEC SM-1): ``/s/<code>`` redirects to ``url`` until ``expires_at``.
+sms_links = Table(
+    "sms_links", metadata,
+    Column("code", String(16), primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("message_id", Integer, ForeignKey("sms_messages.id", ondelete="CASCADE"),
+           index=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("clicks", Integer, nullable=False, server_default="0"),
+    Column("last_clicked_at", UTCDateTime),
+)
+
 #: Admin-managed SMS texts with placeholders (SPEC SM-1).
 sms_templates = Table(
     "sms_templates", metadata,
@@ -673,5 +686,5 @@ __all__ = ["CALL_CONTROL_STATES", "NUMBER_LISTS", "PRESENCE_STATUSES", "ROLES", 
            "crm_sync_state", "crm_writebacks", "customer_call_logs", "customer_phones",
            "customer_tags", "customers", "do_not_call", "func", "http_template_sent", "metadata",
            "number_choices", "number_list_rules", "phone_index", "phone_numbers",
-           "sms_messages", "sms_templates", "stop_statuses", "utcnow", "voice_versions",
-           "voicemails"]
+           "sms_links", "sms_messages", "sms_templates", "stop_statuses", "utcnow",
+           "voice_versions", "voicemails"]

@@ -32,11 +32,13 @@ def send_from_flow(call_sid: str, **kwargs: Any) -> bool:
 
 
 def init_app(app: Flask) -> None:
+    from .links import bp as links_bp
     from .views import bp
     from .webhooks import bp as webhooks_bp
 
     app.register_blueprint(bp)
     app.register_blueprint(webhooks_bp)
+    app.register_blueprint(links_bp)
 
 
 __all__ = ["deliver_now", "init_app", "send_from_flow"]

@@ -36,10 +36,11 @@ def deliver_now(app: Flask, *, to: str, body: str = "", template: str = "",
     now = clock.now(app)
     with db.get_engine(app).begin() as conn:
         outgoing = service.prepare(conn, settings.sms, to=to, body=body, template=template,
-                                   our_number=our_number, agent_name=agent_name, now=now)
+                                   our_number=our_number, agent_name=agent_name, now=now,
+                                   link_base=settings.server.public_base_url)
     with db.get_engine(app).begin() as conn:
         row = service.send(conn, outgoing, client, now=now, agent_id=agent_id,
-                           call_sid=call_sid,
+                           call_sid=call_sid, link_days=settings.sms.short_url_days,
                            status_callback=settings.server.public_base_url + STATUS_PATH)
     log.info("SMS sent", extra={"message_sid": row.get("message_sid", ""),
                                 "segments": outgoing.segments.count})

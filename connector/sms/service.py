@@ -8,18 +8,19 @@ from __future__ import annotations
 import re
 import string
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, insert, select, update
 from twilio.base.exceptions import TwilioRestException
 
-from voice import sms_segments
+from voice import sms_links, sms_segments
 from voice.numbering import NumberError, national_format, normalize
 
 from .. import phone_index
 from ..schema import phone_numbers, sms_messages, sms_templates
+from ..schema import sms_links as sms_link_rows
 from .settings import SmsSettings
 
 #: Placeholders of SMS templates.
@@ -48,6 +49,7 @@ class Outgoing:
     body: str
     segments: sms_segments.Segments
     template: str = ""
+    links: tuple[sms_links.Link, ...] = ()  # short URLs in ``body``, stored when it is sent
 
 
 def template_problem(body: str) -> str:
@@ -73,8 +75,10 @@ def render(body: str, values: dict[str, str]) -> str:
 
 def prepare(conn: Connection, settings: SmsSettings, *, to: str, body: str = "",
             template: str = "", our_number: str = "", agent_name: str = "",
-            now: datetime) -> Outgoing:
-    """Check and render a message; raise :class:`SmsError` naming the field at fault."""
+            now: datetime, link_base: str = "") -> Outgoing:
+    """Check and render a message; raise :class:`SmsError` naming the field at fault.
+    With ``link_base`` (the public base URL) and ``short_urls`` on, long web addresses are
+    replaced by short ones before the segments are counted."""
     try:
         to_e164 = normalize(to)
     except NumberError as exc:
@@ -97,6 +101,9 @@ def prepare(conn: Connection, settings: SmsSettings, *, to: str, body: str = "",
         body = render(found, _values(conn, to_e164, chosen, agent_name, now))
     if not body.strip():
         raise SmsError("empty_body", "本文を入力してください", "the message has no text", "body")
+    links: tuple[sms_links.Link, ...] = ()
+    if settings.short_urls and link_base:
+        body, links = sms_links.shorten(body, link_base)
     segments = sms_segments.count(body)
     if segments.count > settings.max_segments:
         raise SmsError("too_long", f"本文が長すぎます（{segments.count} 通分。最大 "
@@ -104,7 +111,7 @@ def prepare(conn: Connection, settings: SmsSettings, *, to: str, body: str = "",
                        f"the message needs {segments.count} segments; at most "
                        f"{settings.max_segments} are allowed", "body")
     return Outgoing(to_e164, chosen, settings.sender_ids.get(chosen, chosen), body, segments,
-                    template)
+                    template, links)
 
 
 def preview_text(conn: Connection, settings: SmsSettings, *, template: str, to: str = "",
@@ -128,24 +135,31 @@ def preview_text(conn: Connection, settings: SmsSettings, *, template: str, to: 
 
 
 def send(conn: Connection, outgoing: Outgoing, client: Any, *, status_callback: str,
-         now: datetime, agent_id: int | None = None, call_sid: str | None = None
-         ) -> dict[str, Any]:
-    """Hand ``outgoing`` to Twilio and record it (also when Twilio refuses it)."""
+         now: datetime, agent_id: int | None = None, call_sid: str | None = None,
+         link_days: int = 90) -> dict[str, Any]:
+    """Hand ``outgoing`` to Twilio and record it (also when Twilio refuses it), with its
+    short URLs — stored before Twilio gets the text, so a link works from the first tap."""
     row = {"direction": "outbound", "our_number": outgoing.our_number,
            "customer_number": outgoing.to, "sender_id": outgoing.sender
            if outgoing.sender != outgoing.our_number else "", "body": outgoing.body,
            "segments": outgoing.segments.count, "template": outgoing.template,
            "agent_id": agent_id, "call_sid": call_sid, "created_at": now, "updated_at": now}
+    new_id = conn.execute(insert(sms_messages).values(
+        **row, status="queued")).inserted_primary_key[0]
+    if outgoing.links:
+        conn.execute(insert(sms_link_rows), [
+            {"code": link.code, "url": link.url, "message_id": new_id, "created_at": now,
+             "expires_at": now + timedelta(days=link_days)} for link in outgoing.links])
     try:
         message = client.messages.create(to=outgoing.to, from_=outgoing.sender,
                                          body=outgoing.body, status_callback=status_callback)
     except TwilioRestException as exc:
-        conn.execute(insert(sms_messages).values(**row, status="failed",
-                                                 error_code=str(exc.code or "")))
+        conn.execute(update(sms_messages).where(sms_messages.c.id == new_id).values(
+            status="failed", error_code=str(exc.code or "")))
         raise SmsError("twilio_refused", f"Twilio が送信を拒否しました（{exc.code}）: {exc.msg}",
                        f"Twilio refused the message ({exc.code}): {exc.msg}", "to") from None
-    new_id = conn.execute(insert(sms_messages).values(
-        **row, message_sid=message.sid, status=message.status or "queued")).inserted_primary_key[0]
+    conn.execute(update(sms_messages).where(sms_messages.c.id == new_id).values(
+        message_sid=message.sid, status=message.status or "queued"))
     return get(conn, new_id)
 
 
@@ -179,15 +193,35 @@ def apply_status(conn: Connection, message_sid: str, status: str, error_code: st
 
 
 def history(conn: Connection, e164: str, limit: int = 100) -> list[dict[str, Any]]:
-    rows = conn.execute(select(sms_messages).where(sms_messages.c.customer_number == e164)
-                        .order_by(sms_messages.c.created_at.desc(), sms_messages.c.id.desc())
-                        .limit(limit))
-    return [_public(dict(r._mapping)) for r in rows]
+    rows = [dict(r._mapping) for r in conn.execute(
+        select(sms_messages).where(sms_messages.c.customer_number == e164)
+        .order_by(sms_messages.c.created_at.desc(), sms_messages.c.id.desc()).limit(limit))]
+    found = _links(conn, [r["id"] for r in rows])
+    return [_public(r, found.get(r["id"], [])) for r in rows]
 
 
 def get(conn: Connection, message_id: int) -> dict[str, Any]:
     row = conn.execute(select(sms_messages).where(sms_messages.c.id == message_id)).first()
-    return _public(dict(row._mapping)) if row else {}
+    if row is None:
+        return {}
+    return _public(dict(row._mapping), _links(conn, [message_id]).get(message_id, []))
+
+
+def _links(conn: Connection, message_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """Each message's short URLs: where they lead and how often they were tapped."""
+    found: dict[int, list[dict[str, Any]]] = {}
+    if not message_ids:
+        return found
+    for r in conn.execute(select(sms_link_rows).where(
+            sms_link_rows.c.message_id.in_(message_ids)).order_by(sms_link_rows.c.code)):
+        found.setdefault(r.message_id, []).append({
+            "code": r.code, "url": r.url, "clicks": r.clicks,
+            "last_clicked_at": _iso(r.last_clicked_at), "expires_at": _iso(r.expires_at)})
+    return found
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat().replace("+00:00", "Z") if moment is not None else None
 
 
 def sending_numbers(conn: Connection) -> list[str]:
@@ -223,9 +257,10 @@ def _display(e164: str) -> str:
         return e164
 
 
-def _public(row: dict[str, Any]) -> dict[str, Any]:
+def _public(row: dict[str, Any], links: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     out = {k: v for k, v in row.items()}
     for key in ("created_at", "updated_at"):
         if out.get(key) is not None:
-            out[key] = out[key].isoformat().replace("+00:00", "Z")
+            out[key] = _iso(out[key])
+    out["links"] = links or []
     return out

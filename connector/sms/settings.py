@@ -24,6 +24,11 @@ class SmsSettings:
     max_segments: int = 5
     #: Log each message, sent or received, to the CRMs that can take it (as a call-less log).
     log_to_crm: bool = True
+    #: Replace each long web address in a message by ``<public_base_url>/s/<code>`` (a
+    #: redirect that counts clicks), so it costs fewer segments.
+    short_urls: bool = True
+    #: Days a short URL keeps redirecting; afterwards it answers 410 (Gone).
+    short_url_days: int = 90
 
     def __post_init__(self) -> None:
         for number, sender in self.sender_ids.items():
@@ -37,3 +42,5 @@ class SmsSettings:
             raise ValueError("default_from: an E.164 number (+815012345678) is required")
         if not 1 <= self.max_segments <= 10:
             raise ValueError("max_segments: must be between 1 and 10")
+        if not 1 <= self.short_url_days <= 3650:
+            raise ValueError("short_url_days: must be between 1 and 3650")

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy import delete, insert, select, update
 
-from voice import sms_segments
+from voice import sms_links, sms_segments
 from voice.numbering import NumberError, normalize
 
 from .. import clock, db
@@ -63,6 +63,9 @@ def preview() -> Any:
                                             now=clock.now())
             except service.SmsError as exc:
                 raise sms_error(exc) from None
+    if settings.short_urls:  # counted as sent: each long address as a short URL
+        base = current_app.config["CTI_SETTINGS"].server.public_base_url
+        text, _ = sms_links.shorten(text, base, code=lambda: "*" * sms_links.CODE_LENGTH)
     segments = sms_segments.count(text)
     return jsonify({"body": text, "segments": segments.to_dict(),
                     "max_segments": settings.max_segments,

@@ -311,3 +311,50 @@ def test_a_flow_sms_node_must_name_a_template_that_exists_or_give_a_text(env):
     assert [(p.node, p.field) for p in missing.value.problems] == [("text", "template")]
     assert "no SMS template named 'hours'" in str(missing.value.problems[0])
     assert "one of them" in str(two.value.problems[0])
+
+
+LONG_URL = "https://example.co.jp/reserve/2026/winter?utm_source=sms&campaign=%E5%86%AC"
+
+
+def test_long_addresses_go_out_as_short_urls_that_redirect_and_count_taps(env):
+    env.client.post("/api/admin/sms/templates", headers=env.admin, json={
+        "name": "reserve", "body": "{name}様 ご予約はこちら: " + LONG_URL + " 。"})
+    preview = env.client.post("/api/sms/preview", headers=env.headers, json={
+        "template": "reserve", "to": "090-1234-5678"}).get_json()
+    assert f"{BASE}/s/******** 。" in preview["body"]  # counted as it will be sent
+    assert preview["segments"]["segments"] == 1
+    sent = env.client.post("/api/sms", headers=env.headers, json={
+        "to": "090-1234-5678", "template": "reserve"})
+    assert sent.status_code == 201
+    (message,) = env.sim.messaging.messages.values()
+    (link,) = sent.get_json()["message"]["links"]
+    assert message.body == f"山田 太郎様 ご予約はこちら: {BASE}/s/{link['code']} 。"
+    assert (link["url"], link["clicks"]) == (LONG_URL, 0)
+
+    tap = env.client.get(f"/s/{link['code']}")
+    assert tap.status_code == 302 and tap.headers["Location"] == LONG_URL
+    assert tap.headers["Cache-Control"] == "no-store"
+    env.client.get(f"/s/{link['code']}")
+    history = env.client.get("/api/sms?number=090-1234-5678", headers=env.headers).get_json()
+    (listed,) = history["messages"][0]["links"]
+    assert listed["clicks"] == 2 and listed["last_clicked_at"]
+
+    assert env.client.get("/s/Zzzzzzzz").status_code == 404  # unknown
+    assert env.client.get("/s/../../etc").status_code == 404
+    from sqlalchemy import update
+
+    from connector.schema import sms_links
+
+    with db.get_engine(env.app).begin() as conn:
+        conn.execute(update(sms_links).values(expires_at=START))
+    gone = env.client.get(f"/s/{link['code']}")
+    assert gone.status_code == 410 and "有効期限" in gone.get_data(as_text=True)
+
+
+def test_short_urls_can_be_turned_off(tmp_path, database_url, redis_url, hooks):
+    env = Env(tmp_path, database_url, redis_url, hooks, short_urls=False)
+    sent = env.client.post("/api/sms", headers=env.headers, json={
+        "to": "090-1234-5678", "body": "こちら: " + LONG_URL})
+    assert sent.status_code == 201 and sent.get_json()["message"]["links"] == []
+    (message,) = env.sim.messaging.messages.values()
+    assert message.body == "こちら: " + LONG_URL
