@@ -1,11 +1,18 @@
 """Basic ``<Dial><Conference>``: join, wait music while alone, start and end rules.
 
-Relied on (twilio.com/docs/voice/twiml/conference): a participant hears the ``waitUrl``
-document (default hold music) until the conference starts; it starts when a participant with
-``startConferenceOnEnter="true"`` (the default) is there with someone else; when a participant
-with ``endConferenceOnExit="true"`` leaves, everyone leaves and their ``<Dial>`` continues.
-Not emulated: mute/hold, coaching, recording, conference status callbacks, the REST
-Conference/Participant resources.
+Relied on (twilio.com/docs/voice/twiml/conference, /docs/voice/api/conference-participant):
+a participant hears the ``waitUrl`` document (default hold music) until the conference starts;
+it starts when a participant with ``startConferenceOnEnter="true"`` (the default) is there with
+someone else; when a participant with ``endConferenceOnExit="true"`` leaves, everyone leaves and
+their ``<Dial>`` continues.
+
+Who hears whom (:meth:`Conference.hears`): once started, every participant hears every other
+one, except that nobody hears a ``muted`` participant, and a *coach* (``coach`` in TwiML,
+``Coaching``/``CallSidToCoach`` in REST) is heard only by the participant it coaches — while it
+hears everyone. ``beep`` (default ``true``) plays a tone to the others on entry and exit
+(``onEnter`` / ``onExit`` only one of them). Participants' ``muted`` and coaching change through
+the REST Participant resource (:mod:`voice.simulator.rest_conferences`).
+Not emulated: hold, announcements, recording, conference status callbacks.
 """
 
 from __future__ import annotations
@@ -35,6 +42,11 @@ class Participant:
     leg: Leg
     start_on_enter: bool
     end_on_exit: bool
+    muted: bool = False
+    coach: str = ""  # the CallSid of the participant this one coaches ("" = not coaching)
+    label: str = ""
+    beep: str = "true"
+    joined_at: float = 0.0
 
 
 @dataclass
@@ -49,6 +61,30 @@ class Conference:
         for p in self.participants:
             p.leg.transcript.add(ConferenceEvent(now, p.leg.sid, self.name, action))
 
+    def participant(self, call_sid: str) -> Participant | None:
+        return next((p for p in self.participants if p.leg.sid == call_sid), None)
+
+    def hears(self, listener_sid: str, speaker_sid: str) -> bool:
+        """Whether ``listener_sid`` hears ``speaker_sid`` now (Twilio's mute and coach rules)."""
+        listener, speaker = self.participant(listener_sid), self.participant(speaker_sid)
+        if listener is None or speaker is None or listener is speaker or not self.started:
+            return False
+        if speaker.muted:
+            return False
+        return not speaker.coach or speaker.coach == listener_sid
+
+    def listeners(self, speaker_sid: str) -> list[Leg]:
+        """The legs that hear ``speaker_sid``, in joining order."""
+        return [p.leg for p in self.participants if self.hears(p.leg.sid, speaker_sid)]
+
+    def beep(self, me: Participant, when: str, now: float) -> None:
+        """The entry or exit tone, heard by everyone else (``beep`` true, onEnter, onExit)."""
+        if me.beep not in ("true", when):
+            return
+        for p in self.participants:
+            if p is not me:
+                p.leg.transcript.add(Heard(now, p.leg.sid, "tone", "beep"))
+
 
 class Conferences:
     """The account's conferences, by name (a finished conference's name can be reused)."""
@@ -58,6 +94,17 @@ class Conferences:
         self.kernel = sim.kernel
         self.by_name: dict[str, Conference] = {}
 
+    def find(self, name_or_sid: str) -> Conference | None:
+        """A conference by SID or friendly name (the REST API accepts either)."""
+        if name_or_sid in self.by_name:
+            return self.by_name[name_or_sid]
+        return next((c for c in self.by_name.values() if c.sid == name_or_sid), None)
+
+    def of_leg(self, call_sid: str) -> Conference | None:
+        """The live conference ``call_sid`` is a participant of, if any."""
+        return next((c for c in self.by_name.values()
+                     if not c.ended.triggered and c.participant(call_sid)), None)
+
     def join(self, leg: Leg, verb: Verb, noun: Verb, url: str) -> ProcessGen:
         leg.answer()
         conf = self.by_name.get(noun.text)
@@ -65,10 +112,14 @@ class Conferences:
             conf = self.by_name[noun.text] = Conference(new_sid("CF"), noun.text,
                                                         self.kernel.event())
         me = Participant(leg, noun.bool_attr("startConferenceOnEnter", True),
-                         noun.bool_attr("endConferenceOnExit", False))
+                         noun.bool_attr("endConferenceOnExit", False),
+                         muted=noun.bool_attr("muted", False), coach=noun.attr("coach"),
+                         label=noun.attr("participantLabel"), beep=noun.attr("beep", "true"),
+                         joined_at=self.kernel.now())
         leg.transcript.add(Dialed(self.kernel.now(), leg.sid, (f"conference:{conf.name}",)))
         conf.participants.append(me)
         conf.note(f"{leg.from_} joined", self.kernel.now())
+        conf.beep(me, "onEnter", self.kernel.now())
         joined = self.kernel.now()
         hung_up = False
         try:
@@ -130,6 +181,7 @@ class Conferences:
         if me in conf.participants:
             conf.note(f"{me.leg.from_} left", self.kernel.now())
             conf.participants.remove(me)
+            conf.beep(me, "onExit", self.kernel.now())
         if conf.started and (me.end_on_exit or not conf.participants):
             if not conf.ended.triggered:
                 conf.note("ended", self.kernel.now())
