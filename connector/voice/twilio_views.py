@@ -101,6 +101,13 @@ def inbound() -> str:
 def dial_action() -> str:
     runtime, now = get_runtime(), clock.now()
     step, dial_status = request.args.get("step", "route"), param("DialCallStatus")
+    if step in ("route", "fallback"):  # the agent's leg moved into the call's conference?
+        from ..monitor import bridge
+
+        joined = bridge.caller_joins_if_moving(param("CallSid"), dial_status,
+                                               runtime.url("dial-action", step=step))
+        if joined is not None:
+            return joined
     with db.get_engine().begin() as conn:
         callstream.materialize(conn, param("CallSid"))  # the call record, if still in Redis
         first_time = calls.note_dial_result(conn, request.form, now)
