@@ -117,6 +117,7 @@ _WORDS = {
     "numbers": ("電話番号", "Numbers"), "flows": ("コールフロー", "Call flows"),
     "audio": ("音声ファイル", "Audio files"), "number_lists": ("着信拒否・発信制限", "Block lists"),
     "crm": ("CRM 連携", "CRM links"), "voicemail": ("留守番電話", "Voicemail"),
+    "monitor": ("モニタリング", "Monitoring"),
     "route": ("ルート", "Route"), "fallback": ("代替ルート", "Fallback"),
     "label": ("名称", "Label"), "caller_id_name": ("発信者名", "Caller ID name"),
     "transfer_caller_id": ("転送時の発信者番号", "Caller ID on transfer"),
