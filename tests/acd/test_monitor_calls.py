@@ -179,3 +179,42 @@ def test_agents_get_403(app, sign_in):
         assert response.status_code == 403, (method, path)
     with db.get_engine(app).connect() as conn:
         assert conn.execute(select(monitor_sessions)).all() == []
+
+
+def test_hold_and_resume_work_on_a_conference_bridged_call(app, sign_in):
+    centre, supervisor, _, t, agent = _setup(app, sign_in, hangup_after=300)
+    agent_leg = centre.browsers[agent].rung[0].call_sid
+    softphone = centre.agents[agent]
+    assert softphone.post(f"/api/calls/{t.call_sid}/hold").status_code == 200
+    centre.sim.run(until=centre.sim.now() + 5)
+    assert not centre.sim.legs[agent_leg].alive  # leaving ended the conference, as a bridge
+    assert centre.sim.legs[t.call_sid].alive and centre.status(agent) == "hold"
+    assert centre.sim.conferences.find(t.call_sid).ended.triggered
+    resume = softphone.post(f"/api/calls/{t.call_sid}/unhold").get_json()
+    browser_call = centre.sim.place_client_call(agent, resume["connect_params"])
+    centre.sim.run(until=centre.sim.now() + 5)
+    assert centre.sim.speak(t.call_sid, "もしもし") == [browser_call.call_sid]
+    # Resumed through <Dial><Queue>: no conference, so it can no longer be monitored.
+    refused = supervisor.send("POST", "/console/api/monitor",
+                              {"agent_id": _agent_id(centre, agent), "mode": "monitor"})
+    assert refused.status_code == 409
+    centre.sim.party_hangup(centre.sim.legs[browser_call.call_sid])
+    centre.sim.run(until=centre.sim.now() + 5)
+    assert t.final_status == "completed"
+    with db.get_engine(app).connect() as conn:
+        record = conn.execute(select(calls).where(calls.c.call_sid == t.call_sid)).one()
+    assert record.finalized_at is not None
+
+
+def test_a_cold_transfer_moves_the_caller_out_of_the_conference(app, sign_in):
+    centre, _, _, t, agent = _setup(app, sign_in, hangup_after=300)
+    other = next(n for n in AGENTS if n != agent)
+    response = centre.agents[agent].post(f"/api/calls/{t.call_sid}/transfer", json={
+        "mode": "cold", "target": {"kind": "agent", "value": other}})
+    assert response.status_code == 200, response.get_json()
+    centre.sim.run(until=centre.sim.now() + 10)
+    target = centre.browsers[other].rung[-1]
+    assert centre.sim.legs[target.call_sid].answered_at is not None
+    assert centre.sim.speak(t.call_sid, "もしもし") == [target.call_sid]
+    assert centre.status(agent) in ("acw", "available")
+    assert centre.status(other) == "on_call"

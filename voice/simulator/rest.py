@@ -79,7 +79,9 @@ class SimulatorHttpClient(ConferenceRoutes, HttpClient):
                 if match and route_method == method.upper():
                     if match["account"] != self.sim.account_sid:
                         raise RestError(facts.REST_NOT_FOUND, _not_found(path))
-                    body = getattr(self, handler)(dict(data or {}), **_sid(match))
+                    # GET filters come as query parameters, POST fields as the body.
+                    fields = {**dict(params or {}), **dict(data or {})}
+                    body = getattr(self, handler)(fields, **_sid(match))
                     if body is None:  # a DELETE
                         return Response(204, "")
                     status = 201 if handler.startswith("create_") else 200
