@@ -100,8 +100,17 @@ def stop(conn: Connection, who: sessions.Who, supervisor: accounts.Agent, leg: s
     except TwilioRestException as exc:
         if exc.status != 404:  # gone already: the call ended, or the phone never answered
             raise _twilio_problem(exc, "session") from None
-        _client().calls(leg).update(status="completed")
+        _hang_up_if_ringing(leg)
     sessions.stop(conn, who, leg, now, "stopped")
+
+
+def _hang_up_if_ringing(leg: str) -> None:
+    """Not a participant (yet): a phone still ringing stops ringing; an ended leg is fine."""
+    try:
+        _client().calls(leg).update(status="completed")
+    except TwilioRestException as exc:
+        if exc.status != 404 and exc.code not in (20404, 21220):
+            raise _twilio_problem(exc, "session") from None
 
 
 def leg_ended(conn: Connection, leg: str, now: datetime) -> bool:

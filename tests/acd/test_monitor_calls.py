@@ -218,3 +218,23 @@ def test_a_cold_transfer_moves_the_caller_out_of_the_conference(app, sign_in):
     assert centre.sim.speak(t.call_sid, "もしもし") == [target.call_sid]
     assert centre.status(agent) in ("acw", "available")
     assert centre.status(other) == "on_call"
+
+
+def test_stopping_while_the_supervisors_phone_rings_stops_the_ringing(app, sign_in):
+    centre, supervisor, _, t, agent = _setup(app, sign_in, hangup_after=300)
+    ringing = centre.sim.on_client("sv1", answer_after=None)
+    started = supervisor.send("POST", "/console/api/monitor",
+                              {"agent_id": _agent_id(centre, agent), "mode": "barge"})
+    leg = started.get_json()["session"]
+    centre.sim.run(until=centre.sim.now() + 3)
+    assert ringing.rung and centre.sim.legs[leg].answered_at is None
+    switched = supervisor.send("PATCH", f"/console/api/monitor/{leg}", {"mode": "monitor"})
+    assert switched.status_code == 409  # not in the conference yet: nothing to switch
+    assert "session" in switched.get_json()["error"]["details"]["fields"]
+    assert supervisor.send("DELETE", f"/console/api/monitor/{leg}").status_code == 200
+    centre.sim.run(until=centre.sim.now() + 3)
+    assert not centre.sim.legs[leg].alive
+    assert centre.sim.legs[t.call_sid].alive  # the call itself goes on
+    with db.get_engine(app).connect() as conn:
+        row = conn.execute(select(monitor_sessions)).one()
+    assert (row.mode, row.end_reason) == ("barge", "stopped")
