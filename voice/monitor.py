@@ -36,18 +36,30 @@ def conference_name(call_sid: str) -> str:
     return call_sid
 
 
-def _join(response: VoiceResponse, call_sid: str, action_url: str | None) -> None:
+def _join(response: VoiceResponse, call_sid: str, action_url: str | None,
+          recording_callback: str = "") -> None:
     # beep="false": a tone when the other party joins would sound like a fault to the caller.
     dial = response.dial(action=action_url) if action_url else response.dial()
+    record: dict[str, str] = {}
+    if recording_callback:
+        record = {"record": "record-from-start", "recording_status_callback": recording_callback}
     dial.conference(conference_name(call_sid), beep=False, start_conference_on_enter=True,
-                    end_conference_on_exit=True)
+                    end_conference_on_exit=True, **record)
 
 
-def caller_joins(call_sid: str, action_url: str) -> str:
+def caller_joins(call_sid: str, action_url: str, recording_callback: str = "") -> str:
     """The caller's TwiML once their agent has answered: into the call's conference; the
-    ``<Dial>`` action hears how it ended, as it would of a ``<Dial><Client>``."""
+    ``<Dial>`` action hears how it ended, as it would of a ``<Dial><Client>``.
+
+    Args:
+        call_sid: The caller's CallSid (the conference's name).
+        action_url: The ``<Dial action>``.
+        recording_callback: For a recorded number: record the conference (CF-10) and report
+            to this URL — it should name the call itself, as the callback of a conference
+            recording is about the conference.
+    """
     response = VoiceResponse()
-    _join(response, call_sid, action_url)
+    _join(response, call_sid, action_url, recording_callback)
     return str(response)
 
 

@@ -86,7 +86,7 @@ def ring_claimed(runtime, number, caller, group: groups.Group, agent_ids: list[i
     they answer, before the caller is connected (the caller hears ringing meanwhile). A
     conference-bridged group says it as the agent's leg enters the conference instead
     (:mod:`connector.monitor.bridge`), and records nothing on this ``<Dial>``: the bridge
-    it makes lasts only until both legs are in the conference.
+    it makes lasts only until both legs are in the conference, which is recorded instead.
     """
     from ..voice.routing import caller_info
 

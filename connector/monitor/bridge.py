@@ -13,7 +13,8 @@ one ring timeout, one ``<Dial action>``); only a call that was answered is moved
    (``/dial-action`` or ``/acd/offered``) asks :func:`caller_joins_if_moving` first, which
    answers :func:`voice.monitor.caller_joins` (state ``joined``).
 3. When that conference ends, the caller's ``<Dial>`` action comes again and is handled as the
-   end of any ``<Dial>`` bridge.
+   end of any ``<Dial>`` bridge. On a number that records, the conference is recorded; its
+   recording callback (``/recording?call=<caller CallSid>``) names the call in the URL.
 
 If the agent's leg ends before the conference started (a hang-up during the move), the caller
 would wait alone in it: the agent's ``completed`` callback looks for a conference of the
@@ -27,6 +28,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from flask import after_this_request, current_app, has_request_context
+from sqlalchemy import Connection, select
 from twilio.base.exceptions import TwilioRestException
 
 from voice import monitor as voice_monitor
@@ -36,6 +38,7 @@ from .. import db, presence, queue
 from ..acd import get_acd
 from ..acd.route import settings_of
 from ..auth import accounts
+from ..schema import calls
 from ..voice import groups
 from ..voice.runtime import get_runtime
 
@@ -54,6 +57,7 @@ class Bridge:
     agent_id: int
     group_id: int
     state: str  # moving | joined
+    record: bool = False  # the number records its calls (CF-10): record the conference
 
 
 def _key(call_sid: str) -> str:
@@ -66,7 +70,8 @@ def get(call_sid: str) -> Bridge | None:
         return None
     values = {k.decode(): v.decode() for k, v in raw.items()}
     return Bridge(call_sid, values.get("agent_leg", ""), int(values.get("agent_id") or 0),
-                  int(values.get("group_id") or 0), values.get("state", ""))
+                  int(values.get("group_id") or 0), values.get("state", ""),
+                  values.get("record") == "1")
 
 
 def on_status(form: Mapping[str, str]) -> None:
@@ -93,17 +98,25 @@ def _agent_answered(identity: str, call_sid: str, leg: str) -> None:
         if current.call_sid != call_sid or current.group_id is None:
             return
         group = groups.get_group_by_id(conn, current.group_id)
-    if group is None or settings_of(group).bridge != "conference":
-        return
+        if group is None or settings_of(group).bridge != "conference":
+            return
+        record = _number_records(conn, call_sid)
     redis, key = queue.get_redis(), _key(call_sid)
     if not redis.hsetnx(key, "agent_leg", leg):
         return  # a repeated callback: the move is under way
-    redis.hset(key, mapping={"agent_id": agent.id, "group_id": group.id, "state": "moving"})
+    redis.hset(key, mapping={"agent_id": agent.id, "group_id": group.id, "state": "moving",
+                             "record": "1" if record else "0"})
     redis.expire(key, TTL_SECONDS)
     settings = settings_of(group)
     whisper = queue_twiml.whisper_text(settings.whisper, group.label)
     document = voice_monitor.agent_joins(call_sid, whisper, get_runtime().speaker)
     _after_answer(lambda: _move_agent(call_sid, leg, document))
+
+
+def _number_records(conn: Connection, call_sid: str) -> bool:
+    our = conn.execute(select(calls.c.our_number).where(calls.c.call_sid == call_sid)).scalar()
+    number = get_runtime().cache.refresh(conn).routing.numbers.get(our or "")
+    return bool(number is not None and number.recording)
 
 
 def _move_agent(call_sid: str, leg: str, document: str) -> None:
@@ -124,10 +137,12 @@ def caller_joins_if_moving(call_sid: str, dial_status: str, action_url: str) -> 
     if dial_status not in ("completed", "answered"):
         return None
     redis, key = queue.get_redis(), _key(call_sid)
-    if redis.hget(key, "state") != b"moving":
+    state, record = redis.hmget(key, "state", "record")
+    if state != b"moving":
         return None
     redis.hset(key, "state", "joined")
-    return voice_monitor.caller_joins(call_sid, action_url)
+    callback = get_runtime().url("recording", call=call_sid) if record == b"1" else ""
+    return voice_monitor.caller_joins(call_sid, action_url, callback)
 
 
 def _end_caller_left_alone(call_sid: str) -> None:

@@ -238,3 +238,24 @@ def test_stopping_while_the_supervisors_phone_rings_stops_the_ringing(app, sign_
     with db.get_engine(app).connect() as conn:
         row = conn.execute(select(monitor_sessions)).one()
     assert (row.mode, row.end_reason) == ("barge", "stopped")
+
+
+def test_a_recorded_number_records_the_conference_on_the_call_record(app, sign_in):
+    from connector import clock
+    from connector.voice import numbers
+    from connector.voice.numbers import NumberChanges
+
+    from .test_acd_calls import OUR_NUMBER
+
+    talks = {name: {"answer_after": 1, "hangup_after": 30} for name in AGENTS}
+    centre = Centre(app, sign_in, CONFERENCE, talks)
+    with db.get_engine(app).begin() as conn:
+        numbers.save_number(conn, OUR_NUMBER, NumberChanges(recording=True), now=clock.now(app))
+    t = centre.call(seconds=60, hangup_after=300)
+    assert t.final_status == "completed"
+    recordings = list(centre.sim.recordings.values())
+    assert [(r.call_sid, r.source) for r in recordings] == [(t.call_sid, "Conference")]
+    assert 25 <= recordings[0].duration <= 32
+    with db.get_engine(app).connect() as conn:
+        record = conn.execute(select(calls).where(calls.c.call_sid == t.call_sid)).one()
+    assert record.recording_sid == recordings[0].sid

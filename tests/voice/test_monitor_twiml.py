@@ -56,3 +56,12 @@ def test_the_group_setting_bridge():
     with pytest.raises(SettingsError) as err:
         parse({"bridge": "queue"})
     assert err.value.problems == {"bridge": "one of dial, conference"}
+
+
+def test_a_recorded_number_records_the_conference_and_names_the_call_in_the_callback():
+    callback = f"https://cti.example.jp/twilio/voice/recording?call={SID}"
+    assert monitor.caller_joins(SID, "https://cti.example.jp/a", callback) == (
+        HEAD + '<Response><Dial action="https://cti.example.jp/a"><Conference beep="false" '
+               'endConferenceOnExit="true" record="record-from-start" '
+               f'recordingStatusCallback="{callback}" startConferenceOnEnter="true">{SID}'
+               '</Conference></Dial></Response>')

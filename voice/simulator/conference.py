@@ -12,7 +12,12 @@ one, except that nobody hears a ``muted`` participant, and a *coach* (``coach`` 
 hears everyone. ``beep`` (default ``true``) plays a tone to the others on entry and exit
 (``onEnter`` / ``onExit`` only one of them). Participants' ``muted`` and coaching change through
 the REST Participant resource (:mod:`voice.simulator.rest_conferences`).
-Not emulated: hold, announcements, recording, conference status callbacks.
+
+``record="record-from-start"`` on a participant's ``<Conference>`` records the conference from
+its start to its end (one channel, ``RecordingSource=Conference``); that noun's
+``recordingStatusCallback`` then gets the recording with ``ConferenceSid`` and no ``CallSid``
+(which call Twilio would name is not documented; the application should not need one).
+Not emulated: hold, announcements, conference status callbacks.
 """
 
 from __future__ import annotations
@@ -56,6 +61,8 @@ class Conference:
     ended: Event
     participants: list[Participant] = field(default_factory=list)
     started: bool = False
+    started_at: float = 0.0
+    recording: tuple[Verb, str, Leg] | None = None  # who asked to record, from which document
 
     def note(self, action: str, now: float) -> None:
         for p in self.participants:
@@ -118,6 +125,8 @@ class Conferences:
                          joined_at=self.kernel.now())
         leg.transcript.add(Dialed(self.kernel.now(), leg.sid, (f"conference:{conf.name}",)))
         conf.participants.append(me)
+        if noun.attr("record") == "record-from-start" and conf.recording is None:
+            conf.recording = (noun, url, leg)
         conf.note(f"{leg.from_} joined", self.kernel.now())
         conf.beep(me, "onEnter", self.kernel.now())
         joined = self.kernel.now()
@@ -143,6 +152,7 @@ class Conferences:
         if conf.started or not enough or not any(p.start_on_enter for p in conf.participants):
             return
         conf.started = True
+        conf.started_at = self.kernel.now()
         conf.note("started", self.kernel.now())
         for p in conf.participants:
             if p.leg.process is not None and p.leg.process is not self._current(conf):
@@ -186,3 +196,23 @@ class Conferences:
             if not conf.ended.triggered:
                 conf.note("ended", self.kernel.now())
                 conf.ended.succeed()
+                self._record(conf)
+
+    def _record(self, conf: Conference) -> None:
+        """The finished conference's recording and its callback, if a participant asked."""
+        if conf.recording is None:
+            return
+        noun, url, leg = conf.recording
+        seconds = round(self.kernel.now() - conf.started_at)
+        recording = self.sim.add_recording(leg, seconds, 1, "Conference")
+        callback = noun.attr("recordingStatusCallback")
+        if not callback:
+            return
+        self.sim.webhooks.notify(
+            leg, "recording-callback", resolve(url, callback),
+            noun.method("recordingStatusCallbackMethod"),
+            [("AccountSid", self.sim.account_sid), ("ConferenceSid", conf.sid),
+             ("RecordingSid", recording.sid),
+             ("RecordingUrl", self.sim.recording_url(recording.sid)),
+             ("RecordingStatus", "completed"), ("RecordingDuration", str(seconds)),
+             ("RecordingChannels", "1"), ("RecordingSource", "Conference")])
