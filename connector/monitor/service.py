@@ -58,15 +58,16 @@ def start(conn: Connection, who: sessions.Who, supervisor: accounts.Agent, *, ag
     agent = _agent(conn, agent_id)
     address = _address(supervisor, phone)
     current = presence.get(conn, agent.id)
-    if current.status not in ("on_call",) or not current.call_sid:
+    if current.status != "on_call" or not current.call_sid:
         raise MonitorError({"agent_id": f"{agent.username} is not on a call"}, 409)
     call_sid = current.call_sid
     joined = bridge.get(call_sid)
     if joined is None or joined.state != "joined" or joined.agent_id != agent.id:
         raise MonitorError({"call_sid": "this call is not bridged through a conference "
                                         "(group setting bridge = \"conference\")"}, 409)
-    for session in sessions.open_sessions(conn, supervisor_id=supervisor.id, call_sid=call_sid):
-        raise MonitorError({"agent_id": f"you are on this call already ({session.mode}); "
+    already = sessions.open_sessions(conn, supervisor_id=supervisor.id, call_sid=call_sid)
+    if already:
+        raise MonitorError({"agent_id": f"you are on this call already ({already[0].mode}); "
                                         "switch the mode or stop first"}, 409)
     our_number = conn.execute(select(calls.c.our_number).where(
         calls.c.call_sid == call_sid)).scalar() or ""

@@ -259,3 +259,17 @@ def test_a_recorded_number_records_the_conference_on_the_call_record(app, sign_i
     with db.get_engine(app).connect() as conn:
         record = conn.execute(select(calls).where(calls.c.call_sid == t.call_sid)).one()
     assert record.recording_sid == recordings[0].sid
+
+
+def test_one_supervisor_leg_per_call(app, sign_in):
+    centre, supervisor, _, t, agent = _setup(app, sign_in, hangup_after=300)
+    body = {"agent_id": _agent_id(centre, agent), "mode": "monitor"}
+    assert supervisor.send("POST", "/console/api/monitor", body).status_code == 201
+    again = supervisor.send("POST", "/console/api/monitor", body)
+    assert again.status_code == 409
+    assert "already" in again.get_json()["error"]["details"]["fields"]["agent_id"]
+    other = Supervisor(app, "sv2", "admin")  # another supervisor may listen too
+    centre.sim.on_client("sv2", answer_after=1)
+    assert other.send("POST", "/console/api/monitor", body).status_code == 201
+    centre.sim.run(until=centre.sim.now() + 5)
+    assert len(centre.sim.conferences.find(t.call_sid).participants) == 4
