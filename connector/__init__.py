@@ -41,6 +41,7 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None, *,
         health,
         home,
         integrations,
+        monitor,
         queue,
         request_size,
         security,
@@ -76,6 +77,7 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None, *,
     voice.init_app(app)
     flows.init_app(app)
     acd.init_app(app)
+    monitor.init_app(app)
     softphone.init_app(app)
     home.init_app(app)
     integrations.init_app(app)

@@ -373,19 +373,6 @@ agent_group_members = Table(
     Column("skill", Integer, nullable=False, server_default="1"),  # 1 = best (skill-weighted)
 )
 
-# Supervisors' monitor / whisper / barge sessions (SPEC CF-11): every use is recorded.
-acd_supervision = Table(
-    "acd_supervision", metadata,
-    Column("id", Integer, primary_key=True),
-    Column("supervisor_id", Integer, ForeignKey("agents.id", ondelete="SET NULL")),
-    Column("agent_id", Integer, ForeignKey("agents.id", ondelete="SET NULL")),
-    Column("call_sid", String(34), nullable=False),
-    Column("mode", String(16), nullable=False),
-    Column("started_at", UTCDateTime, nullable=False),
-    CheckConstraint("mode IN ('monitor', 'whisper', 'barge')", name="mode"),
-    Index("ix_acd_supervision_started", "started_at"),
-)
-
 agent_caller_ids = Table(
     "agent_caller_ids", metadata,
     Column("agent_id", Integer, ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True),
@@ -677,6 +664,28 @@ do_not_call = Table(
     Column("created_by", Integer, ForeignKey("agents.id", ondelete="SET NULL")),
 )
 
+# -- supervisor monitoring (migration 0012_monitor, SPEC CF-11) ------------------------------
+
+#: One stretch of one mode of a supervisor on an agent's call (a switch closes one, opens the
+#: next): who, whom, which call, how, when — and from where they listened.
+monitor_sessions = Table(
+    "monitor_sessions", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("supervisor_id", Integer, ForeignKey("agents.id", ondelete="SET NULL")),
+    Column("supervisor", String(64), nullable=False, server_default=""),
+    Column("agent_id", Integer, ForeignKey("agents.id", ondelete="SET NULL")),
+    Column("call_sid", String(34), nullable=False),
+    Column("supervisor_call_sid", String(34), nullable=False, server_default=""),
+    Column("joined_from", String(80), nullable=False, server_default=""),
+    Column("mode", String(16), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("ended_at", UTCDateTime),
+    Column("end_reason", String(32), nullable=False, server_default=""),
+    CheckConstraint("mode IN ('monitor', 'whisper', 'barge')", name="mode"),
+    Index("ix_monitor_sessions_started", "started_at"),
+    Index("ix_monitor_sessions_leg", "supervisor_call_sid"),
+)
+
 __all__ = ["CALL_CONTROL_STATES", "NUMBER_LISTS", "PRESENCE_STATUSES", "ROLES", "UTCDateTime",
            "audit_log", "campaign_attempts", "campaign_contacts", "campaigns",
            "console_permissions", "console_settings",
@@ -685,6 +694,6 @@ __all__ = ["CALL_CONTROL_STATES", "NUMBER_LISTS", "PRESENCE_STATUSES", "ROLES", 
            "call_flows", "calls", "flow_audio", "flow_overrides",
            "crm_sync_state", "crm_writebacks", "customer_call_logs", "customer_phones",
            "customer_tags", "customers", "do_not_call", "func", "http_template_sent", "metadata",
-           "number_choices", "number_list_rules", "phone_index", "phone_numbers",
-           "sms_links", "sms_messages", "sms_templates", "stop_statuses", "utcnow",
-           "voice_versions", "voicemails"]
+           "monitor_sessions", "number_choices", "number_list_rules", "phone_index",
+           "phone_numbers", "sms_links", "sms_messages", "sms_templates", "stop_statuses",
+           "utcnow", "voice_versions", "voicemails"]

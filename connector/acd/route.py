@@ -83,17 +83,23 @@ def ring_claimed(runtime, number, caller, group: groups.Group, agent_ids: list[i
     """TwiML ringing the claimed agents' browsers, and how many legs it dials.
 
     With the group's ``whisper``, each browser's ``<Client url>`` says it to the agent once
-    they answer, before the caller is connected (the caller hears ringing meanwhile).
+    they answer, before the caller is connected (the caller hears ringing meanwhile). A
+    conference-bridged group says it as the agent's leg enters the conference instead
+    (:mod:`connector.monitor.bridge`), and records nothing on this ``<Dial>``: the bridge
+    it makes lasts only until both legs are in the conference, which is recorded instead.
     """
     from ..voice.routing import caller_info
 
     settings = settings_of(group)
     by_id = dict(zip(group.member_ids, group.members, strict=True))
     parameters = client_parameters(caller_info(caller, number, group))
-    whisper = runtime.url("acd/whisper", g=str(group.id)) if settings.whisper.strip() else ""
+    conference = settings.bridge == "conference"
+    whisper = (runtime.url("acd/whisper", g=str(group.id))
+               if settings.whisper.strip() and not conference else "")
     rings = [ClientRing(by_id[a], parameters, whisper) for a in agent_ids]
     document = twiml.ring_clients(rings, urls or runtime.urls(detail.split(":")[0]),
-                                  timeout=settings.ring_seconds, record=number.recording)
+                                  timeout=settings.ring_seconds,
+                                  record=number.recording and not conference)
     return document, len(rings)
 
 

@@ -234,7 +234,11 @@ def offered() -> str:
         sid, group = w.caller.call_sid, w.group
         if status in ("completed", "answered"):
             queues.leave(sid, group.id, "gone", "answered")
-            return twiml.hang_up()
+            from ..monitor import bridge  # the agent's leg moved into the call's conference?
+
+            joined = bridge.caller_joins_if_moving(sid, status,
+                                                   queueing.url(w.runtime, "offered", group))
+            return joined if joined is not None else twiml.hang_up()
         if status == "canceled" or is_terminal(param("CallStatus")):
             _abandoned(conn, w)
             return twiml.hang_up()

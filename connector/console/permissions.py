@@ -16,7 +16,7 @@ from ..schema import console_permissions
 
 SCREENS = ("board", "history", "recordings", "stats", "users", "stop_statuses", "permissions",
            "audit", "security", "checks", "numbers", "flows", "audio", "number_lists", "crm",
-           "voicemail")
+           "voicemail", "monitor")
 ACTIONS = ("view", "update", "delete", "download")
 CONSOLE_ROLES = ("supervisor", "admin")
 
@@ -37,6 +37,7 @@ _SUPERVISOR = {
     "number_lists": set(),
     "crm": set(),
     "voicemail": {"view", "update"},
+    "monitor": {"view", "update"},  # CF-11: listen to, whisper to, join agents' calls
 }
 #: The built-in permissions: admins may do everything, supervisors watch and report.
 DEFAULTS: dict[str, dict[str, set[str]]] = {

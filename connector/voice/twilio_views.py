@@ -101,6 +101,13 @@ def inbound() -> str:
 def dial_action() -> str:
     runtime, now = get_runtime(), clock.now()
     step, dial_status = request.args.get("step", "route"), param("DialCallStatus")
+    if step in ("route", "fallback"):  # the agent's leg moved into the call's conference?
+        from ..monitor import bridge
+
+        joined = bridge.caller_joins_if_moving(param("CallSid"), dial_status,
+                                               runtime.url("dial-action", step=step))
+        if joined is not None:
+            return joined
     with db.get_engine().begin() as conn:
         callstream.materialize(conn, param("CallSid"))  # the call record, if still in Redis
         first_time = calls.note_dial_result(conn, request.form, now)
@@ -158,7 +165,9 @@ def status() -> str:
 @bp.post("/recording")
 @twilio_webhook(on_error="empty")
 def recording() -> str:
-    changed = _apply(calls.apply_recording)
+    # A conference's recording (a call bridged through one for monitoring) is about the
+    # conference: the URL names the call it belongs to (connector.monitor.bridge).
+    changed = _apply(calls.apply_recording, call=request.args.get("call", ""))
     if changed:  # the call was final already: its CRM logs are written again with the link
         writeback.call_updated(changed)
     return twiml.empty()
@@ -236,11 +245,14 @@ def display_number(raw: str | None) -> str:
     return describe_caller("", raw).display
 
 
-def _apply(handler: Any) -> str | None:
+def _apply(handler: Any, call: str = "") -> str | None:
+    form: Any = request.form
+    if call.startswith("CA"):
+        form = {**request.form.to_dict(), "CallSid": call}
     with db.get_engine().begin() as conn:
         # A call record still in the stream is written first, so the callback applies to it.
-        callstream.materialize(conn, param("CallSid"), param("ParentCallSid"))
-        return handler(conn, request.form, clock.now())
+        callstream.materialize(conn, (form.get("CallSid") or "").strip(), param("ParentCallSid"))
+        return handler(conn, form, clock.now())
 
 
 def _outbound_customer(raw_record: str, dialed: dict[str, Any]) -> dict[str, Any]:

@@ -64,6 +64,9 @@ class GroupSettings:
     acw_seconds: int = 0  # ACW時間: 後処理 after each call (0 = none)
     auto_pause_after: int = 0  # 無応答自動停止: ring-outs in a row before 停止 (0 = off)
     auto_pause_minutes: int = 0  # 無応答自動停止時間 (0 = until the agent comes back)
+    # How the caller is connected: "dial" (<Dial><Client>) or "conference" — needed for
+    # supervisor monitoring, whisper and barge (voice.monitor, docs/voice.md "Monitoring").
+    bridge: str = "dial"
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def public(self) -> dict[str, Any]:
@@ -125,6 +128,8 @@ def _check(name: str, value: Any) -> str:
             "a colour like #1E88E5, or empty")
     if name == "announce":
         return "" if value in ("position", "wait", "both") else "one of position, wait, both"
+    if name == "bridge":
+        return "" if value in ("dial", "conference") else "one of dial, conference"
     if name == "leave_key":
         return "" if value in ("", *"0123456789*#") else "one key 0-9, * or #, or empty"
     return _check_target(value)

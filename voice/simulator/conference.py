@@ -1,11 +1,23 @@
 """Basic ``<Dial><Conference>``: join, wait music while alone, start and end rules.
 
-Relied on (twilio.com/docs/voice/twiml/conference): a participant hears the ``waitUrl``
-document (default hold music) until the conference starts; it starts when a participant with
-``startConferenceOnEnter="true"`` (the default) is there with someone else; when a participant
-with ``endConferenceOnExit="true"`` leaves, everyone leaves and their ``<Dial>`` continues.
-Not emulated: mute/hold, coaching, recording, conference status callbacks, the REST
-Conference/Participant resources.
+Relied on (twilio.com/docs/voice/twiml/conference, /docs/voice/api/conference-participant):
+a participant hears the ``waitUrl`` document (default hold music) until the conference starts;
+it starts when a participant with ``startConferenceOnEnter="true"`` (the default) is there with
+someone else; when a participant with ``endConferenceOnExit="true"`` leaves, everyone leaves and
+their ``<Dial>`` continues.
+
+Who hears whom (:meth:`Conference.hears`): once started, every participant hears every other
+one, except that nobody hears a ``muted`` participant, and a *coach* (``coach`` in TwiML,
+``Coaching``/``CallSidToCoach`` in REST) is heard only by the participant it coaches — while it
+hears everyone. ``beep`` (default ``true``) plays a tone to the others on entry and exit
+(``onEnter`` / ``onExit`` only one of them). Participants' ``muted`` and coaching change through
+the REST Participant resource (:mod:`voice.simulator.rest_conferences`).
+
+``record="record-from-start"`` on a participant's ``<Conference>`` records the conference from
+its start to its end (one channel, ``RecordingSource=Conference``); that noun's
+``recordingStatusCallback`` then gets the recording with ``ConferenceSid`` and no ``CallSid``
+(which call Twilio would name is not documented; the application should not need one).
+Not emulated: hold, announcements, conference status callbacks.
 """
 
 from __future__ import annotations
@@ -35,6 +47,11 @@ class Participant:
     leg: Leg
     start_on_enter: bool
     end_on_exit: bool
+    muted: bool = False
+    coach: str = ""  # the CallSid of the participant this one coaches ("" = not coaching)
+    label: str = ""
+    beep: str = "true"
+    joined_at: float = 0.0
 
 
 @dataclass
@@ -44,10 +61,36 @@ class Conference:
     ended: Event
     participants: list[Participant] = field(default_factory=list)
     started: bool = False
+    started_at: float = 0.0
+    recording: tuple[Verb, str, Leg] | None = None  # who asked to record, from which document
 
     def note(self, action: str, now: float) -> None:
         for p in self.participants:
             p.leg.transcript.add(ConferenceEvent(now, p.leg.sid, self.name, action))
+
+    def participant(self, call_sid: str) -> Participant | None:
+        return next((p for p in self.participants if p.leg.sid == call_sid), None)
+
+    def hears(self, listener_sid: str, speaker_sid: str) -> bool:
+        """Whether ``listener_sid`` hears ``speaker_sid`` now (Twilio's mute and coach rules)."""
+        listener, speaker = self.participant(listener_sid), self.participant(speaker_sid)
+        if listener is None or speaker is None or listener is speaker or not self.started:
+            return False
+        if speaker.muted:
+            return False
+        return not speaker.coach or speaker.coach == listener_sid
+
+    def listeners(self, speaker_sid: str) -> list[Leg]:
+        """The legs that hear ``speaker_sid``, in joining order."""
+        return [p.leg for p in self.participants if self.hears(p.leg.sid, speaker_sid)]
+
+    def beep(self, me: Participant, when: str, now: float) -> None:
+        """The entry or exit tone, heard by everyone else (``beep`` true, onEnter, onExit)."""
+        if me.beep not in ("true", when):
+            return
+        for p in self.participants:
+            if p is not me:
+                p.leg.transcript.add(Heard(now, p.leg.sid, "tone", "beep"))
 
 
 class Conferences:
@@ -58,6 +101,17 @@ class Conferences:
         self.kernel = sim.kernel
         self.by_name: dict[str, Conference] = {}
 
+    def find(self, name_or_sid: str) -> Conference | None:
+        """A conference by SID or friendly name (the REST API accepts either)."""
+        if name_or_sid in self.by_name:
+            return self.by_name[name_or_sid]
+        return next((c for c in self.by_name.values() if c.sid == name_or_sid), None)
+
+    def of_leg(self, call_sid: str) -> Conference | None:
+        """The live conference ``call_sid`` is a participant of, if any."""
+        return next((c for c in self.by_name.values()
+                     if not c.ended.triggered and c.participant(call_sid)), None)
+
     def join(self, leg: Leg, verb: Verb, noun: Verb, url: str) -> ProcessGen:
         leg.answer()
         conf = self.by_name.get(noun.text)
@@ -65,10 +119,16 @@ class Conferences:
             conf = self.by_name[noun.text] = Conference(new_sid("CF"), noun.text,
                                                         self.kernel.event())
         me = Participant(leg, noun.bool_attr("startConferenceOnEnter", True),
-                         noun.bool_attr("endConferenceOnExit", False))
+                         noun.bool_attr("endConferenceOnExit", False),
+                         muted=noun.bool_attr("muted", False), coach=noun.attr("coach"),
+                         label=noun.attr("participantLabel"), beep=noun.attr("beep", "true"),
+                         joined_at=self.kernel.now())
         leg.transcript.add(Dialed(self.kernel.now(), leg.sid, (f"conference:{conf.name}",)))
         conf.participants.append(me)
+        if noun.attr("record") == "record-from-start" and conf.recording is None:
+            conf.recording = (noun, url, leg)
         conf.note(f"{leg.from_} joined", self.kernel.now())
+        conf.beep(me, "onEnter", self.kernel.now())
         joined = self.kernel.now()
         hung_up = False
         try:
@@ -92,6 +152,7 @@ class Conferences:
         if conf.started or not enough or not any(p.start_on_enter for p in conf.participants):
             return
         conf.started = True
+        conf.started_at = self.kernel.now()
         conf.note("started", self.kernel.now())
         for p in conf.participants:
             if p.leg.process is not None and p.leg.process is not self._current(conf):
@@ -130,7 +191,28 @@ class Conferences:
         if me in conf.participants:
             conf.note(f"{me.leg.from_} left", self.kernel.now())
             conf.participants.remove(me)
+            conf.beep(me, "onExit", self.kernel.now())
         if conf.started and (me.end_on_exit or not conf.participants):
             if not conf.ended.triggered:
                 conf.note("ended", self.kernel.now())
                 conf.ended.succeed()
+                self._record(conf)
+
+    def _record(self, conf: Conference) -> None:
+        """The finished conference's recording and its callback, if a participant asked."""
+        if conf.recording is None:
+            return
+        noun, url, leg = conf.recording
+        seconds = round(self.kernel.now() - conf.started_at)
+        recording = self.sim.add_recording(leg, seconds, 1, "Conference")
+        callback = noun.attr("recordingStatusCallback")
+        if not callback:
+            return
+        self.sim.webhooks.notify(
+            leg, "recording-callback", resolve(url, callback),
+            noun.method("recordingStatusCallbackMethod"),
+            [("AccountSid", self.sim.account_sid), ("ConferenceSid", conf.sid),
+             ("RecordingSid", recording.sid),
+             ("RecordingUrl", self.sim.recording_url(recording.sid)),
+             ("RecordingStatus", "completed"), ("RecordingDuration", str(seconds)),
+             ("RecordingChannels", "1"), ("RecordingSource", "Conference")])

@@ -117,6 +117,11 @@ class Dialer:
             if not connected:
                 return DialResult(facts.DIAL_STATUS_URL_NOT_CONNECTED, winner.sid)
         leg.answer()
+        if winner.detached.triggered:
+            # Redirected (REST) between answering and this bridge, e.g. by the application
+            # reacting to its "answered" callback: on Twilio the bridge forms at once and the
+            # redirect then ends it; the caller's <Dial> completes either way.
+            return DialResult("completed", winner.sid, 0)
         return (yield from self.bridge(leg, winner, verb, url, ring_started))
 
     def _called_party_url(self, child: Leg, noun: Verb, url: str) -> ProcessGen:

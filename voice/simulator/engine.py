@@ -36,7 +36,7 @@ from voice.simulator.messaging import Messaging
 from voice.simulator.parties import CallerScript, Endpoint, Party, ScriptedEndpoint
 from voice.simulator.queues import Queues
 from voice.simulator.recordings import Recording, RecordingsAdapter
-from voice.simulator.transcript import Recorded, Redirected, Transcript
+from voice.simulator.transcript import HeardVoice, Recorded, Redirected, Spoke, Transcript
 from voice.simulator.transport import Transport
 from voice.simulator.twiml import Verb
 from voice.simulator.webhooks import Webhooks, resolve
@@ -229,6 +229,24 @@ class Simulator:
             leg.process.interrupt(PartyHangup())
         else:
             leg.end("completed" if leg.answered_at is not None else "canceled", "party-hangup")
+
+    def speak(self, call_sid: str, text: str) -> list[str]:
+        """The party on ``call_sid`` says ``text``; returns the SIDs of the legs that hear it.
+
+        In a conference the mute and coach rules decide (:meth:`Conference.hears`); on a
+        ``<Dial>`` bridge the other leg hears it; anywhere else nobody does.
+        """
+        leg = self.legs[call_sid]
+        now = self.kernel.now()
+        leg.transcript.add(Spoke(now, call_sid, text))
+        conference = self.conferences.of_leg(call_sid)
+        if conference is not None:
+            hearers = conference.listeners(call_sid)
+        else:
+            hearers = [leg.peer] if leg.peer is not None and leg.peer.alive else []
+        for hearer in hearers:
+            hearer.transcript.add(HeardVoice(now, hearer.sid, call_sid, text))
+        return [h.sid for h in hearers]
 
     # --- REST-side control (see rest.py) -------------------------------------------------
     def create_call(self, from_: str, to: str, fetch: Fetch, timeout: int = 60,

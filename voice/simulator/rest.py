@@ -30,6 +30,8 @@ from twilio.http.response import Response
 from voice.simulator import facts
 from voice.simulator.calls import CallbackConfig, Fetch, Leg
 from voice.simulator.messaging import MessagingError
+from voice.simulator.rest_conferences import ROUTES as CONFERENCE_ROUTES
+from voice.simulator.rest_conferences import ConferenceRoutes
 
 if TYPE_CHECKING:
     from voice.simulator.engine import Simulator
@@ -46,6 +48,7 @@ ROUTES = [
     ("POST", re.compile(_ACCOUNT + r"/Messages\.json$"), "create_message"),
     ("GET", re.compile(_ACCOUNT + r"/Messages\.json$"), "list_messages"),
     ("GET", re.compile(_ACCOUNT + r"/Messages/(?P<sid>[SM]M\w+)\.json$"), "fetch_message"),
+    *CONFERENCE_ROUTES,
 ]
 
 
@@ -56,7 +59,7 @@ class RestError(Exception):
         self.message = message
 
 
-class SimulatorHttpClient(HttpClient):
+class SimulatorHttpClient(ConferenceRoutes, HttpClient):
     """A twilio-python ``HttpClient`` answering from the simulator instead of the network."""
 
     def __init__(self, sim: Simulator) -> None:
@@ -76,7 +79,11 @@ class SimulatorHttpClient(HttpClient):
                 if match and route_method == method.upper():
                     if match["account"] != self.sim.account_sid:
                         raise RestError(facts.REST_NOT_FOUND, _not_found(path))
-                    body = getattr(self, handler)(dict(data or {}), **_sid(match))
+                    # GET filters come as query parameters, POST fields as the body.
+                    fields = {**dict(params or {}), **dict(data or {})}
+                    body = getattr(self, handler)(fields, **_sid(match))
+                    if body is None:  # a DELETE
+                        return Response(204, "")
                     status = 201 if handler.startswith("create_") else 200
                     return Response(status, json.dumps(body))
             raise RestError(facts.REST_NOT_FOUND, _not_found(path))
@@ -249,7 +256,7 @@ def _fetch(data: Mapping[str, Any]) -> Fetch | None:
 
 
 def _sid(match: re.Match[str]) -> dict[str, str]:
-    return {"sid": match["sid"]} if "sid" in match.groupdict() else {}
+    return {k: v for k, v in match.groupdict().items() if k != "account"}
 
 
 def _not_found(path: str) -> str:

@@ -42,6 +42,17 @@ class Heard(TranscriptEvent):
 
 
 @dataclass(frozen=True)
+class HeardVoice(TranscriptEvent):
+    """The party heard another party speak (:meth:`Simulator.speak`): who, and what."""
+
+    speaker: str
+    text: str
+
+    def describe(self) -> str:
+        return f"hears {self.speaker[-6:]} say 「{self.text}」"
+
+
+@dataclass(frozen=True)
 class Pressed(TranscriptEvent):
     digits: str
 

@@ -3,6 +3,7 @@ const root = document.getElementById("board");
 const labels = JSON.parse(root.dataset.labels);
 const words = JSON.parse(root.dataset.words);
 const canUpdate = Boolean(root.dataset.canUpdate);
+const canMonitor = Boolean(root.dataset.canMonitor);
 const timeZone = root.dataset.tz || "Asia/Tokyo"; // the console's zone, not the browser's
 const lang = document.documentElement.lang;
 const csrf = document.body.dataset.csrf;
@@ -10,6 +11,8 @@ const hoursSelect = document.getElementById("hours");
 const problem = document.getElementById("board-error");
 let chart = null;
 let busy = false;
+const monitoring = new Map(); // agent id → {session, mode}: this supervisor's own monitorings
+let lastAgents = [];
 
 function cell(row, text, className = "") {
   const td = document.createElement("td");
@@ -65,8 +68,67 @@ function statusControl(agent) {
   return select;
 }
 
+function monitorControls(agent) {
+  // 「モニター」「ウィスパー」「割り込み」 for an agent on a call, 「終了」 once this supervisor is on it.
+  const box = document.createElement("div");
+  box.className = "monitor-controls";
+  const mine = monitoring.get(agent.id);
+  if (!mine && agent.status !== "on_call") return box;
+  for (const mode of ["monitor", "whisper", "barge"]) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.textContent = words[mode];
+    button.dataset.mode = mode;
+    button.setAttribute("aria-pressed", String(mine?.mode === mode));
+    button.addEventListener("click", () => monitorAction(agent.id, mode));
+    box.append(button);
+  }
+  if (mine) {
+    const stop = document.createElement("button");
+    stop.type = "button";
+    stop.className = "stop";
+    stop.textContent = words.stop;
+    stop.dataset.mode = "stop";
+    stop.addEventListener("click", () => monitorAction(agent.id, "stop"));
+    box.append(stop);
+  }
+  return box;
+}
+
+async function monitorAction(agentId, mode) {
+  const mine = monitoring.get(agentId);
+  let request;
+  if (mode === "stop") request = { method: "DELETE", url: `/console/api/monitor/${mine.session}` };
+  else if (mine) request = { method: "PATCH", url: `/console/api/monitor/${mine.session}`, body: { mode } };
+  else request = { method: "POST", url: "/console/api/monitor", body: { agent_id: agentId, mode } };
+  const response = await fetch(request.url, {
+    method: request.method, credentials: "same-origin",
+    headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+    body: request.body ? JSON.stringify(request.body) : undefined,
+  });
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    problem.textContent = data.error?.message || `HTTP ${response.status}`;
+  } else {
+    problem.textContent = "";
+    if (mode === "stop") monitoring.delete(agentId);
+    else monitoring.set(agentId, { session: data.session, mode: data.mode });
+  }
+  renderAgents(lastAgents);
+}
+
+async function loadMonitoring() {
+  if (!canMonitor) return;
+  const response = await fetch("/console/api/monitor", { credentials: "same-origin" });
+  if (!response.ok) return;
+  const data = await response.json();
+  monitoring.clear();
+  for (const s of data.sessions) monitoring.set(s.agent_id, { session: s.session, mode: s.mode });
+}
+
 function renderAgents(agents) {
   const body = document.querySelector("#agents-table tbody");
+  lastAgents = agents;
   if (document.activeElement?.classList.contains("status-select")) return; // choosing: keep it
   body.replaceChildren(...agents.map((a) => {
     const row = document.createElement("tr");
@@ -82,6 +144,7 @@ function renderAgents(agents) {
     cell(row, duration(a.seconds), "num");
     cell(row, String(a.today_calls), "num").dataset.col = "today_calls";
     if (canUpdate) cell(row, "").append(statusControl(a));
+    if (canMonitor) cell(row, "").append(monitorControls(a));
     return row;
   }));
 }
@@ -144,8 +207,10 @@ async function changeStatus(agentId, value) {
   await refresh();
 }
 
-function start() {
+async function start() {
+  await loadMonitoring(); // a reload keeps showing the monitorings going on
   refresh();
+  setInterval(loadMonitoring, 5000); // a call that ended ends its monitoring too
   setInterval(refresh, Number(root.dataset.refresh) || 1000);
   hoursSelect.addEventListener("change", () => { chart?.destroy(); chart = null; refresh(); });
 }
