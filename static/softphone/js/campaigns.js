@@ -12,7 +12,7 @@ const POLL_MS = 4000;
 const RECALL_PRESETS = ['10m', '1h', '1d'];
 
 /** Wire the campaign card of the phone view. */
-export function startCampaigns({ root, api, store }) {
+export function startCampaigns({ root, api, store, perform }) {
   const card = root.getElementById('campaign');
   if (!card) return;
   const $ = (selector) => card.querySelector(selector);
@@ -57,7 +57,7 @@ export function startCampaigns({ root, api, store }) {
     const li = document.createElement('li');
     const who = document.createElement('span');
     who.className = 'recall-who';
-    who.textContent = `${recall.name || displayNumber(recall.e164)} ${displayNumber(recall.e164)}`;
+    who.textContent = `${recall.name} ${recall.display || displayNumber(recall.e164)}`.trim();
     const when = document.createElement('span');
     when.className = 'recall-when';
     when.textContent = `${formatWhen(recall.recall_at)} · ${recall.campaign_name}`
@@ -68,7 +68,10 @@ export function startCampaigns({ root, api, store }) {
 
   function render() {
     card.hidden = !store.state.signedIn || campaigns.length === 0;
-    if (card.hidden) return;
+    if (card.hidden) {
+      root.body.classList.remove('campaign-wrapup');
+      return;
+    }
     const key = campaigns.map((c) => `${c.id}:${c.name}:${c.status}`).join('|');
     if (picker.dataset.key !== key) {
       const keep = picker.value;
@@ -88,6 +91,8 @@ export function startCampaigns({ root, api, store }) {
       : chosen().mode === 'preview' ? t('campaign.none') : t('campaign.waiting');
     $('.preview-actions').hidden = contact?.state !== 'preview';
     form.hidden = contact?.state !== 'wrapup';
+    // The campaign's result form replaces the softphone's own after-call form for this call.
+    root.body.classList.toggle('campaign-wrapup', contact?.state === 'wrapup');
     $('.campaign-dialing').hidden = contact?.state !== 'dialing';
     if (contact) showContact(contact, working.customer || {});
     if (contact?.state === 'wrapup') fillResults(working.campaign || chosen(), contact);
@@ -96,7 +101,7 @@ export function startCampaigns({ root, api, store }) {
   function showContact(contact, customer) {
     $('.contact-name').textContent = contact.name || customer.name || t('call.unknown');
     $('.contact-company').textContent = contact.company || customer.company || '';
-    $('.contact-number').textContent = displayNumber(contact.e164);
+    $('.contact-number').textContent = contact.display || displayNumber(contact.e164);
     const rows = [];
     if (contact.attempts) rows.push([t('campaign.attempts'), String(contact.attempts)]);
     for (const [name, value] of Object.entries(contact.extra || {})) rows.push([name, value]);
@@ -186,7 +191,7 @@ export function startCampaigns({ root, api, store }) {
     if (!saved) return;
     notice('info', body.recall ? t('campaign.saved_recall') : t('campaign.saved'));
     // The result ends 後処理 on the server; the softphone's own after-call form is done too.
-    if (store.state.acw) store.set({ acw: null });
+    if (store.state.acw) perform('finishAcw');
   }
 
   picker.addEventListener('change', () => {

@@ -184,7 +184,7 @@ async function main() {
   ui.translate();
   ui.render(store.state);
   startSms({ root: document, api, store, maxSegments: config.sms_max_segments });
-  startCampaigns({ root: document, api, store });
+  startCampaigns({ root: document, api, store, perform });
   tabs.start();
 
   startWindowProtocol({

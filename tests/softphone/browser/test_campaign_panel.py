@@ -4,7 +4,7 @@ with a recall, and sees it in their recall list (再コール一覧)."""
 
 from __future__ import annotations
 
-import shutil
+import json
 from pathlib import Path
 
 from sqlalchemy import select
@@ -14,7 +14,7 @@ from connector.schema import calls, campaign_contacts
 from connector.voice import numbers
 from connector.voice.numbers import NumberChanges, Route
 from tests.connector.test_auth import bearer, login
-from tests.softphone.browser.conftest import screenshot, state, wait_for
+from tests.softphone.browser.conftest import PANEL, screenshot, wait_for
 from voice.simulator import answers
 
 NUMBER = "+815012345678"
@@ -39,8 +39,11 @@ def _setup(live):
                                        "agents": ["sato"], "window": ALWAYS}})
     assert created.status_code == 201, created.get_json()
     campaign_id = created.get_json()["campaign"]["id"]
+    mapping = json.dumps({"phone": "電話番号", "name": "氏名", "company": "会社名",
+                          "支店": "支店"})
     imported = client.post(f"/api/campaigns/{campaign_id}/contacts/import", data=CALL_LIST,
-                           headers=admin, content_type="text/csv")
+                           headers=admin, content_type="text/csv",
+                           query_string={"mapping": mapping})
     assert imported.get_json()["imported"] == 2, imported.get_json()
     assert client.post(f"/api/campaigns/{campaign_id}/start", headers=admin).status_code == 200
     simulated = live.app.extensions["cti.simulated_mode"]
@@ -75,14 +78,22 @@ def test_preview_skip_dial_result_and_recall_in_the_panel(live_factory, redis_ur
     page.fill('[data-testid="campaign-note"]', "夕方に再度")
     page.check('[data-testid="recall-at"]')
     page.fill('[data-testid="campaign-recall-at"]', "2031-04-01T15:30")
+    page.evaluate("document.activeElement.blur()")
     screenshot(page, "campaign-result")
+    DOCS_IMAGE.parent.mkdir(parents=True, exist_ok=True)
+    assert not page.is_visible("#acw")  # the panel's form replaces the after-call form
+    page.set_viewport_size({"width": 360, "height": 1100})
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(DOCS_IMAGE))
+    page.set_viewport_size(PANEL)
     page.click('[data-testid="campaign-save"]')
     wait_for(page, "() => document.querySelector('[data-testid=\"campaign-recalls\"]')"
                    ".textContent.includes('鈴木 一郎')")
     assert "4/1 15:30" in page.inner_text('[data-testid="campaign-recalls"]')
-    assert state(page)["acw"] is None
-    page.wait_for_selector('#campaign[data-state="preview"]')  # the skipped one again
-    assert page.inner_text('[data-testid="campaign-contact-name"]') == "山田 太郎"
+    wait_for(page, "() => window.__CTI_SOFTPHONE__.store.state.acw === null")
+    wait_for(page, "() => window.__CTI_SOFTPHONE__.store.state.presence?.status === 'available'")
+    page.wait_for_selector('#campaign[data-state="idle"]')  # the skipped one: in a minute
+    assert page.inner_text('[data-testid="campaign-idle"]') == "今発信できる発信先はありません。"
 
     with db.get_engine(live.app).connect() as conn:
         rows = {r.e164: r for r in conn.execute(select(campaign_contacts).where(
@@ -93,10 +104,5 @@ def test_preview_skip_dial_result_and_recall_in_the_panel(live_factory, redis_ur
     assert (called.state, called.result, called.agent_note, called.attempts) == (
         "pending", "considering", "夕方に再度", 1)
     assert called.recall_at is not None and called.owner_agent_id is not None
-    assert (rows["+819011112222"].state, rows["+819011112222"].attempts) == ("preview", 0)
+    assert (rows["+819011112222"].state, rows["+819011112222"].attempts) == ("pending", 0)
     assert (record.disposition, record.notes) == ("検討", "夕方に再度")
-
-    page.set_viewport_size({"width": 360, "height": 900})
-    shot = screenshot(page, "campaign-panel")
-    DOCS_IMAGE.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(shot, DOCS_IMAGE)
