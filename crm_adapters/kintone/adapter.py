@@ -114,7 +114,7 @@ class KintoneAdapter(CRMAdapter):
                   app_name: str = "") -> Iterator[Customer]:
         """The customers of a call list (発信リスト): the records of the CRM app's ``view``
         and/or matching ``condition`` (a kintone query condition), in the view's order."""
-        app = self._app_named(app_name) if app_name else self._crm_app()
+        app = self._app_named(app_name) if app_name else self._crm_app
         found = view_condition(self.client, app, view) if view else None
         pages = call_list_pages(self.client, app, list_query(found, condition), self.log)
         for page in pages:
