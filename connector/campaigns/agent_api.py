@@ -156,8 +156,11 @@ def enter_result(contact_id: int) -> Any:
         recall_at, owner = _recall(body, campaign, agent.id, now)
         following = results.after_disposition(recall_at)
         note = body.get("note", "")[:2000]
+        # A final result stays with the agent who entered it (their キャンペーン統計); a recall
+        # belongs to whoever it rings (this agent, or nobody for the campaign's own).
         store.settle(conn, row.id, state=following.state, due=following.due,
-                     result=body["result"], agent_note=note, owner_agent_id=owner,
+                     result=body["result"], agent_note=note,
+                     owner_agent_id=owner if recall_at is not None else agent.id,
                      recall_at=recall_at, now=now, from_states=("wrapup",))
         if body.get("do_not_call"):
             store.mark_do_not_call(conn, row.e164, f"{campaign.name}: {body['result']}",

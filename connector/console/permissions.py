@@ -16,7 +16,7 @@ from ..schema import console_permissions
 
 SCREENS = ("board", "history", "recordings", "stats", "users", "stop_statuses", "permissions",
            "audit", "security", "checks", "numbers", "flows", "audio", "number_lists", "crm",
-           "voicemail")
+           "voicemail", "campaigns")
 ACTIONS = ("view", "update", "delete", "download")
 CONSOLE_ROLES = ("supervisor", "admin")
 
@@ -37,6 +37,8 @@ _SUPERVISOR = {
     "number_lists": set(),
     "crm": set(),
     "voicemail": {"view", "update"},
+    # Supervisors run campaigns (start, pause, stop) and report on them; admins set them up.
+    "campaigns": {"view", "update", "download"},
 }
 #: The built-in permissions: admins may do everything, supervisors watch and report.
 DEFAULTS: dict[str, dict[str, set[str]]] = {
