@@ -25,12 +25,12 @@ def campaign_env(tmp_path, sqlite_url) -> Iterator[CampaignEnv]:
 RESULTS = [{"code": "success", "label": "=受注"}, {"code": "declined", "label": "NG"}]
 
 
-def _campaign_with_a_call(env: CampaignEnv) -> dict:
+def _campaign_with_a_call(env: CampaignEnv, results: list | None = None) -> dict:
     env.voice.add_agent("sato")
     env.sim.on_client("sato", answer_after=1)
     env.sim.on_number("+819011112222", answer_after=2, hangup_after=40)
     env.sim.on_number("+819033334444", outcome="busy")
-    campaign = env.create(mode="progressive", agents=["sato"], dispositions=RESULTS,
+    campaign = env.create(mode="progressive", agents=["sato"], dispositions=results or RESULTS,
                           max_attempts=1)
     env.upload(campaign["id"], b"09011112222\n09033334444\n09055556666\n")
     env.action(campaign["id"], "start")
