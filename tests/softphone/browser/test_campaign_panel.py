@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from connector import clock, db
+from connector.campaigns import dialer
 from connector.schema import calls, campaign_contacts
 from connector.voice import numbers
 from connector.voice.numbers import NumberChanges, Route
@@ -26,7 +27,7 @@ CALL_LIST = ("電話番号,氏名,会社名,支店\n"
              "090-3333-4444,鈴木 一郎,鈴木工業,新宿\n").encode("cp932")
 
 
-def _setup(live):
+def _setup(live, mode: str = "preview"):
     live.agent("sato", display_name="佐藤 花子")
     live.agent("boss", role="admin")
     with db.get_engine(live.app).begin() as conn:
@@ -35,7 +36,7 @@ def _setup(live):
     client = live.app.test_client()
     admin = bearer(login(client, "boss").get_json()["access_token"])
     created = client.post("/api/campaigns", headers=admin, json={
-        "name": "秋の見直し", "settings": {"caller_id": NUMBER, "mode": "preview",
+        "name": "秋の見直し", "settings": {"caller_id": NUMBER, "mode": mode,
                                        "agents": ["sato"], "window": ALWAYS}})
     assert created.status_code == 201, created.get_json()
     campaign_id = created.get_json()["campaign"]["id"]
@@ -45,10 +46,13 @@ def _setup(live):
                            headers=admin, content_type="text/csv",
                            query_string={"mapping": mapping})
     assert imported.get_json()["imported"] == 2, imported.get_json()
-    assert client.post(f"/api/campaigns/{campaign_id}/start", headers=admin).status_code == 200
+    if mode == "preview":
+        assert client.post(f"/api/campaigns/{campaign_id}/start",
+                           headers=admin).status_code == 200
     simulated = live.app.extensions["cti.simulated_mode"]
-    simulated.in_engine(lambda: simulated.simulator.on_number(
-        "+819033334444", answers(after=1, hangup_after=2)))
+    for number in ("+819011112222", "+819033334444"):
+        simulated.in_engine(lambda n=number: simulated.simulator.on_number(
+            n, answers(after=1, hangup_after=2)))
     return campaign_id
 
 
@@ -106,3 +110,27 @@ def test_preview_skip_dial_result_and_recall_in_the_panel(live_factory, redis_ur
     assert called.recall_at is not None and called.owner_agent_id is not None
     assert (rows["+819011112222"].state, rows["+819011112222"].attempts) == ("pending", 0)
     assert (record.disposition, record.notes) == ("検討", "夕方に再度")
+
+
+def test_progressive_call_shows_its_contact_in_english(live_factory, redis_url):
+    live = live_factory(queue={"redis_url": redis_url}, softphone={"acw_seconds": 0})
+    campaign_id = _setup(live, mode="progressive")
+    context = live.context(fake_device=False)
+    page = live.sign_in(live.open(context, "?lang=en"), "sato")
+    assert page.is_hidden('[data-testid="campaign"]')  # a draft is nobody's work yet
+    client = live.app.test_client()
+    admin = bearer(login(client, "boss").get_json()["access_token"])
+    assert client.post(f"/api/campaigns/{campaign_id}/start", headers=admin).status_code == 200
+    with live.app.app_context():  # the maintenance tick: a test client's request may not
+        dialer.tick(live.app)  # run the after-response nudge that a browser's start would
+    page.wait_for_selector('#call[data-phase="ringing"]')  # the dialer bridged a callee
+    page.wait_for_selector('#campaign[data-state="dialing"]')
+    number = page.inner_text('[data-testid="campaign-contact-number"]')
+    assert number == page.inner_text('[data-testid="call-number"]')
+    page.click('[data-testid="accept"]')
+    page.wait_for_selector('#campaign[data-state="wrapup"]')
+    assert page.inner_text("#campaign-result button[type=submit]") == "Save result"
+    page.select_option('[data-testid="campaign-disposition"]', "success")
+    page.click('[data-testid="campaign-save"]')
+    wait_for(page, "() => document.querySelector('[data-testid=\"notice\"]')"
+                   ".textContent === 'Result saved.'")
