@@ -1,5 +1,6 @@
 """Call lists from the CRMs through the admin API: the built-in CRM's search, a kintone view
-(the fake kintone on a loopback port), every refused record reported, nothing half-imported."""
+and a Salesforce list view or SOQL (the fakes on loopback ports), every refused record
+reported, nothing half-imported."""
 
 from __future__ import annotations
 
@@ -14,10 +15,19 @@ from connector.voice import number_lists
 from crm_adapters.base import AdapterEnvironment, LocalLimiter
 from crm_adapters.http import TimeoutSession
 from crm_adapters.kintone import KintoneAdapter, KintoneSettings
+from crm_adapters.salesforce import SalesforceAdapter, SalesforceSettings
 from crm_adapters.settings import parse_settings
+from tests.adapters.salesforce.conftest import (
+    AUDIENCE,
+    HTTP_TIMEOUT,
+    ORG_HOST,
+    make_key_pair,
+    settings_table,
+)
 from tests.connector.campaigns.conftest import CampaignEnv
 from tests.fakes.kintone import CRM_TOKEN, FakeKintone, standard_kintone, standard_settings
-from tests.fakes.server import LiveServer
+from tests.fakes.salesforce import FakeSalesforce
+from tests.fakes.server import LiveServer, behind_tls_proxy, route_hosts
 
 URL = "/api/campaigns/{}/contacts/import-crm"
 
@@ -118,3 +128,48 @@ def test_kintone_view_list_through_a_cursor(campaign_env: CampaignEnv, kintone: 
     assert failed.status_code == 502 and failed.get_json()["error"]["code"] == "crm_unavailable"
     stats = env.client().get(f"/api/campaigns/{campaign['id']}/stats", headers=env.admin)
     assert stats.get_json()["campaign"]["contacts"] == 1202  # the failed read added nothing
+
+
+@pytest.fixture
+def salesforce(campaign_env: CampaignEnv) -> Iterator[FakeSalesforce]:
+    """The fake Salesforce org as the app's Salesforce adapter (as if enabled)."""
+    keys = make_key_pair()
+    fake = FakeSalesforce(keys.certificate_pem, audience=AUDIENCE)
+    with LiveServer(behind_tls_proxy(fake)) as live:
+        fake.url = live.url  # type: ignore[attr-defined]
+        settings = parse_settings(SalesforceSettings, settings_table(fake, keys),
+                                  where="crm.salesforce")
+        http = route_hosts(TimeoutSession(HTTP_TIMEOUT), live.url, ORG_HOST)
+        crm.get_layer(campaign_env.app).adapters["salesforce"] = SalesforceAdapter(
+            settings, http=http, env=AdapterEnvironment(timezone="Asia/Tokyo"))
+        yield fake
+
+
+def test_salesforce_list_view_and_soql(campaign_env: CampaignEnv, salesforce: FakeSalesforce):
+    env = campaign_env
+    salesforce.page_size = 2
+    first = salesforce.add_customer("山田 太郎", "090-1111-2222", company="山田商事")
+    salesforce.add_customer("鈴木 一郎", "03-3333-4444")
+    twin = salesforce.add_customer("山田 花子", "+81 90-1111-2222")  # the same number
+    view = salesforce.add_list_view("Contact", "全員", "SELECT Name FROM Contact ORDER BY Name")
+    campaign = env.create()
+    refused = env.client().post(URL.format(campaign["id"]), headers=env.admin, json={
+        "source": "salesforce", "object": "Contact", "list_view": view})
+    assert refused.status_code == 422, refused.get_json()
+    details = refused.get_json()["error"]["details"]
+    assert [(r["record"], r["code"]) for r in details["rejected"]] == [(twin, "duplicate")]
+    kept = env.client().post(URL.format(campaign["id"]), headers=env.admin, json={
+        "source": "salesforce", "object": "Contact", "list_view": view, "skip_invalid": True})
+    assert kept.get_json()["imported"] == 2
+    by_id = {c["crm_id"]: c for c in env.contacts(campaign["id"])}
+    assert (by_id[first]["name"], by_id[first]["company"]) == ("山田 太郎", "山田商事")
+    assert twin not in by_id and len(by_id) == 2
+
+    other = env.create("別")
+    soql = env.client().post(URL.format(other["id"]), headers=env.admin, json={
+        "source": "salesforce", "soql": "SELECT Id FROM Contact WHERE Name = '鈴木 一郎'"})
+    assert soql.status_code == 200 and soql.get_json()["imported"] == 1
+    wrong = env.client().post(URL.format(other["id"]), headers=env.admin, json={
+        "source": "salesforce", "soql": "SELECT Id FROM Opportunity"})
+    assert wrong.status_code == 422 and wrong.get_json()["error"]["code"] == "crm_refused"
+    assert "Opportunity" in wrong.get_json()["error"]["message"]
