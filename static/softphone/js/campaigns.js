@@ -33,11 +33,15 @@ export function startCampaigns({ root, api, store, perform }) {
     try {
       campaigns = (await api.get('/api/campaigns/mine')).campaigns || [];
       working = campaigns.length ? await api.get('/api/campaigns/current') : null;
-      if (!working?.contact && chosen()?.mode === 'preview' && chosen()?.status === 'running') {
+      // The next preview contact is kept for the agent until 発信 or スキップ, so it is only
+      // taken while they are 待機 — not for an agent who is away.
+      const free = store.state.presence?.status === 'available' && !store.state.call;
+      if (!working?.contact && free && chosen()?.mode === 'preview'
+          && chosen()?.status === 'running') {
         working = await api.post(`/api/campaigns/${chosen().id}/preview/next`);
         if (working.contact) working.campaign = chosen();
       }
-      await loadRecalls();
+      if (campaigns.length) await loadRecalls();
     } catch (error) {
       if (error.status !== 401) fail(error);
     } finally {
