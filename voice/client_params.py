@@ -13,7 +13,8 @@ searching again (documented for the softphone in ``docs/voice.md``):
 ``cti_matches``          compact JSON list of ``{"adapter","id","type","name","url"}``,
                          best first, at most 5 — as many as fit (see below)
 ``cti_number_label``     the label of our number that was called
-``cti_group``            the group's name, only when the call came through a group
+``cti_group``            the group's display name (its name when it has none), only when the
+                         call came through a group
 =======================  ===========================================================
 
 Limits. Twilio's help centre ("Passing custom information via requests to Twilio",

@@ -87,7 +87,8 @@ def enter(conn: Connection, runtime: VoiceRuntime, routing: Routing, number: Pho
         return Plan(document, "", f"{step}:group", group.id)
     position = acd.queues.join(caller.call_sid, group.id, now_ms=ms(now),
                                max_waiting=settings.max_waiting, number=number.e164,
-                               step=step, hops=hops)
+                               step=step, hops=hops,
+                               priority=acd.queues.priority_of(caller.call_sid))
     if position == 0:
         return target_plan(conn, runtime, routing, number, caller, settings.overflow,
                            step=step, kind="overflow", hops=hops)

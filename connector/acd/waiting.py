@@ -1,13 +1,15 @@
 """The waiting callers of each group, in Redis next to the agent board (:mod:`.board`).
 
 Per group, the sorted set ``<prefix>queue:<group id>`` holds the SIDs of the callers waiting,
-scored by when they started waiting (milliseconds, less ``priority`` minutes): the lowest score
-is offered first. Per caller, the hash ``<prefix>waiter:<call SID>`` keeps ``state``
-(``waiting`` → ``offered`` while agents ring for them → back to ``waiting`` if nobody answers;
-``leaving`` with a ``reason`` — ``voicemail``, ``timeout`` — or ``gone`` when they hung up),
-``score``, ``group``, ``number`` and ``step`` (where the call came from, for the number's
-fallback), ``announced`` (the queue time of the last announcement) and ``hops`` (overflow /
-timeout moves, bounded).
+scored by their priority and when they started waiting: a caller of higher priority (0–9, set
+by a call flow's group node, :meth:`WaitingQueues.set_priority`) is always offered before one
+of lower priority, and among equals the longest waiting goes first — the lowest score first.
+Per caller, the hash ``<prefix>waiter:<call SID>`` keeps ``state`` (``waiting`` → ``offered``
+while agents ring for them → back to ``waiting`` if nobody answers; ``leaving`` with a
+``reason`` — ``voicemail``, ``timeout`` — or ``gone`` when they hung up), ``score``, ``since``
+(when they joined, ms), ``priority``, ``group``, ``number`` and ``step`` (where the call came
+from, for the number's fallback), ``announced`` (the queue time of the last announcement) and
+``hops`` (overflow / timeout moves, bounded).
 
 Why one script per step: an offer (:data:`OFFER`) checks that the caller still waits, claims
 the agents exactly as a routing decision does (:data:`.board.CLAIM_LOOP`) and takes the
@@ -24,6 +26,11 @@ from .board import _EFFECTIVE, CLAIM_LOOP, AgentBoard, NotLoaded
 
 #: How long a caller's hash outlives its last change (a lost hang-up cleans up by itself).
 WAITER_TTL_SECONDS = 6 * 3600
+#: Priorities a caller may have; higher is offered first.
+PRIORITIES = range(0, 10)
+#: One priority step in the score, in ms: more than any wait (about 31 years), so priority is
+#: strict; scores stay exact integers in Redis's doubles (below 2**53).
+PRIORITY_STEP_MS = 10**12
 
 #: KEYS: the queue, the caller's hash. ARGV: call SID, score, max waiting, TTL s, then
 #: field/value pairs. Returns the caller's position (1 = next), 0 when the queue is full.
@@ -93,6 +100,13 @@ class Waiter:
     reason: str = ""
     announced: int = -1
     hops: int = 0
+    since: int = 0
+    priority: int = 0
+
+    @property
+    def since_ms(self) -> int:
+        """When the caller joined (their score, for hashes written before ``since`` was)."""
+        return self.since or self.score
 
 
 class WaitingQueues:
@@ -113,13 +127,17 @@ class WaitingQueues:
     def waiter_key(self, call_sid: str) -> str:
         return f"{self.prefix}waiter:{call_sid}"
 
+    def priority_key(self, call_sid: str) -> str:
+        return f"{self.prefix}priority:{call_sid}"
+
     # -- changes --
     def join(self, call_sid: str, group_id: int, *, now_ms: int, max_waiting: int,
              number: str, step: str, hops: int = 0, priority: int = 0) -> int:
-        """Put the caller at the end of the group's queue; their position, 0 when full."""
-        score = now_ms - priority * 60_000
+        """Put the caller in the group's queue, behind callers of their priority or higher;
+        their position, 0 when full."""
+        score = now_ms - priority * PRIORITY_STEP_MS
         fields = ["group", group_id, "number", number, "step", step, "hops", hops,
-                  "announced", -1, "reason", ""]
+                  "announced", -1, "reason", "", "since", now_ms, "priority", priority]
         return int(self._join(keys=[self.queue_key(group_id), self.waiter_key(call_sid)],
                               args=[call_sid, score, max_waiting, WAITER_TTL_SECONDS, *fields]))
 
@@ -152,6 +170,17 @@ class WaitingQueues:
                              args=[call_sid, state, reason])
         return before.decode() if isinstance(before, bytes) else str(before or "")
 
+    def set_priority(self, call_sid: str, priority: int) -> None:
+        """The caller's priority in every queue they join from now on (a flow's group node
+        sets it before routing; it follows the caller through overflow and time-out)."""
+        if priority not in PRIORITIES:
+            raise ValueError(f"priority: must be 0–9, not {priority!r}")
+        self.redis.set(self.priority_key(call_sid), priority, ex=WAITER_TTL_SECONDS)
+
+    def priority_of(self, call_sid: str) -> int:
+        value = self.redis.get(self.priority_key(call_sid))
+        return int(value) if value else 0
+
     def note_announced(self, call_sid: str, queue_time: int) -> None:
         self.redis.hset(self.waiter_key(call_sid), "announced", queue_time)
 
@@ -164,7 +193,8 @@ class WaitingQueues:
         return Waiter(call_sid, values.get("state", ""), int(values.get("group") or 0),
                       int(values.get("score") or 0), values.get("number", ""),
                       values.get("step", "route"), values.get("reason", ""),
-                      int(values.get("announced") or -1), int(values.get("hops") or 0))
+                      int(values.get("announced") or -1), int(values.get("hops") or 0),
+                      int(values.get("since") or 0), int(values.get("priority") or 0))
 
     def position(self, call_sid: str, group_id: int) -> int:
         """1 = the next to be offered; 0 when not waiting."""

@@ -241,7 +241,7 @@ def offered() -> str:
         route.release_unanswered(conn, sid, group)
         settings = queueing.settings_of(group)
         waiter = queues.waiter(sid)
-        waited_ms = presence_ops.ms(clock.now()) - waiter.score if waiter else 0
+        waited_ms = presence_ops.ms(clock.now()) - waiter.since_ms if waiter else 0
         if w.number is not None and waited_ms >= settings.max_wait_seconds * 1000:
             queues.leave(sid, group.id, "leaving", "timeout")  # offers did not end the wait
             return _answer(conn, queueing.target_plan(

@@ -263,6 +263,10 @@ NOT_LISTED = Text("{pattern!r} は{list}にありません", "{pattern!r} is not
 BAD_PATTERN = Text("{pattern!r}: {reason}", "{pattern!r}: {reason}")
 IMPORTED = Text("{added}件を追加、{existing}件は登録済み、{refused}件は取り込めませんでした",
                 "added {added}, already listed {existing}, refused {refused}")
+PREVIEWED = Text("確認のみ（登録していません）: {added}件を追加予定、{existing}件は登録済み、"
+                 "{refused}件は取り込めません",
+                 "dry run (nothing added): would add {added}, already listed {existing}, "
+                 "would refuse {refused}")
 REFUSED_ROW = Text("{message}（値: {value!r}）", "{message} ({value!r})")
 
 
@@ -313,14 +317,16 @@ def _list_commands(list_name: str) -> click.Group:
 
     @commands.command("import")
     @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.option("--dry-run", is_flag=True, help="Check the file and report; add nothing.")
     @pass_ctx
-    def import_(ctx: CliContext, file: Path) -> None:
+    def import_(ctx: CliContext, file: Path, dry_run: bool) -> None:
         """Add the rules of a CSV file (number[,note]; UTF-8 or Shift_JIS)."""
         with db.get_engine(ctx.app).begin() as conn:
             report = number_lists.import_csv(conn, list_name, file.read_bytes(),
-                                             now=clock.now(ctx.app))
-        click.echo(ctx.text(IMPORTED.format(added=report.added, existing=report.existing,
-                                            refused=len(report.errors))))
+                                             now=clock.now(ctx.app), dry_run=dry_run)
+        summary = PREVIEWED if dry_run else IMPORTED
+        click.echo(ctx.text(summary.format(added=report.added, existing=report.existing,
+                                           refused=len(report.errors))))
         for error in report.errors:
             click.echo("  " + ctx.text(REFUSED_ROW.format(message=Text.of(error),
                                                           value=error.value)), err=True)

@@ -67,6 +67,7 @@ ENDPOINTS: dict[str, Reach] = {
     "flow_admin.set_override": Reach("flows", "update", _SV, "flow.override"),
     "flow_admin.clear_override": Reach("flows", "update", _SV, "flow.override_end"),
     "flow_admin.list_audio": Reach("audio", "view", _ADMIN),
+    "flow_admin.audio_content": Reach("audio", "view", _ADMIN),
     "flow_admin.upload_audio": Reach("audio", "update", _ADMIN, "audio.upload"),
     "flow_admin.delete_audio": Reach("audio", "delete", _ADMIN, "audio.delete"),
     "flow_voicemail.list_messages": Reach("voicemail", "view", _SV),
@@ -116,9 +117,15 @@ def _forward(path: str) -> Any:
     limit = getattr(view, "max_body_bytes", None) or current_app.config["MAX_CONTENT_LENGTH"]
     request.max_content_length = limit
     answer = current_app.make_response(view.__wrapped__(**args))  # past its bearer check
-    if reach.audit and 200 <= answer.status_code < 300:
+    if reach.audit and 200 <= answer.status_code < 300 and not _preview(answer):
         _audit(reach, path, answer)
     return answer
+
+
+def _preview(answer: Response) -> bool:
+    """A dry run (an import's preview) changed nothing, so it is not audited."""
+    found = answer.get_json(silent=True) if answer.is_json else None
+    return isinstance(found, dict) and found.get("dry_run") is True
 
 
 def _match(path: str) -> tuple[str, dict[str, Any]]:

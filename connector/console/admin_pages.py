@@ -24,7 +24,7 @@ from .security import client_ip
 #: The words each screen's script uses (``data-words`` on its root element).
 _SCRIPT_WORDS = ("save", "delete", "add", "confirm_delete", "deleted_ok", "saved", "no_rows",
                  "yes", "no", "error_http", "loading", "valid_flow", "imported", "unchanged",
-                 "show_toml", "import_report", "play", "handled", "mark_handled",
+                 "show_toml", "import_report", "preview_report", "play", "handled", "mark_handled",
                  "mark_unhandled", "edit")
 
 

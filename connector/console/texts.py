@@ -85,6 +85,11 @@ _WORDS = {
     "locked": ("ロック中", "Locked"), "unlock": ("ロック解除", "Unlock"),
     "disable": ("無効にする", "Disable"), "enable": ("有効にする", "Enable"),
     "reset_password": ("パスワード再設定", "Reset password"),
+    "skill_level": ("スキル", "Skill"),
+    "skill_hint": ("スキル 1 が最優先（スキル順の着信で先に鳴ります）、9 まで",
+                   "Skill 1 is rung first by skill-weighted groups, up to 9"),
+    "caller_ids": ("発信者番号", "Caller IDs"), "default_caller_id": ("既定", "Default"),
+    "change_history": ("変更履歴", "Change history"),
     "groups": ("グループ", "Groups"), "new_password": ("新しいパスワード", "New password"),
     "saved": ("保存しました。", "Saved."), "yes": ("はい", "yes"), "no": ("いいえ", "no"),
     "name": ("名称", "Name"), "icon": ("アイコン", "Icon"), "color": ("色", "Colour"),
@@ -151,6 +156,11 @@ _WORDS = {
                  "Column 1: number or pattern, column 2: note (optional)"),
     "import_report": ("追加 {added} 件、登録済み {existing} 件、取り込めなかった行 {errors} 件",
                       "{added} added, {existing} already listed, {errors} rows refused"),
+    "preview_report": ("確認結果（まだ登録していません）: 追加予定 {added} 件、"
+                       "登録済み {existing} 件、取り込めない行 {errors} 件",
+                       "Preview (nothing added yet): {added} to add, {existing} already listed, "
+                       "{errors} rows would be refused"),
+    "preview": ("確認", "Preview"), "import_now": ("この内容で登録", "Add these rules"),
     "rejected_rows": ("取り込めなかった行", "Rows refused"), "row": ("行", "Row"),
     "value": ("値", "Value"), "crm_adapters": ("連携先", "Connected CRMs"),
     "crm_note": ("連携先は設定ファイルの [crm] で設定します。"

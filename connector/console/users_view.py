@@ -1,6 +1,6 @@
 """User administration (SPEC AD-1): create, edit every field, disable, unlock, reset password,
-group membership. Every change is written to the audit log with the fields it changed (never
-the password itself).
+groups with skill levels and caller IDs (:mod:`.user_links`). Every change is written to the
+audit log with the fields it changed (never the password itself).
 
 User IDs stay as created: they are the agents' Twilio client identities and CRM mappings.
 """
@@ -10,14 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app, g, redirect, request, url_for
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, func, select, update
 
 from .. import clock, db
 from ..auth import accounts
 from ..messages import localized
-from ..schema import ROLES, agent_group_members, agent_groups, agents
-from ..voice import versions
-from . import audit, texts
+from ..schema import ROLES, agents
+from . import audit, texts, user_links
 from .common import FormError, bp, page
 from .guard import require
 from .security import client_ip
@@ -49,11 +48,10 @@ def _agent_or_404(conn: Connection, agent_id: int) -> accounts.Agent:
 def _editor(agent: accounts.Agent | None, problems: dict[str, str] | None = None,
             message: str = "", status: int = 200) -> Any:
     with db.get_engine().connect() as conn:
-        groups = conn.execute(select(agent_groups).order_by(agent_groups.c.name)).all()
-        member_of = set() if agent is None else {r.group_id for r in conn.execute(select(
-            agent_group_members.c.group_id).where(agent_group_members.c.agent_id == agent.id))}
-    response = page("user_edit.html", "users", person=agent, groups=groups,
-                    member_of=member_of, roles=ROLES, problems=problems or {},
+        links = user_links.load(conn, agent.id if agent else None,
+                                agent.username if agent else "")
+    response = page("user_edit.html", "users", person=agent, links=links,
+                    skill_levels=user_links.SKILL_LEVELS, roles=ROLES, problems=problems or {},
                     message=message, form=request.form, now=clock.now())
     response.status_code = status
     return response
@@ -92,13 +90,6 @@ def _profile_from_form() -> dict[str, Any]:
     return values
 
 
-def _group_ids() -> set[int]:
-    try:
-        return {int(v) for v in request.form.getlist("groups")}
-    except ValueError:
-        raise FormError({"groups": "group ids only"}) from None
-
-
 @bp.post("/users/new")
 @require("users", "update")
 def create_user() -> Any:
@@ -110,9 +101,9 @@ def create_user() -> Any:
                 password=request.form.get("password", ""),
                 policy=current_app.config["CTI_SETTINGS"].auth, now=clock.now(),
                 **{k: values[k] for k in PROFILE_FIELDS})
-            _set_groups(conn, agent.id, _group_ids())
-            _log(conn, "user.create", f"user:{agent.username}",
-                 {k: values[k] for k in PROFILE_FIELDS})
+            changed: dict[str, Any] = {k: values[k] for k in PROFILE_FIELDS}
+            _link(conn, agent, changed)
+            _log(conn, "user.create", f"user:{agent.username}", changed)
     except FormError as exc:
         return _editor(None, exc.problems, status=422)
     except accounts.AccountError as exc:
@@ -128,24 +119,14 @@ def _account_problems(exc: accounts.AccountError) -> dict[str, str]:
     return problems
 
 
-def _set_groups(conn: Connection, agent_id: int, wanted: set[int]) -> dict[str, list[int]]:
-    current = {r.group_id for r in conn.execute(select(agent_group_members.c.group_id).where(
-        agent_group_members.c.agent_id == agent_id))}
-    known = {r.id for r in conn.execute(select(agent_groups.c.id))}
-    if wanted - known:
-        raise FormError({"groups": f"unknown group ids {sorted(wanted - known)}"})
-    for group_id in current - wanted:
-        conn.execute(delete(agent_group_members).where(
-            agent_group_members.c.group_id == group_id,
-            agent_group_members.c.agent_id == agent_id))
-    for group_id in wanted - current:
-        last = conn.execute(select(func.coalesce(func.max(agent_group_members.c.position), -1))
-                            .where(agent_group_members.c.group_id == group_id)).scalar_one()
-        conn.execute(insert(agent_group_members).values(group_id=group_id, agent_id=agent_id,
-                                                        position=last + 1))
-    if current != wanted:
-        versions.bump(conn, "routing")
-    return {"added": sorted(wanted - current), "removed": sorted(current - wanted)}
+def _link(conn: Connection, agent: accounts.Agent, changed: dict[str, Any]) -> None:
+    """Groups, skills and caller IDs from the form, noting what changed for the audit log."""
+    groups = user_links.set_groups(conn, agent.id, user_links.groups_from_form())
+    if groups:
+        changed["groups"] = groups
+    caller_ids = user_links.set_caller_ids(conn, agent.id, agent.username)
+    if caller_ids:
+        changed["caller_ids"] = caller_ids
 
 
 def _admins_left(conn: Connection, without: int) -> int:
@@ -172,9 +153,7 @@ def save_user(agent_id: int) -> Any:
                 updated_at=now, **{k: values[k] for k in PROFILE_FIELDS}))
             if agent.active != values["active"]:
                 accounts.set_active(conn, agent, values["active"], now)
-            groups = _set_groups(conn, agent.id, _group_ids())
-            if groups["added"] or groups["removed"]:
-                changed["groups"] = groups
+            _link(conn, agent, changed)
             _log(conn, "user.update", f"user:{agent.username}", changed)
     except FormError as exc:
         with db.get_engine().connect() as conn:

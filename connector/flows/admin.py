@@ -6,7 +6,8 @@
   with ``line``, ``node``, ``field`` and ``message``; ``POST /api/admin/flows/check`` only checks;
 * ``PUT /api/admin/flows/<name>/overrides/<node>`` — ``{"goto", "minutes" | "until", "note"}``:
   the one-step "本日は臨時休業" (supervisors too); ``DELETE`` ends it early;
-* ``GET|POST /api/admin/flow-audio``, ``DELETE /api/admin/flow-audio/<name>`` — uploads
+* ``GET|POST /api/admin/flow-audio``, ``GET /api/admin/flow-audio/<name>/content`` (the file),
+  ``DELETE /api/admin/flow-audio/<name>`` — uploads
   (``file`` form field, ``name`` optional), checked by content (AD-6).
 """
 
@@ -181,6 +182,18 @@ def upload_audio() -> Any:
     response = jsonify({"audio": saved.public(), "recommended": info.recommended})
     response.status_code = 201
     return response
+
+
+@bp.get("/flow-audio/<name>/content")
+@require_auth("admin")
+def audio_content(name: str) -> Any:
+    """The uploaded file itself, for an admin to listen to (the console's 再生)."""
+    with db.get_engine().connect() as conn:
+        found = store.audio_data(conn, name)
+    if found is None:
+        raise APIError(404, "not_found", "no such audio file")
+    content_type, data = found
+    return Response(data, mimetype=content_type, headers={"Cache-Control": "private, no-store"})
 
 
 @bp.delete("/flow-audio/<name>")

@@ -31,7 +31,9 @@ from voice.flows.engine import (
     Hangup,
     Lookup,
     Result,
+    SendSms,
     State,
+    Update,
     Voicemail,
 )
 from voice.numbering import NumberError
@@ -147,7 +149,7 @@ def realize(conn: Connection, runtime: VoiceRuntime, config: Routing, number: Ph
             caller: Caller, stored: StoredFlow, result: Result, tries: int = 0) -> Plan:
     """The TwiML (and call-record plan) of one engine result."""
     if result.effects:
-        crm_steps.queue_updates(result.effects)
+        _hand_off(result.effects, caller, number)
         result = replace(result, effects=())
     action = result.action
     if isinstance(action, Lookup) and tries < MAX_ROUNDS:
@@ -182,6 +184,17 @@ def realize(conn: Connection, runtime: VoiceRuntime, config: Routing, number: Ph
     return realize(conn, runtime, config, number, caller, stored, following, tries + 1)
 
 
+def _hand_off(effects: tuple[Update | SendSms, ...], caller: Caller,
+              number: PhoneNumber) -> None:
+    """Give the flow's CRM writes and SMS to the workers (queued, never done on the line)."""
+    from .. import sms
+
+    crm_steps.queue_updates(tuple(e for e in effects if isinstance(e, Update)))
+    for message in (e for e in effects if isinstance(e, SendSms)):
+        sms.send_from_flow(caller.call_sid, to=message.to, template=message.template,
+                           body=message.body, our_number=number.e164)
+
+
 def flow_speaker(runtime: VoiceRuntime, stored: StoredFlow) -> twiml.Speaker:
     speaker = runtime.speaker
     return replace(speaker, voice=stored.flow.voice) if stored.flow.voice else speaker
@@ -192,6 +205,10 @@ def _connect(conn: Connection, runtime: VoiceRuntime, config: Routing, number: P
     back = flow_url(runtime, "dial", stored, state)
     if action.kind == "transfer":
         return _transfer(runtime, number, action, back)
+    if action.priority:  # the caller's place in any queue they wait in (connector.acd.waiting)
+        from ..acd import get_acd
+
+        get_acd().queues.set_priority(caller.call_sid, action.priority)
     plan = routing.plan_route(conn, runtime, config, number, Route(action.kind, action.target),
                               caller, DIAL_STEP)
     if plan is None:

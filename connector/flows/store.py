@@ -20,7 +20,7 @@ from voice.flows.model import Flow, FlowError, Problem
 from voice.numbering import NumberError
 
 from ..auth import accounts
-from ..schema import call_flows, flow_audio, flow_overrides, phone_numbers
+from ..schema import call_flows, flow_audio, flow_overrides, phone_numbers, sms_templates
 from ..voice import groups, versions
 
 VERSION_KEY = "flows"
@@ -53,6 +53,9 @@ def references(conn: Connection) -> tomlio.Known:
             return _transfer_problem(value)
         if kind == "caller_id" and value != "called":
             return _caller_id_problem(conn, value)
+        if kind == "template" and conn.execute(select(sms_templates.c.name).where(
+                sms_templates.c.name == value)).first() is None:
+            return f"no SMS template named {value!r} (add it under /api/admin/sms/templates)"
         return ""
     return known
 

@@ -9,8 +9,9 @@
 * ``GET|PUT /api/admin/agents/<username>/caller-ids`` — ``{"numbers": [...], "default": …}``
 * ``GET|POST /api/admin/number-lists/<block|restrict>``,
   ``DELETE /api/admin/number-lists/<list>/<rule id>``,
-  ``POST /api/admin/number-lists/<list>/import`` (CSV as the body or a ``file`` form field) →
-  ``{added, existing, errors: [{row, code, value, message_ja, message_en}]}``
+  ``POST /api/admin/number-lists/<list>/import`` (CSV as the body or a ``file`` form field;
+  ``?dry_run=1`` previews, writing nothing) →
+  ``{added, existing, dry_run, errors: [{row, code, value, message_ja, message_en}]}``
 """
 
 from __future__ import annotations
@@ -277,8 +278,20 @@ def import_rules(list_name: str) -> Any:
         raise APIError(413, "too_large", f"the file is larger than {MAX_UPLOAD_BYTES} bytes")
     with db.get_engine().begin() as conn:
         report = number_lists.import_csv(conn, _list(list_name), data, now=clock.now(),
-                                         by=current_agent().id)
+                                         by=current_agent().id, dry_run=is_dry_run())
     return jsonify(report.public())
+
+
+def is_dry_run() -> bool:
+    """``?dry_run=1``: check an upload and report what it would do, writing nothing.
+
+    Raises:
+        APIError: A value other than 1/0/true/false.
+    """
+    value = request.args.get("dry_run", "0").lower()
+    if value not in ("0", "1", "true", "false"):
+        raise APIError(400, "invalid_query", "dry_run must be 1 or 0")
+    return value in ("1", "true")
 
 
 def _list(name: str) -> str:

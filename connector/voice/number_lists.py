@@ -46,9 +46,10 @@ class ImportReport:
     added: int
     existing: int
     errors: tuple[RowError, ...]
+    dry_run: bool = False  # a preview: ``added`` is what an import would add
 
     def public(self) -> dict[str, Any]:
-        return {"added": self.added, "existing": self.existing,
+        return {"added": self.added, "existing": self.existing, "dry_run": self.dry_run,
                 "errors": [{"row": e.row, "code": e.code, "value": e.value,
                             "message_ja": e.message_ja, "message_en": e.message_en}
                            for e in self.errors]}
@@ -100,11 +101,14 @@ def remove_rule(conn: Connection, name: str, *, rule_id: int | None = None,
 
 
 def import_csv(conn: Connection, name: str, data: bytes, *, now: datetime,
-               by: int | None = None) -> ImportReport:
-    """Add every valid row of an uploaded CSV; bad rows are reported, good ones all kept."""
+               by: int | None = None, dry_run: bool = False) -> ImportReport:
+    """Add every valid row of an uploaded CSV; bad rows are reported, good ones all kept.
+    With ``dry_run`` nothing is written: the report previews the import."""
     parsed = parse_number_list_csv(data)
     present = {r.pattern for r in list_rules(conn, name)}
     new = [rule for rule in parsed.rules if rule.pattern not in present]
+    if dry_run:
+        return ImportReport(len(new), len(parsed.rules) - len(new), parsed.errors, True)
     if new:
         conn.execute(insert(number_list_rules), [
             {"list_name": name, "pattern": r.pattern, "note": r.note[:200], "created_by": by,

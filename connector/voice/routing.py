@@ -165,4 +165,4 @@ def caller_info(caller: Caller, number: PhoneNumber, group: groups.Group | None)
                      m.get("name", ""), m.get("url", "")) for m in customer.get("matches", [])]
     return CallerInfo(caller.call_sid, caller.display, caller.e164, customer.get("name", ""),
                       customer.get("company", ""), matches, number.label or number.display,
-                      group.name if group else "")
+                      (group.display_name or group.name) if group else "")

@@ -200,3 +200,47 @@ def test_an_agent_becoming_free_takes_the_first_waiting_caller_with_a_whisper(ap
     assert answered_by(second) == "agent1"
     assert left_queue(second) == ["redirected"]
     assert centre.record(first.call_sid)["outcome"] == "answered"
+
+
+VIP_NUMBER = "+81312340000"
+VIP_FLOW = """
+[flow]
+name = "vip"
+entry = "queue"
+
+[nodes.queue]
+kind = "group"
+group = "support"
+priority = 5
+"""
+
+
+def test_a_priority_caller_is_offered_before_callers_who_waited_longer(app, sign_in):
+    """A flow's group node with a priority puts its callers ahead in the same queue, and
+    their long wait is not mistaken for a time-out (the priority is not a waiting time)."""
+    from connector.flows import store as flow_store
+
+    behaviour = {"agent1": {"answer_after": 1, "hangup_after": 20},
+                 "agent2": {"answer_after": 1, "hangup_after": 300},
+                 "agent3": {"answer_after": 1, "hangup_after": 300}}
+    centre = Centre(app, sign_in, {"strategy": "longest_idle", "max_wait_seconds": 300},
+                    behaviour)
+    with db.get_engine(app).begin() as conn:
+        flow_store.import_flow(conn, VIP_FLOW, now=clock.now(app))
+        numbers.save_number(conn, VIP_NUMBER, NumberChanges(
+            label="VIP", route=Route.parse("flow:vip"), fallback=Route.parse("voicemail")),
+            now=clock.now(app))
+    centre.service.sync_numbers()
+    centre.keep_everyone_talking()
+    ordinary = centre.call(10, hangup_after=200)
+    centre.sim.run(until=9)
+    vip = centre.sim.place_inbound_call("+819099990000", VIP_NUMBER,
+                                        caller=CallerScript(hangup_after=200))
+    centre.sim.run(until=40)
+    # agent1 is free at ~22 s: the VIP caller, who came second, goes first.
+    assert answered_by(vip) == "agent1"
+    assert answered_by(ordinary) == ""
+    centre.sim.run(until=80)
+    assert answered_by(ordinary) == "agent1"
+    assert [left_queue(t) for t in (vip, ordinary)] == [["redirected"], ["redirected"]]
+    assert centre.record(vip.call_sid)["outcome"] == "answered"

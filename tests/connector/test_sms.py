@@ -255,3 +255,59 @@ def test_preview_renders_a_template_with_or_without_a_recipient(env):
                               json={"template": "nope"})
     assert missing.status_code == 422
     assert missing.get_json()["error"]["details"]["field"] == "template"
+
+
+SMS_FLOW = """
+[flow]
+name = "after-hours"
+entry = "text"
+
+[nodes.text]
+kind = "sms"
+template = "hours"
+next = "bye"
+
+[nodes.bye]
+kind = "hangup"
+say = "営業時間のご案内をSMSでお送りしました。"
+"""
+
+
+def test_a_call_through_a_flow_sms_node_texts_the_caller_after_the_webhook(env):
+    """SM-1 from a flow: the caller hears the announcement at once; the worker sends the
+    template, rendered for the caller (a customer of the built-in CRM), from the number they
+    called, with its sender ID."""
+    from connector.flows import store as flow_store
+    from voice.simulator import CallerScript
+    from voice.simulator.transcript import Heard
+
+    env.client.post("/api/admin/sms/templates", headers=env.admin, json={
+        "name": "hours", "body": "{name}様 営業時間は平日9時〜18時です。{our_number}"})
+    with db.get_engine(env.app).begin() as conn:
+        flow_store.import_flow(conn, SMS_FLOW, now=START)
+        numbers.save_number(conn, OURS, NumberChanges(route=Route.parse("flow:after-hours")),
+                            now=START)
+    call = env.sim.place_inbound_call(CUSTOMER, OURS, caller=CallerScript())
+    env.sim.run_until_idle()
+    assert "営業時間のご案内をSMSでお送りしました。" in [h.content for h in call.of(Heard)]
+    assert env.sim.messaging.messages == {}  # nothing sent while the caller was on the line
+    run_jobs(env.app)
+    (sent,) = env.sim.messaging.messages.values()
+    assert (sent.to, sent.from_) == (CUSTOMER, "ACME")
+    assert sent.body == "山田 太郎様 営業時間は平日9時〜18時です。050-1234-5678"
+    assert env.messages()[0]["call_sid"] == call.call_sid
+
+
+def test_a_flow_sms_node_must_name_a_template_that_exists_or_give_a_text(env):
+    from connector.flows import store as flow_store
+    from voice.flows.model import FlowError
+
+    with db.get_engine(env.app).connect() as conn:
+        with pytest.raises(FlowError) as missing:
+            flow_store.check_text(conn, SMS_FLOW)
+        both = SMS_FLOW.replace('template = "hours"', 'template = "hours"\nbody = "x"')
+        with pytest.raises(FlowError) as two:
+            flow_store.check_text(conn, both)
+    assert [(p.node, p.field) for p in missing.value.problems] == [("text", "template")]
+    assert "no SMS template named 'hours'" in str(missing.value.problems[0])
+    assert "one of them" in str(two.value.problems[0])

@@ -118,7 +118,7 @@ def _components(edges: Mapping[str, list[str]]) -> list[list[str]]:
 def _unknown_references(flow: Flow, lines: Mapping[str, int], known: Known) -> list[Problem]:
     problems = []
     for node in flow.nodes.values():
-        for name in ("group", "agent", "number", "caller_id", "audio", "crm"):
+        for name in ("group", "agent", "number", "caller_id", "audio", "crm", "template"):
             value = node.get(name)
             if value:
                 wrong = known(name, value)

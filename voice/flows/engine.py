@@ -86,6 +86,7 @@ class Connect:
     node: str
     next: str = ""
     caller_id: str = ""
+    priority: int = 0  # in the group's queue: 0–9, higher offered first
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,16 @@ class Update:
 
 
 @dataclass(frozen=True)
+class SendSms:
+    """Send an SMS (a template by name, or a text) to the caller, or to ``to`` — by a
+    background job, so the caller never waits for it."""
+
+    template: str
+    body: str
+    to: str
+
+
+@dataclass(frozen=True)
 class Hangup:
     reason: str = ""  # "" normal end; "loop", "limit" when the flow stopped itself
 
@@ -134,7 +145,7 @@ class Result:
     action: Action
     state: State
     path: tuple[str, ...]  # the nodes passed, for the call record and `cti simulate`
-    effects: tuple[Update, ...] = ()  # CRM writes to hand to the worker
+    effects: tuple[Update | SendSms, ...] = ()  # CRM writes and SMS to hand to the worker
 
 
 def start(flow: Flow, ctx: Context, entry: str = "") -> Result:
@@ -146,7 +157,7 @@ def run(flow: Flow, state: State, ctx: Context) -> Result:
     """Walk from ``state.node`` to the next node that needs the caller or the network."""
     prompts: list[Prompt] = []
     path: list[str] = []
-    effects: list[Update] = []
+    effects: list[Update | SendSms] = []
     for _ in range(MAX_STEPS):
         node = flow.node(state.node)
         path.append(node.id)
@@ -206,7 +217,7 @@ def after_connect(flow: Flow, state: State, ctx: Context) -> Result | None:
 
 
 def _step(flow: Flow, node: Node, state: State, ctx: Context, prompts: list[Prompt],
-          effects: list[Update]) -> State | Action:
+          effects: list[Update | SendSms]) -> State | Action:
     kind = node.kind
     if kind == "lookup":
         return Lookup(node.id, node.get("crm"), node.get("app"), node.get("field"),
@@ -215,6 +226,11 @@ def _step(flow: Flow, node: Node, state: State, ctx: Context, prompts: list[Prom
         effects.append(Update(node.get("crm"), node.get("app"), node.get("key_field"),
                               _merge(node.get("key", "{caller}"), state, ctx),
                               {k: _merge(v, state, ctx) for k, v in node.get("values").items()}))
+        return replace(state, node=node.get("next"))
+    if kind == "sms":
+        effects.append(SendSms(node.get("template", ""),
+                               _merge(node.get("body", ""), state, ctx),
+                               _merge(node.get("to", ""), state, ctx)))
         return replace(state, node=node.get("next"))
     if kind == "schedule":
         return replace(state, node=schedule_target(flow, node, ctx))
@@ -231,7 +247,10 @@ def _step(flow: Flow, node: Node, state: State, ctx: Context, prompts: list[Prom
         return replace(state, node=following) if following else Hangup()
     if kind == "menu":
         return _gather(node, state, ctx)
-    if kind in ("group", "agent"):
+    if kind == "group":
+        return Connect(kind, node.get(kind), node.id, node.get("next", ""),
+                       priority=node.get("priority", 0))
+    if kind == "agent":
         return Connect(kind, node.get(kind), node.id, node.get("next", ""))
     if kind == "transfer":
         return Connect(kind, node.get("number"), node.id, node.get("next", ""),

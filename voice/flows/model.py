@@ -96,6 +96,19 @@ def _audio(value: Any) -> str:
     return text
 
 
+#: Longest SMS text a flow may send (ten UCS-2 segments of 67 characters).
+SMS_BODY_MAX = 670
+
+
+def _sms_body(value: Any) -> str:
+    text = _text(value)
+    if not text.strip():
+        raise ValueError("must not be empty")
+    if len(text) > SMS_BODY_MAX:
+        raise ValueError(f"at most {SMS_BODY_MAX} characters")
+    return text
+
+
 def _int_range(low: int, high: int) -> Parser:
     def parse(value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
@@ -246,7 +259,8 @@ KINDS: Mapping[str, Mapping[str, FieldSpec]] = MappingProxyType({
                   speech=FieldSpec(_words, link=True)),
     "announcement": _spec(**_SAY, next=FieldSpec(_node_ref, link=True),
                           loop=FieldSpec(_int_range(1, 10))),
-    "group": _spec(group=FieldSpec(_text, True), next=FieldSpec(_node_ref, link=True)),
+    "group": _spec(group=FieldSpec(_text, True), next=FieldSpec(_node_ref, link=True),
+                   priority=FieldSpec(_int_range(0, 9))),
     "agent": _spec(agent=FieldSpec(_text, True), next=FieldSpec(_node_ref, link=True)),
     "voicemail": _spec(**_SAY, max_seconds=FieldSpec(_int_range(5, 3600)),
                        box=FieldSpec(_text), notify=FieldSpec(_emails)),
@@ -264,6 +278,8 @@ KINDS: Mapping[str, Mapping[str, FieldSpec]] = MappingProxyType({
                     key_field=FieldSpec(_text, True), key=FieldSpec(_text),
                     values=FieldSpec(_field_texts, True), next=FieldSpec(_node_ref, True, True)),
     "set": _spec(values=FieldSpec(_variables, True), next=FieldSpec(_node_ref, True, True)),
+    "sms": _spec(template=FieldSpec(_text), body=FieldSpec(_sms_body), to=FieldSpec(_text),
+                 next=FieldSpec(_node_ref, True, True)),
     "hangup": _spec(**_SAY),
 })
 #: Links followed without the caller pressing anything.
@@ -418,6 +434,8 @@ def _kind_problems(kind: str, fields: Mapping[str, Any]) -> list[tuple[str, str]
     if kind == "crm" and fields.get("test") == "known" and (
             {"field", "equals", "contains"} & fields.keys()):
         found.append(("field", "field, equals and contains belong to test = \"field\""))
+    if kind == "sms" and ("template" in fields) == ("body" in fields):
+        found.append(("template", "give template (an SMS template's name) or body, one of them"))
     if "on_limit" in fields and "max_visits" not in fields:
         found.append(("on_limit", "only with max_visits"))
     return found

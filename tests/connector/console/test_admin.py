@@ -9,7 +9,7 @@ from sqlalchemy import insert, select, update
 from connector import db
 from connector.auth import accounts
 from connector.schema import agent_group_members, agent_groups, agents, audit_log, stop_statuses
-from tests.connector.test_auth import PASSWORD, login
+from tests.connector.test_auth import PASSWORD, add_agent, login
 
 NEW_PASSWORD = "Another-pass-2026"
 
@@ -55,6 +55,56 @@ def test_an_admin_creates_and_edits_every_field_of_a_user(app, clock, console_us
                                                                  "to": "supervisor"}
     assert entry.details["groups"] == {"added": [support], "removed": [sales]}
     assert "田中 次郎" in admin.get(f"/console/users/{person.id}").get_data(as_text=True)
+
+
+def test_skill_levels_caller_ids_and_the_change_history_on_the_user_editor(app, clock,
+                                                                           console_user):
+    from connector.voice import numbers
+    from connector.voice.numbers import NumberChanges, Route
+
+    admin = console_user(app, "admin1", "admin")
+    sales, support = _group(app, clock, "sales"), _group(app, clock, "support")
+    with db.get_engine(app).begin() as conn:
+        for e164, label in (("+81312345678", "代表"), ("+815011112222", "営業直通")):
+            numbers.save_number(conn, e164, NumberChanges(label=label,
+                                                          route=Route.parse("voicemail")),
+                                now=clock.current)
+    agent_id = add_agent(app, username="agent7", display_name="佐藤").id
+    form = {"display_name": "佐藤", "role": "agent", "language": "ja", "active": "on",
+            "groups": [str(sales), str(support)], f"skill-{sales}": "1",
+            f"skill-{support}": "3", "caller_ids": ["+81312345678"],
+            "default_caller_id": "+815011112222"}
+    assert admin.post(f"/console/users/{agent_id}", data=form).status_code == 302
+    with db.get_engine(app).connect() as conn:
+        skills = dict(conn.execute(select(agent_group_members.c.group_id,
+                                          agent_group_members.c.skill).where(
+            agent_group_members.c.agent_id == agent_id)).all())
+        allowed = numbers.caller_ids(conn, agent_id)
+    assert skills == {sales: 1, support: 3}
+    # Choosing a default allows that number too; the default comes first.
+    assert [(c.e164, c.default) for c in allowed] == [("+815011112222", True),
+                                                      ("+81312345678", False)]
+    first = _audit(app, "user.update")[-1].details
+    assert first["groups"] == {"added": [sales, support]}
+    assert first["caller_ids"]["to"] == {"+81312345678": False, "+815011112222": True}
+
+    form.update({f"skill-{support}": "2", "groups": [str(support)], "caller_ids": [],
+                 "default_caller_id": ""})
+    assert admin.post(f"/console/users/{agent_id}", data=form).status_code == 302
+    second = _audit(app, "user.update")[-1].details
+    assert second["groups"] == {"removed": [sales], "skills": {str(support): 2}}
+    assert second["caller_ids"]["to"] == {}
+    page = admin.get(f"/console/users/{agent_id}").get_data(as_text=True)
+    assert 'id="user-history"' in page and page.count("user.update") == 2
+    assert f'name="skill-{support}" id="skill-{support}"><option value="1">1</option>' \
+           '<option value="2" selected>2</option>' in page
+
+    bad = admin.post(f"/console/users/{agent_id}", data={**form, f"skill-{support}": "12"})
+    assert bad.status_code == 422 and "a skill level from 1 (best) to 9" in bad.get_data(
+        as_text=True)
+    unknown = admin.post(f"/console/users/{agent_id}", data={
+        **form, "caller_ids": ["+81399998888"]})
+    assert unknown.status_code == 422 and "caller_ids" in unknown.get_data(as_text=True)
 
 
 def test_bad_input_names_the_field_and_keeps_what_was_typed(app, console_user):

@@ -44,3 +44,55 @@ def test_admin_screens_change_numbers_and_show_flow_problems(make_app, console_f
         assert page.goto(f"{console.url}{path}").status == 200, path
         page.wait_for_load_state("networkidle")
         shot(page, "admin" + path.replace("/", "-"))
+
+
+def test_block_list_csv_is_previewed_then_added(make_app, console_factory, tmp_path):  # noqa: F811
+    app = make_app()
+    add_agent(app, "admin1", role="admin", display_name="管理 太郎")
+    console = console_factory(app)
+    page = console.signed_in(console.sign_in(console.page(), "admin1",
+                                             path="/console/admin/number-lists"))
+    block = page.locator('section.number-list[data-list="block"]')
+    block.locator("table.rules tbody td").first.wait_for()
+    csv = tmp_path / "block.csv"
+    csv.write_bytes("0120-123-456,営業電話\nabc,\n0570*,ナビダイヤル\n".encode("cp932"))
+    block.locator('input[type="file"]').set_input_files(str(csv))
+    block.locator('button[value="preview"]').click()
+    block.locator(".import-report:not([hidden]) .report-text").wait_for()
+    assert "まだ登録していません" in block.locator(".report-text").inner_text()
+    assert "追加予定 2 件" in block.locator(".report-text").inner_text()
+    assert block.locator("table.rejected tbody tr").all_inner_texts() == ["2\tabc\t" + (
+        block.locator("table.rejected tbody td").nth(2).inner_text())]
+    assert block.locator("table.rules tbody tr[data-pattern]").count() == 0  # nothing added
+    shot(page, "admin-number-lists-preview")
+    block.locator(".confirm-import button").click()
+    block.locator('table.rules tbody tr[data-pattern="+81120123456"]').wait_for()
+    assert block.locator("table.rules tbody tr[data-pattern]").count() == 2
+    assert "追加 2 件" in block.locator(".report-text").inner_text()
+    assert block.locator(".confirm-import").is_hidden()
+    assert console.errors == []
+
+
+def test_an_uploaded_audio_file_plays_on_the_audio_screen(make_app, console_factory,  # noqa: F811
+                                                         tmp_path):
+    from tests.connector.flows.test_crm_and_audio import wav_bytes
+
+    app = make_app()
+    add_agent(app, "admin1", role="admin", display_name="管理 太郎")
+    console = console_factory(app)
+    page = console.signed_in(console.sign_in(console.page(), "admin1",
+                                             path="/console/admin/audio"))
+    page.wait_for_selector("#audio-table tbody td")
+    wav = tmp_path / "closed.wav"
+    wav.write_bytes(wav_bytes(seconds=1.0))
+    page.set_input_files("#audio-file", str(wav))
+    page.click("#audio-upload")
+    page.click('#audio-table button[data-play="closed.wav"]')
+    # The browser fetched and decoded the file: its length is the one uploaded.
+    duration = page.wait_for_function("""() => {
+        const p = document.getElementById("audio-player");
+        return !p.hidden && p.readyState >= 1 && p.duration; }""").json_value()
+    assert abs(duration - 1.0) < 0.05
+    assert page.get_attribute("#audio-player", "data-playing") == "closed.wav"
+    shot(page, "admin-audio-playing")
+    assert console.errors == []

@@ -103,6 +103,23 @@ def test_audio_uploads_are_refused_with_the_reason(app, admin):
     assert actions(app) == []
 
 
+def test_an_uploaded_audio_file_plays_back_for_admins_only(app, admin, console_user):
+    from tests.connector.flows.test_crm_and_audio import wav_bytes
+
+    data = wav_bytes(seconds=0.5)
+    saved = call(admin, "POST", "/console/api/admin/flow-audio",
+                 data={"file": (io.BytesIO(data), "closed.wav")},
+                 content_type="multipart/form-data")
+    assert saved.status_code == 201
+    played = admin.get("/console/api/admin/flow-audio/closed.wav/content")
+    assert played.status_code == 200 and played.data == data
+    assert played.mimetype == saved.get_json()["audio"]["content_type"]
+    assert admin.get("/console/api/admin/flow-audio/none.wav/content").status_code == 404
+    supervisor = console_user(app, "sv1", "supervisor")
+    assert supervisor.get("/console/api/admin/flow-audio/closed.wav/content").status_code == 403
+    assert [a[0] for a in actions(app)] == ["audio.upload"]  # listening is not a change
+
+
 def test_block_list_csv_import_reports_rejected_rows(app, admin):
     csv = "0120-123-456,営業電話\nabc,\n0570*,ナビダイヤル\n".encode()
     answer = call(admin, "POST", "/console/api/admin/number-lists/block/import",
@@ -113,6 +130,31 @@ def test_block_list_csv_import_reports_rejected_rows(app, admin):
     assert [(e["row"], e["value"]) for e in report["errors"]] == [(2, "abc")]
     (entry,) = actions(app)
     assert entry[0] == "number_list.import"
+
+
+def test_a_block_list_preview_reports_without_adding_or_auditing(app, admin):
+    csv = "0120-123-456,営業電話\nabc,\n0570*,ナビダイヤル\n".encode("cp932")
+    path = "/console/api/admin/number-lists/block/import"
+    preview = call(admin, "POST", path + "?dry_run=1",
+                   data={"file": (io.BytesIO(csv), "block.csv")},
+                   content_type="multipart/form-data")
+    found = preview.get_json()
+    assert preview.status_code == 200
+    assert (found["dry_run"], found["added"], found["existing"]) == (True, 2, 0)
+    assert [(e["row"], e["value"]) for e in found["errors"]] == [(2, "abc")]
+    assert call(admin, "GET", "/console/api/admin/number-lists/block").get_json()["rules"] == []
+    assert actions(app) == []  # a preview changes nothing, so nothing is audited
+    bad = call(admin, "POST", path + "?dry_run=maybe",
+               data={"file": (io.BytesIO(csv), "block.csv")}, content_type="multipart/form-data")
+    assert bad.status_code == 400 and "dry_run" in bad.get_json()["error"]["message"]
+    done = call(admin, "POST", path, data={"file": (io.BytesIO(csv), "block.csv")},
+                content_type="multipart/form-data").get_json()
+    assert (done["dry_run"], done["added"]) == (False, 2)
+    again = call(admin, "POST", path + "?dry_run=1",
+                 data={"file": (io.BytesIO(csv), "block.csv")},
+                 content_type="multipart/form-data").get_json()
+    assert (again["added"], again["existing"]) == (0, 2)
+    assert [a[0] for a in actions(app)] == ["number_list.import"]
 
 
 def test_supervisors_are_kept_out_of_admin_apis_but_reach_voicemail(app, console_user):

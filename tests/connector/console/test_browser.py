@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 from connector import db
 from connector.voice import groups
@@ -218,10 +218,16 @@ def test_the_user_editor_changes_a_user_and_the_audit_log_shows_it(app, clock,
     now = clock.current
     with db.get_engine(app).begin() as conn:
         from connector.schema import agent_groups
+        from connector.voice import numbers
+        from connector.voice.numbers import NumberChanges, Route
 
         for name, label in (("sales", "営業"), ("support", "サポート")):
             conn.execute(insert(agent_groups).values(name=name, display_name=label,
                                                      created_at=now, updated_at=now))
+        numbers.save_number(conn, "+81312345678", NumberChanges(
+            label="代表", route=Route.parse("voicemail")), now=now)
+        support = conn.execute(select(agent_groups.c.id).where(
+            agent_groups.c.name == "support")).scalar_one()
     console = console_factory(app)
     page = console.sign_in(console.page(), "admin1", path=f"/console/users/{person.id}")
     page.wait_for_selector("#user-form")
@@ -229,10 +235,16 @@ def test_the_user_editor_changes_a_user_and_the_audit_log_shows_it(app, clock,
     page.fill("#extension", "207")
     page.select_option("#role", "supervisor")
     page.check("text=サポート")
-    shot(page, "console-user-editor", docs=True)
+    page.select_option(f"#skill-{support}", "2")
+    page.check('.caller-id-row[data-number="+81312345678"] input[name="default_caller_id"]')
     page.click("#save-user")
     page.wait_for_selector("#saved")
     assert page.input_value("#extension") == "207"
+    assert page.input_value(f"#skill-{support}") == "2"
+    assert page.is_checked('.caller-id-row[data-number="+81312345678"] '
+                           'input[name="caller_ids"]')  # the default is allowed too
+    assert "user.update" in page.inner_text("#user-history")
+    shot(page, "console-user-editor", docs=True)
     page.goto(f"{console.url}/console/audit")
     audit = page.inner_text("#audit-table")
     assert "user.update" in audit and "user:agent7" in audit and "207" in audit

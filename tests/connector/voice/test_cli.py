@@ -255,6 +255,18 @@ def test_number_list_messages_follow_the_cli_language(run, tmp_path):
     assert bad.exit_code == 1 and "'12*'" in bad.output and "行" not in bad.output
 
 
+def test_a_dry_run_import_reports_and_adds_nothing(run, tmp_path):
+    csv = tmp_path / "block.csv"
+    csv.write_bytes("090-1234-5678,迷惑\nabc,x\n".encode())
+    preview = run("--lang", "en", "numbers", "block", "import", "--dry-run", str(csv))
+    assert "dry run (nothing added): would add 1, already listed 0, would refuse 1" in (
+        preview.output)
+    assert preview.exit_code == 1  # a refused row fails the check, as it fails the import
+    assert "090-1234-5678" not in run("numbers", "block", "list").output
+    imported = run("--lang", "en", "numbers", "block", "import", str(csv))
+    assert "added 1, already listed 0, refused 1" in imported.output
+
+
 def test_cli_language_setting_and_lang_option(run, tmp_path):
     config = tmp_path / "cti.toml"
     config.write_text(config.read_text(encoding="utf-8") + '\n[cli]\nlanguage = "en"\n',

@@ -93,7 +93,7 @@ def test_group_rings_only_available_agents_with_the_group_parameter(env):
     env.sim.run_until_idle()
 
     assert call.answered_by == "client:ito" and kato.rung == []
-    assert sato.rung[0].parameters["cti_group"] == "support"
+    assert sato.rung[0].parameters["cti_group"] == "サポート"  # shown to the agent
     record = env.record(call.call_sid)
     legs = {leg["to_number"]: leg for leg in env.legs(call.call_sid)}
     assert record["outcome"] == "answered" and record["agent_id"] == legs["client:ito"]["agent_id"]

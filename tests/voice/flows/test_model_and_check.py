@@ -65,6 +65,12 @@ next = "c"
 [nodes.f]
 kind = "agent"
 agent = "sato"
+next = "j"
+
+[nodes.j]
+kind = "group"
+group = "vip"
+priority = 5
 next = "h"
 
 [nodes.h]
@@ -83,6 +89,11 @@ app = "入電記録"
 key_field = "電話番号"
 key = "{caller_e164}"
 values = { "件名" = "{item}" }
+next = "k"
+
+[nodes.k]
+kind = "sms"
+body = "{name}様、折り返しご連絡します。"
 next = "g"
 
 [nodes.g]
@@ -94,6 +105,7 @@ notify = ["sales@example.co.jp"]
     flow = tomlio.load(text)
     assert tomlio.load(tomlio.dump(flow)) == flow
     assert flow.node("c").get("keys") == {"#": "d", "*": "f", "1": "e"}
+    assert flow.node("j").get("priority") == 5
 
 
 def test_missing_target_names_node_field_and_line():
@@ -148,6 +160,10 @@ next = "a"
     ('kind = "lookup"\ncrm = "kintone"\napp = "x"\nthen = "a"\nelse = "a"', "field: needed"),
     ('kind = "hangup"\ncolour = "red"', "colour: unknown field for a hangup node"),
     ('kind = "menu"\nsay = "x"\nkeys = { 1 = "a" }\ntimeout = 0', "from 1 to 30"),
+    ('kind = "sms"\nnext = "a"', "template: give template (an SMS template's name) or body"),
+    ('kind = "sms"\nbody = "' + "あ" * 671 + '"\nnext = "a"', "body: at most 670 characters"),
+    ('kind = "group"\ngroup = "vip"\npriority = 10',
+     "priority: must be a whole number from 0 to 9"),
     ('kind = "schedule"\ndefault = "a"\ntimezone = "Mars/Base"', "not a time zone"),
     ('kind = "schedule"\ndefault = "a"\n[[nodes.a.rules]]\ndays = ["x"]\ngoto = "a"',
      "rule 1: days"),

@@ -15,8 +15,19 @@ async function load() {
   table.replaceChildren(...(files.length ? files.map(row) : [el("tr", {}, el("td", { colspan: 5 }, t.no_rows))]));
 }
 
+// 再生 loads the file through the console's admin API (the session cookie authorises it)
+// into one player under the table, so only the file asked for is fetched.
+function play(audio) {
+  const player = document.getElementById("audio-player");
+  player.src = `/console/api/admin/flow-audio/${encodeURIComponent(audio.name)}/content`;
+  player.dataset.playing = audio.name;
+  player.hidden = false;
+  player.play().catch(() => {});  // a browser may refuse autoplay; the controls remain
+}
+
 function row(audio) {
-  const actions = el("td", {});
+  const actions = el("td", {}, el("button", { type: "button", class: "link", "data-play": audio.name,
+    onclick: () => play(audio) }, t.play));
   if (canDelete) {
     actions.append(el("button", { type: "button", class: "link danger", "data-delete": audio.name,
       onclick: guarded(box, () => remove(audio)) }, t.delete));

@@ -35,22 +35,29 @@ async function add(section, form) {
   if (answer.ok) { form.reset(); await load(section); }
 }
 
-async function upload(section, form) {
+// 確認 sends the file with ?dry_run=1 (nothing is written) and shows what an import would add
+// and refuse; この内容で登録 then imports the same file. アップロード imports at once.
+async function upload(section, form, preview) {
   const data = new FormData();
   const [file] = form.file.files;
   if (file) data.append("file", file);
-  const answer = await api("POST", `admin/number-lists/${section.dataset.list}/import`, data);
+  const path = `admin/number-lists/${section.dataset.list}/import${preview ? "?dry_run=1" : ""}`;
+  const answer = await api("POST", path, data);
   const area = section.querySelector(".import-report");
   const rejected = area.querySelector("table.rejected");
+  const confirm = area.querySelector(".confirm-import");
   if (!answer.ok) { report(box, answer); area.hidden = true; return; }
   box.hidden = true;
   const found = answer.data;
   area.hidden = false;
-  area.querySelector(".report-text").textContent = fill(t.import_report,
+  area.querySelector(".report-text").textContent = fill(
+    found.dry_run ? t.preview_report : t.import_report,
     { added: found.added, existing: found.existing, errors: found.errors.length });
   rejected.hidden = found.errors.length === 0;
   rejected.tBodies[0].replaceChildren(...found.errors.map((e) => el("tr", {},
     el("td", { class: "num" }, e.row), el("td", {}, e.value), el("td", {}, lang === "ja" ? e.message_ja : e.message_en))));
+  confirm.hidden = !(found.dry_run && found.added > 0);
+  if (found.dry_run) return;
   form.reset();
   await load(section);
 }
@@ -66,6 +73,11 @@ for (const section of document.querySelectorAll("section.number-list")) {
   const adding = section.querySelector("form.add-rule");
   const importing = section.querySelector("form.import-rules");
   if (adding) adding.addEventListener("submit", guarded(box, () => add(section, adding)));
-  if (importing) importing.addEventListener("submit", guarded(box, () => upload(section, importing)));
+  if (importing) {
+    importing.addEventListener("submit", guarded(box, (event) => upload(section, importing,
+      event.submitter?.value === "preview")));
+    section.querySelector(".confirm-import button").addEventListener("click",
+      guarded(box, () => upload(section, importing, false)));
+  }
   load(section).catch((error) => { box.hidden = false; box.textContent = String(error); });
 }
