@@ -633,6 +633,8 @@ campaign_contacts = Table(
     # The dialing decision: the due contacts of one campaign, earliest first.
     Index("ix_campaign_contacts_due", "campaign_id", "state", "due_at"),
     Index("ix_campaign_contacts_recall", "campaign_id", "state", "recall_at"),
+    # The softphone's campaign panel: the agent's contact now, their recall list.
+    Index("ix_campaign_contacts_owner", "owner_agent_id", "state"),
 )
 
 #: Every dial of a contact (one call record each) and how it went.

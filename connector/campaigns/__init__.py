@@ -30,11 +30,12 @@ def get_service(app: Flask | None = None) -> CampaignService:
 
 
 def init_app(app: Flask) -> None:
-    from . import agent_api, api, dialer, webhooks
+    from . import agent_api, api, crm_lists, dialer, webhooks
 
     app.extensions["cti.campaigns"] = CampaignService()
     app.extensions.setdefault("cti.status_hooks", []).append(dialer.on_status)
     app.extensions.setdefault("cti.tick_hooks", []).append(dialer.tick)
     app.register_blueprint(api.bp)
     app.register_blueprint(agent_api.bp)
+    app.register_blueprint(crm_lists.bp)
     app.register_blueprint(webhooks.bp)

@@ -8,6 +8,9 @@
 * ``POST /api/campaigns/contacts/<cid>/result`` — ``{"result", "note"?, "recall"?: {"after":
   "10m"|"1h"|"1d"} | {"at": ISO}, "recall_for"?: "me"|"campaign", "do_not_call"?: bool}``.
 * ``GET /api/campaigns/recalls`` — the agent's recalls, soonest first.
+* ``GET /api/campaigns/current`` — the contact the agent works on now (プレビュー, 発信中 or
+  後処理, in any campaign) with its campaign and CRM records, ``{"contact": null}`` when none:
+  what the softphone's campaign panel shows, also for a progressive call bridged to them.
 """
 
 from __future__ import annotations
@@ -51,8 +54,28 @@ def mine() -> Any:
     with db.get_engine().connect() as conn:
         found = [c for c in store.all_campaigns(conn)
                  if c.status in ("running", "paused") and agent.id in dialer.member_ids(conn, c)]
-    return jsonify({"campaigns": [{"id": c.id, "name": c.name, "status": c.status,
-                                   "mode": c.settings.mode} for c in found]})
+    return jsonify({"campaigns": [campaign_summary(c) for c in found]})
+
+
+def campaign_summary(campaign: Campaign) -> dict[str, Any]:
+    """What an agent's screen needs of a campaign: its mode and the results to choose from."""
+    return {"id": campaign.id, "name": campaign.name, "status": campaign.status,
+            "mode": campaign.settings.mode,
+            "dispositions": [{"code": d.code, "label": d.label, "final": d.final}
+                             for d in campaign.settings.dispositions]}
+
+
+@bp.get("/current")
+@require_auth("agent")
+def current() -> Any:
+    agent = current_agent()
+    with db.get_engine().connect() as conn:
+        row = store.working_contact(conn, agent.id)
+        campaign = store.get(conn, row.campaign_id) if row is not None else None
+    if row is None or campaign is None:
+        return jsonify({"contact": None})
+    return jsonify({"contact": contact_json(row), "campaign": campaign_summary(campaign),
+                    "customer": customer_of(row.e164)})
 
 
 @bp.post("/<int:campaign_id>/preview/next")
@@ -133,8 +156,11 @@ def enter_result(contact_id: int) -> Any:
         recall_at, owner = _recall(body, campaign, agent.id, now)
         following = results.after_disposition(recall_at)
         note = body.get("note", "")[:2000]
+        # A final result stays with the agent who entered it (their キャンペーン統計); a recall
+        # belongs to whoever it rings (this agent, or nobody for the campaign's own).
         store.settle(conn, row.id, state=following.state, due=following.due,
-                     result=body["result"], agent_note=note, owner_agent_id=owner,
+                     result=body["result"], agent_note=note,
+                     owner_agent_id=owner if recall_at is not None else agent.id,
                      recall_at=recall_at, now=now, from_states=("wrapup",))
         if body.get("do_not_call"):
             store.mark_do_not_call(conn, row.e164, f"{campaign.name}: {body['result']}",

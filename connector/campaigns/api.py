@@ -72,7 +72,7 @@ def create_campaign() -> Any:
 @require_auth("supervisor")
 def get_campaign(campaign_id: int) -> Any:
     with db.get_engine().connect() as conn:
-        campaign = _campaign(conn, campaign_id)
+        campaign = find_campaign(conn, campaign_id)
     return jsonify({"campaign": campaign.public()})
 
 
@@ -81,14 +81,14 @@ def get_campaign(campaign_id: int) -> Any:
 def change_campaign(campaign_id: int) -> Any:
     body = fields(json_object(), {}, {"name": str, "settings": dict})
     with db.get_engine().begin() as conn:
-        campaign = _campaign(conn, campaign_id)
+        campaign = find_campaign(conn, campaign_id)
         settings = (_checked_settings(conn, body["settings"], campaign)
                     if "settings" in body else None)
         name = body["name"].strip()[:100] if "name" in body else None
         if name and name != campaign.name and store.by_name(conn, name) is not None:
             raise invalid_fields({"name": texts.NAME_TAKEN}, {"name": "taken"})
         store.change(conn, campaign_id, now=clock.now(), name=name, settings=settings)
-        campaign = _campaign(conn, campaign_id)
+        campaign = find_campaign(conn, campaign_id)
     return jsonify({"campaign": campaign.public()})
 
 
@@ -96,7 +96,7 @@ def change_campaign(campaign_id: int) -> Any:
 @require_auth("admin")
 def delete_campaign(campaign_id: int) -> Any:
     with db.get_engine().begin() as conn:
-        campaign = _campaign(conn, campaign_id)
+        campaign = find_campaign(conn, campaign_id)
         if campaign.status == "running":
             raise APIError(409, "running", texts.BAD_TRANSITION.format(status=campaign.status))
         store.remove(conn, campaign_id)
@@ -109,14 +109,14 @@ def transition(campaign_id: int, action: str) -> Any:
     allowed_from, target = TRANSITIONS[action]
     now = clock.now()
     with db.get_engine().begin() as conn:
-        campaign = _campaign(conn, campaign_id)
+        campaign = find_campaign(conn, campaign_id)
         if campaign.status not in allowed_from:
             raise APIError(409, "bad_transition",
                            texts.BAD_TRANSITION.format(status=campaign.status))
         store.change(conn, campaign_id, now=now, status=target)
         if action == "stop":
             store.stop_contacts(conn, campaign_id, now)
-        campaign = _campaign(conn, campaign_id)
+        campaign = find_campaign(conn, campaign_id)
     if target == "running":
         dialer.nudge()
     return jsonify({"campaign": campaign.public()})
@@ -133,8 +133,8 @@ def import_contacts(campaign_id: int) -> Any:
     skip_invalid = request.args.get("skip_invalid") == "true"
     now = clock.now()
     with db.get_engine().begin() as conn:
-        campaign = _campaign(conn, campaign_id)
-        check = _dial_check(conn, campaign)
+        campaign = find_campaign(conn, campaign_id)
+        check = dial_check(conn, campaign)
         try:
             parsed = calllist.parse_call_list(data, mapping=mapping, has_header=header,
                                               check=check,
@@ -178,7 +178,7 @@ def _mapping() -> dict[str, Any] | None:
     return mapping
 
 
-def _dial_check(conn: Any, campaign: Campaign) -> calllist.Check:
+def dial_check(conn: Any, campaign: Campaign) -> calllist.Check:
     """May the campaign call this number: CF-12 from its caller ID, the restriction and the
     block lists, the do-not-call marks."""
     runtime = get_runtime()
@@ -212,7 +212,7 @@ def list_contacts(campaign_id: int) -> Any:
         raise invalid_fields({"after" if not after.isdigit() else "limit": Text(
             "整数で指定してください（limit は 1〜1000）", "an integer (limit: 1 to 1000)")})
     with db.get_engine().connect() as conn:
-        _campaign(conn, campaign_id)
+        find_campaign(conn, campaign_id)
         rows = store.contacts(conn, campaign_id, state=state, limit=int(limit),
                               after_id=int(after))
     return jsonify({"contacts": [contact_json(r) for r in rows],
@@ -225,7 +225,7 @@ def list_contacts(campaign_id: int) -> Any:
 @require_auth("supervisor")
 def campaign_stats(campaign_id: int) -> Any:
     with db.get_engine().connect() as conn:
-        campaign = _campaign(conn, campaign_id)
+        campaign = find_campaign(conn, campaign_id)
         return jsonify({"campaign": stats.campaign_stats(conn, campaign),
                         "agents": stats.agent_stats(conn, campaign)})
 
@@ -237,7 +237,7 @@ def campaign_stats_csv(campaign_id: int) -> Any:
     if encoding not in ENCODINGS:
         raise invalid_fields({"encoding": Text("utf-8 か cp932 です", "utf-8 or cp932")})
     with db.get_engine().connect() as conn:
-        campaign = _campaign(conn, campaign_id)
+        campaign = find_campaign(conn, campaign_id)
         header, rows = stats.csv_rows(stats.campaign_stats(conn, campaign),
                                       stats.agent_stats(conn, campaign))
     body = encode_csv(header, rows, encoding)
@@ -289,7 +289,8 @@ def _e164(number: str) -> str:
 
 # --- helpers --------------------------------------------------------------------------------
 
-def _campaign(conn: Any, campaign_id: int) -> Campaign:
+def find_campaign(conn: Any, campaign_id: int) -> Campaign:
+    """The campaign, or 404."""
     campaign = store.get(conn, campaign_id)
     if campaign is None:
         raise APIError(404, "not_found", texts.NOT_FOUND)

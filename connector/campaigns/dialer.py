@@ -128,6 +128,8 @@ def tick_campaign(campaign: Campaign, now: datetime) -> int:
     settings = campaign.settings
     if not window.is_open(settings.window, now, get_service().calendar):
         return 0
+    if settings.survey is not None:
+        return _tick_survey(campaign, now)
     board = get_acd().board
     with db.get_engine().connect() as conn:
         members = member_ids(conn, campaign)
@@ -151,6 +153,22 @@ def tick_campaign(campaign: Campaign, now: datetime) -> int:
     return placed
 
 
+def _tick_survey(campaign: Campaign, now: datetime) -> int:
+    """A survey needs no agent: up to ``max_channels`` calls at once, the earliest due first."""
+    with db.get_engine().connect() as conn:
+        count = campaign.settings.max_channels - store.in_flight(conn, campaign.id)
+        rows = store.due_contacts(conn, campaign.id, [], now, limit=count) if count > 0 else []
+    placed = 0
+    for row in rows[:max(count, 0)]:
+        try:
+            dial(campaign, row.id, None, now)
+            placed += 1
+        except DialRefused as refused:
+            log.debug("survey dial skipped", extra={"campaign": campaign.id,
+                                                    "code": refused.code})
+    return placed
+
+
 def member_ids(conn: Connection, campaign: Campaign) -> list[int]:
     """The agents assigned: named ones, then the members of the named groups (once each)."""
     ids = list(store.agent_ids(conn, campaign.settings.agents).values())
@@ -170,9 +188,10 @@ def _complete_if_done(campaign: Campaign, now: datetime) -> None:
 
 # --- one dial ---------------------------------------------------------------------------------
 
-def dial(campaign: Campaign, contact_id: int, agent_id: int, now: datetime, *,
+def dial(campaign: Campaign, contact_id: int, agent_id: int | None, now: datetime, *,
          from_state: str = "pending") -> int:
-    """Dial one contact for one agent; returns the attempt's id.
+    """Dial one contact for one agent (``None``: a survey, which no agent takes); returns the
+    attempt's id.
 
     Raises:
         DialRefused: ``agent_busy`` (the agent is not free), ``taken`` (the contact is no
@@ -185,11 +204,12 @@ def dial(campaign: Campaign, contact_id: int, agent_id: int, now: datetime, *,
     board = get_acd().board
     placeholder = "CM" + secrets.token_hex(16)
     ttl_seconds = settings.ring_seconds + settings.agent_ring_seconds + 30
-    with db.get_engine().begin() as conn:
-        claimed = presence_ops.ring(conn, board, placeholder, [agent_id], max_agents=1,
-                                    ring_seconds=ttl_seconds, group_id=None, now=now)
-    if not claimed:
-        raise DialRefused("agent_busy")
+    if agent_id is not None:
+        with db.get_engine().begin() as conn:
+            claimed = presence_ops.ring(conn, board, placeholder, [agent_id], max_agents=1,
+                                        ring_seconds=ttl_seconds, group_id=None, now=now)
+        if not claimed:
+            raise DialRefused("agent_busy")
     try:
         with db.get_engine().begin() as conn:
             contact, attempt_id = _start_attempt(conn, campaign, contact_id, agent_id, now,
@@ -200,7 +220,8 @@ def dial(campaign: Campaign, contact_id: int, agent_id: int, now: datetime, *,
     return _place_call(campaign, contact, attempt_id, agent_id, placeholder, now)
 
 
-def _start_attempt(conn: Connection, campaign: Campaign, contact_id: int, agent_id: int,
+def _start_attempt(conn: Connection, campaign: Campaign, contact_id: int,
+                   agent_id: int | None,
                    now: datetime, from_state: str) -> tuple[Any, int]:
     if from_state == "pending":
         taken = store.take(conn, contact_id, "dialing", agent_id, now)
@@ -241,7 +262,7 @@ def refusal_of(conn: Connection, e164: str, caller_id: str) -> str | None:
     return None
 
 
-def _place_call(campaign: Campaign, contact: Any, attempt_id: int, agent_id: int,
+def _place_call(campaign: Campaign, contact: Any, attempt_id: int, agent_id: int | None,
                 placeholder: str, now: datetime) -> int:
     runtime, settings, board = get_runtime(), campaign.settings, get_acd().board
     client = rest_client()
@@ -262,8 +283,9 @@ def _place_call(campaign: Campaign, contact: Any, attempt_id: int, agent_id: int
         with db.get_engine().begin() as conn:
             finish_attempt(conn, campaign, attempt_id, result, now)
         return attempt_id
-    board.rekey(agent_id, placeholder, call.sid,
-                (settings.ring_seconds + settings.agent_ring_seconds + 30) * 1000)
+    if agent_id is not None:
+        board.rekey(agent_id, placeholder, call.sid,
+                    (settings.ring_seconds + settings.agent_ring_seconds + 30) * 1000)
     with db.get_engine().begin() as conn:
         store.change_attempt(conn, attempt_id, call_sid=call.sid)
         store.set_last_call(conn, contact.id, call.sid, now)
@@ -272,10 +294,16 @@ def _place_call(campaign: Campaign, contact: Any, attempt_id: int, agent_id: int
             now=now, from_number=settings.caller_id, to_number=contact.e164,
             customer_number=contact.e164, our_number=settings.caller_id, agent_id=agent_id,
             customer=_customer(contact), detail=f"campaign:{campaign.id}")
-        presence_record_call(conn, agent_id, call.sid, now)
+        if agent_id is not None:
+            presence_record_call(conn, agent_id, call.sid, now)
     log.info("campaign call placed", extra={"campaign": campaign.id, "call_sid": call.sid,
                                             "to": masked(contact.e164)})
     return attempt_id
+
+
+def survey_url(attempt_id: int, asked: int) -> str:
+    return (f"{get_runtime().base_url}/twilio/campaigns/survey?attempt={attempt_id}"
+            f"&asked={asked}")
 
 
 def answer_url(attempt_id: int) -> str:
@@ -292,7 +320,10 @@ def presence_record_call(conn: Connection, agent_id: int, call_sid: str, now: da
     presence.set_status(conn, agent_id, "ringing", now=now, call_sid=call_sid)
 
 
-def _free_agent(board: AgentBoard, agent_id: int, placeholder: str, now: datetime) -> None:
+def _free_agent(board: AgentBoard, agent_id: int | None, placeholder: str, now: datetime
+                ) -> None:
+    if agent_id is None:
+        return
     with db.get_engine().begin() as conn:
         presence_ops.rang_out(conn, board, agent_id, placeholder, now=now, settings=None,
                               counted=False)
@@ -339,6 +370,10 @@ def on_status(form: Any) -> None:
         if campaign is None:
             return
         row = call_records.get_row(conn, sid)
+        if status == "completed" and campaign.settings.survey is not None and (
+                attempt.answered_at is not None):
+            finish_attempt(conn, campaign, attempt.id, "no_result", now)  # hung up unanswered
+            return
         if status == "completed" and (attempt.bridged_at is not None or (
                 row is not None and row["answered_at"] is not None)):
             _conversation_over(conn, attempt, now)  # before the dial action: same result

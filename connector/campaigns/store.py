@@ -296,6 +296,16 @@ def contacts_of_agent(conn: Connection, campaign_id: int, agent_id: int, state: 
         campaign_contacts.c.owner_agent_id == agent_id).order_by(campaign_contacts.c.id)))
 
 
+def working_contact(conn: Connection, agent_id: int) -> Any:
+    """The contact the agent works on now — in preview, being dialed for them, or waiting for
+    their result — the latest first (an agent has one at a time; a second would be a race
+    the newest wins)."""
+    c = campaign_contacts.c
+    return conn.execute(select(campaign_contacts).where(
+        c.owner_agent_id == agent_id, c.state.in_(("preview", "dialing", "wrapup"))
+    ).order_by(c.updated_at.desc(), c.id.desc()).limit(1)).first()
+
+
 def expire_wrapups(conn: Connection, campaign_id: int, before: datetime, now: datetime) -> int:
     """Talked-to contacts whose agent never entered a result end as 未入力 (``no_result``)."""
     return conn.execute(update(campaign_contacts).where(

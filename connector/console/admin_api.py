@@ -1,10 +1,11 @@
 """``/console/api/...``: the console's admin screens call the product's own JSON APIs.
 
-The numbers, block lists, flows, audio and voicemail screens need exactly what
-``/api/admin/*`` and ``/api/voicemail/*`` already do, with their validation and their error
-answers (422 with the fields, a flow's problems with line and node). Those APIs take a bearer
-token; the console has its cookie. So ``/console/api/admin/<path>`` and
-``/console/api/voicemail/<path>`` find the API view the same path and method would reach, check
+The numbers, block lists, flows, audio, voicemail and campaign screens need exactly what
+``/api/admin/*``, ``/api/voicemail/*`` and ``/api/campaigns/*`` already do, with their
+validation and their error answers (422 with the fields, a flow's problems with line and
+node). Those APIs take a bearer token; the console has its cookie. So
+``/console/api/admin/<path>``, ``/console/api/voicemail/<path>`` and
+``/console/api/campaigns/<path>`` find the API view the same path and method would reach, check
 the console's own rules — signed in, CSRF for changes, the permission table's cell for the
 screen and action, and the role the API itself needs — then run that view (without its bearer
 check) and return its answer unchanged. Every change that succeeds is written to the audit log.
@@ -72,6 +73,7 @@ ENDPOINTS: dict[str, Reach] = {
     "flow_voicemail.list_messages": Reach("voicemail", "view", _SV),
     "flow_voicemail.mark_handled": Reach("voicemail", "update", _SV, "voicemail.handled"),
     "flow_voicemail.delete_messages": Reach("voicemail", "delete", _SV, "voicemail.delete"),
+    "campaigns_admin.transition": Reach("campaigns", "update", _SV, "campaign.transition"),
 }
 
 _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
@@ -86,6 +88,11 @@ def admin_api(rest: str) -> Any:
 @bp.route("/api/voicemail/<path:rest>", methods=_METHODS, endpoint="voicemail_api")
 def voicemail_api(rest: str) -> Any:
     return _forward(f"/api/voicemail/{rest}".rstrip("/"))
+
+
+@bp.route("/api/campaigns/<path:rest>", methods=_METHODS, endpoint="campaigns_api")
+def campaigns_api(rest: str) -> Any:
+    return _forward(f"/api/campaigns/{rest}")
 
 
 admin_api.max_body_bytes = MAX_BODY_BYTES  # type: ignore[attr-defined]

@@ -29,7 +29,8 @@ NAV = (("console.board", "board", "board"), ("console.history", "history", "hist
        ("console.numbers_admin", "numbers", "numbers"),
        ("console.flows_admin", "flows", "flows"), ("console.audio_admin", "audio", "audio"),
        ("console.number_lists_admin", "number_lists", "number_lists"),
-       ("console.crm_admin", "crm", "crm"), ("console.voicemail_page", "voicemail", "voicemail"))
+       ("console.crm_admin", "crm", "crm"), ("console.voicemail_page", "voicemail", "voicemail"),
+       ("console.campaigns_page", "campaigns", "campaigns"))
 
 
 class FormError(ValueError):

@@ -16,7 +16,7 @@ from ..schema import console_permissions
 
 SCREENS = ("board", "history", "recordings", "stats", "users", "stop_statuses", "permissions",
            "audit", "security", "checks", "numbers", "flows", "audio", "number_lists", "crm",
-           "voicemail", "monitor")
+           "voicemail", "monitor", "campaigns")
 ACTIONS = ("view", "update", "delete", "download")
 CONSOLE_ROLES = ("supervisor", "admin")
 
@@ -38,6 +38,8 @@ _SUPERVISOR = {
     "crm": set(),
     "voicemail": {"view", "update"},
     "monitor": {"view", "update"},  # CF-11: listen to, whisper to, join agents' calls
+    # Supervisors run campaigns (start, pause, stop) and report on them; admins set them up.
+    "campaigns": {"view", "update", "download"},
 }
 #: The built-in permissions: admins may do everything, supervisors watch and report.
 DEFAULTS: dict[str, dict[str, set[str]]] = {

@@ -15,6 +15,7 @@ import requests
 
 from ..base import AdapterEnvironment, CallLog, Check, CRMAdapter, Customer, WriteResult
 from ..errors import AdapterConfigError, AdapterPermanentError, AdapterTemporaryError
+from .calllists import call_list_pages, list_query, view_condition
 from .checks import ConnectionCheck
 from .client import KintoneClient
 from .errors import KintoneError, record_errors
@@ -106,6 +107,17 @@ class KintoneAdapter(CRMAdapter):
         """
         app = self._crm_app
         for page in self._sync_pages(app, since):
+            for record in page:
+                yield self._customer(app, record)
+
+    def call_list(self, *, view: str = "", condition: str = "",
+                  app_name: str = "") -> Iterator[Customer]:
+        """The customers of a call list (発信リスト): the records of the CRM app's ``view``
+        and/or matching ``condition`` (a kintone query condition), in the view's order."""
+        app = self._app_named(app_name) if app_name else self._crm_app
+        found = view_condition(self.client, app, view) if view else None
+        pages = call_list_pages(self.client, app, list_query(found, condition), self.log)
+        for page in pages:
             for record in page:
                 yield self._customer(app, record)
 

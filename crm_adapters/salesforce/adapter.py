@@ -21,7 +21,7 @@ import requests
 
 from ..base import AdapterEnvironment, CallLog, Check, CRMAdapter, Customer, WriteResult
 from ..errors import AdapterConfigError, AdapterRateLimited, AdapterTemporaryError
-from . import soql
+from . import calllists, soql
 from .auth import JwtBearerAuth
 from .checks import run_checks
 from .owners import OwnerDirectory
@@ -132,6 +132,27 @@ class SalesforceAdapter(CRMAdapter):
                           f"the check itself failed ({type(exc).__name__}: {exc})")]
 
     # -- internals ---------------------------------------------------------------------------
+
+    def call_list(self, *, sobject: str = "", list_view: str = "",
+                  query: str = "") -> Iterator[Customer]:
+        """The customers of a call list (発信リスト): the records of ``sobject``'s list view
+        ``list_view`` (its id), or of the SOQL ``query``, read with the adapter's fields.
+
+        Raises:
+            AdapterConfigError: The object is not one of ``lookup_objects``.
+        """
+        self._require_api()
+        if list_view:
+            described = self.rest.get(calllists.list_view_path(sobject, list_view))
+            query = str(described.get("query") or "")
+        sobject = calllists.object_of(query)
+        if sobject not in self.settings.lookup_objects:
+            raise AdapterConfigError(f"{sobject} is not one of lookup_objects "
+                                     f"({', '.join(self.settings.lookup_objects)})",
+                                     adapter=self.name)
+        fields = self.settings.fields_for(sobject).select_fields()
+        for row in self.rest.query_all(calllists.with_fields(query, fields)):
+            yield self._customer(row, sobject)
 
     def _require_api(self) -> None:
         if not self.settings.uses_api:

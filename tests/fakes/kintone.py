@@ -116,6 +116,7 @@ class FakeApp:
     guest_space_id: int | None = None
     records: dict[int, dict[str, Any]] = field(default_factory=dict)
     next_id: int = 1
+    views: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def types(self) -> dict[str, str]:
         types = {code: p["type"] for code, p in self.properties.items()}
@@ -267,6 +268,7 @@ class FakeKintone:
             ("records", "PUT"): ("edit", self.update_records),
             ("records/cursor", "POST"): ("view", self.create_cursor),
             ("app/form/fields", "GET"): ("fields", self.get_fields),
+            ("app/views", "GET"): ("admin", self.get_views),
         }
         if (api, method) not in routes:
             raise KintoneFault(404, "GAIA_NF01", f"{method} {api} is not supported by the fake")
@@ -299,7 +301,7 @@ class FakeKintone:
             if token_app == app_id:
                 granted = permissions
         needed = {"view": {"view"}, "add": {"add"}, "edit": {"edit"}, "upsert": {"add", "edit"},
-                  "fields": set()}[permission]
+                  "fields": set(), "admin": {"admin"}}[permission]
         allowed = granted is not None and needed <= granted and (
             permission != "fields" or bool(granted & {"view", "add", "admin"}))
         if not allowed:
@@ -503,6 +505,17 @@ class FakeKintone:
 
     def get_fields(self, app: FakeApp, params: dict[str, Any]) -> dict[str, Any]:
         return {"properties": json.loads(json.dumps(app.properties)), "revision": "1"}
+
+    def get_views(self, app: FakeApp, params: dict[str, Any]) -> dict[str, Any]:
+        """``GET /app/views.json``: the app's views by name (the app settings API, which an API
+        token may call only with アプリ管理 permission)."""
+        return {"views": json.loads(json.dumps(app.views)), "revision": "1"}
+
+    def add_view(self, app_id: int, name: str, filter_cond: str = "", sort: str = "") -> None:
+        app = self.apps[app_id]
+        app.views[name] = {"type": "LIST", "name": name, "id": str(5000 + len(app.views)),
+                           "filterCond": filter_cond, "sort": sort,
+                           "index": str(len(app.views)), "fields": []}
 
     # -- helpers ---------------------------------------------------------------------------------
 

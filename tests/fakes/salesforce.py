@@ -176,6 +176,8 @@ class FakeSalesforce(SignInEndpoints, LightningPages, FieldSecurity):
         self._failures: list[str] = []
         self._token_failures: list[tuple[str, str]] = []
         self._cursors: dict[str, list[dict[str, Any]]] = {}
+        #: (object, list view id) -> the SOQL its describe answers
+        self.list_views: dict[tuple[str, str], str] = {}
         self._counter = 0
         self._lock = threading.RLock()
         self.integration_user_id = self.add_user(username, "integration@example.com")
@@ -292,6 +294,9 @@ class FakeSalesforce(SignInEndpoints, LightningPages, FieldSecurity):
             return self._query(request.args.get("q", ""), version)
         if method == "GET" and rest.startswith("query/"):
             return self._next_page(rest.split("/", 1)[1], version)
+        list_view = re.fullmatch(r"sobjects/(\w+)/listviews/(\w+)/describe/?", rest)
+        if method == "GET" and list_view:
+            return self._describe_list_view(list_view.group(1), list_view.group(2))
         described = re.fullmatch(r"sobjects/(\w+)/describe/?", rest)
         if method == "GET" and described:
             return self._describe(described.group(1))
@@ -415,6 +420,20 @@ class FakeSalesforce(SignInEndpoints, LightningPages, FieldSecurity):
             self._cursors[locator] = remainder
             body["nextRecordsUrl"] = f"/services/data/v{version}/query/{locator}"
         return _json(body)
+
+    def add_list_view(self, sobject: str, label: str, query: str) -> str:
+        """A list view whose describe answers ``query`` (the SOQL Salesforce generates from
+        its filters, e.g. ``SELECT Name, Id FROM Contact WHERE … ORDER BY Name ASC``)."""
+        view_id = f"00B{len(self.list_views) + 1:012d}"
+        self.list_views[(sobject, view_id)] = query
+        return view_id
+
+    def _describe_list_view(self, sobject: str, view_id: str) -> Response:
+        query = self.list_views.get((sobject, view_id))
+        if query is None:
+            raise SalesforceError(404, "NOT_FOUND", "The requested resource does not exist")
+        return _json({"id": view_id, "query": query, "sobjectType": sobject,
+                      "columns": [], "orderBy": [], "scope": None, "whereCondition": {}})
 
     def _describe(self, sobject: str) -> Response:
         if sobject not in self.schema:

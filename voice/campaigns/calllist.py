@@ -18,7 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -61,10 +61,12 @@ class Rejected:
     message_ja: str
     message_en: str
     value: str = ""
+    record: str = ""  # a CRM list's record id ("" for a file's row)
 
     def public(self) -> dict[str, Any]:
-        return {"line": self.line, "code": self.code, "value": self.value,
-                "message_ja": self.message_ja, "message_en": self.message_en}
+        found = {"line": self.line, "code": self.code, "value": self.value,
+                 "message_ja": self.message_ja, "message_en": self.message_en}
+        return {**found, "record": self.record} if self.record else found
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,25 @@ def parse_call_list(data: bytes, *, mapping: Mapping[str, str | int] | None = No
     return ParsedList(tuple(accepted), tuple(rejected),
                       tuple(c.strip() for c in header_row) if has_header else None,
                       encoding, "tab" if delimiter == "\t" else "comma")
+
+
+def check_records(records: Sequence[Mapping[str, str]], *, check: Check | None = None,
+                  existing: Collection[str] = ()) -> tuple[list[Row], list[Rejected]]:
+    """Check a call list read from a CRM as a file's rows are checked.
+
+    Args:
+        records: One mapping per record, in the CRM's order: ``phone``, ``name``,
+            ``company``, ``crm_id`` (the record id, named in every rejection).
+
+    Returns:
+        The accepted rows and the rejected ones; ``line`` is the record's position from 1.
+    """
+    names = list(KNOWN_FIELDS)
+    rows = [[str(record.get(name) or "") for name in names] for record in records]
+    accepted, rejected = _check_rows(rows, 0, {n: i for i, n in enumerate(names)}, check,
+                                     set(existing), keep_empty=True)
+    ids = {i + 1: row[names.index("crm_id")] for i, row in enumerate(rows)}
+    return accepted, [replace(r, record=ids.get(r.line, "")) for r in rejected]
 
 
 def _decode(data: bytes) -> tuple[str, str]:
@@ -216,14 +237,14 @@ def _columns(mapping: Mapping[str, str | int] | None, header: list[str] | None
 
 
 def _check_rows(rows: list[list[str]], start: int, columns: Mapping[str, int],
-                check: Check | None, seen_before: set[str]
+                check: Check | None, seen_before: set[str], keep_empty: bool = False
                 ) -> tuple[list[Row], list[Rejected]]:
     accepted: list[Row] = []
     rejected: list[Rejected] = []
     first_line: dict[str, int] = {}
     for index in range(start, len(rows)):
         row, line = rows[index], index + 1
-        if not _cells(row):
+        if not _cells(row) and not keep_empty:  # a blank line of a file; a record is reported
             continue
         values = {name: row[col].strip()[:MAX_CELL] if col < len(row) else ""
                   for name, col in columns.items()}

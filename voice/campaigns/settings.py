@@ -16,6 +16,7 @@ from voice import numbering
 from voice.numbering import NumberError
 
 from .results import DISPOSITION_CODE, RETRYABLE, SYSTEM_RESULTS
+from .survey import Survey, parse_survey
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MODES = ("preview", "progressive")
@@ -81,6 +82,7 @@ class CampaignSettings:
     agents: tuple[str, ...] = ()
     groups: tuple[str, ...] = ()
     dispositions: tuple[Disposition, ...] = DEFAULT_DISPOSITIONS
+    survey: Survey | None = None  # the callee answers with a key; no agent on the call
 
     def retry_delay(self, result: str) -> int | None:
         """Minutes before a contact with this result is dialed again; None: not retried."""
@@ -99,11 +101,12 @@ class CampaignSettings:
                 "max_channels": self.max_channels, "agents": list(self.agents),
                 "groups": list(self.groups),
                 "dispositions": [{"code": d.code, "label": d.label, "final": d.final}
-                                 for d in self.dispositions]}
+                                 for d in self.dispositions],
+                "survey": self.survey.public() if self.survey else None}
 
 
 _FIELDS = {"mode", "caller_id", "window", "max_attempts", "retry_minutes", "ring_seconds",
-           "agent_ring_seconds", "max_channels", "agents", "groups", "dispositions"}
+           "agent_ring_seconds", "max_channels", "agents", "groups", "dispositions", "survey"}
 
 
 def parse_settings(data: Mapping[str, Any], base: CampaignSettings | None = None
@@ -125,13 +128,41 @@ def parse_settings(data: Mapping[str, Any], base: CampaignSettings | None = None
                 values[name] = parse(data[name], problems)
             except _Bad as bad:
                 problems[bad.field or name] = bad.problem
+    if "survey" in data:
+        values["survey"], found = parse_survey(data["survey"])
+        problems.update(found)
     if problems:
         raise SettingsError(problems)
     settings = CampaignSettings(**{**base.__dict__, **values})
     if not settings.caller_id:
         raise SettingsError({"caller_id": ("required", "発信者番号は必須です",
                                            "required: one of our numbers")})
+    problems = _survey_problems(settings)
+    if problems:
+        raise SettingsError(problems)
     return settings
+
+
+def _survey_problems(settings: CampaignSettings) -> dict[str, tuple[str, str, str]]:
+    """A survey records the campaign's own results and dials by itself (no agent takes the
+    call, so calls at once are capped by ``max_channels``)."""
+    if settings.survey is None:
+        return {}
+    problems: dict[str, tuple[str, str, str]] = {}
+    for key, code in settings.survey.keys.items():
+        if settings.disposition(code) is None:
+            problems[f"survey.keys.{key}"] = (
+                "unknown_result", "このキャンペーンの結果（dispositions の code）にしてください",
+                "not a result (dispositions code) of this campaign")
+    if settings.mode != "progressive":
+        problems["mode"] = ("survey_needs_progressive",
+                            "アンケートはプログレッシブコールで発信します",
+                            "a survey campaign dials in progressive mode")
+    if settings.max_channels < 1:
+        problems["max_channels"] = ("survey_needs_channels", "アンケートでは同時発信数（1以上）を"
+                                    "指定してください", "a survey campaign needs max_channels "
+                                    "(1 or more): no agent paces it")
+    return problems
 
 
 class _Bad(Exception):

@@ -3,6 +3,7 @@
 
 import { Api } from './api.js';
 import { applyAudioSettings } from './audio.js';
+import { startCampaigns } from './campaigns.js';
 import { loadBridge } from './bridges/index.js';
 import { apiMessage, setLanguage, t } from './i18n.js';
 import { Phone } from './phone.js';
@@ -183,6 +184,7 @@ async function main() {
   ui.translate();
   ui.render(store.state);
   startSms({ root: document, api, store, maxSegments: config.sms_max_segments });
+  startCampaigns({ root: document, api, store, perform });
   tabs.start();
 
   startWindowProtocol({

@@ -78,3 +78,34 @@ def test_preview_dial_refused_when_agent_not_available(campaign_env: CampaignEnv
     left = env.client().post(f"/api/campaigns/{campaign['id']}/preview/next",
                              headers=sato).get_json()["contact"]
     assert left["id"] == contact["id"] and left["state"] == "preview"  # still theirs
+
+
+def test_current_contact_follows_the_agent_from_preview_to_wrapup(campaign_env: CampaignEnv):
+    env = campaign_env
+    env.voice.add_agent("sato")
+    env.sim.on_client("sato", answer_after=1)
+    env.sim.on_number("+819011112222", answer_after=2, hangup_after=10)
+    campaign = env.create(agents=["sato"])
+    env.upload(campaign["id"], b"09011112222,A\n")
+    env.action(campaign["id"], "start")
+    sato = env.voice.login("sato")
+    assert env.client().get("/api/campaigns/current", headers=sato).get_json() == {
+        "contact": None}
+    mine = env.client().get("/api/campaigns/mine", headers=sato).get_json()["campaigns"]
+    assert [d["label"] for d in mine[0]["dispositions"]][:2] == ["受注", "検討"]
+    contact = env.client().post(f"/api/campaigns/{campaign['id']}/preview/next",
+                                headers=sato).get_json()["contact"]
+    now = env.client().get("/api/campaigns/current", headers=sato).get_json()
+    assert (now["contact"]["id"], now["contact"]["state"]) == (contact["id"], "preview")
+    assert now["campaign"]["id"] == campaign["id"] and "matches" in now["customer"]
+    env.client().post(f"/api/campaigns/contacts/{contact['id']}/dial", headers=sato)
+    state = env.client().get("/api/campaigns/current", headers=sato).get_json()
+    assert state["contact"]["state"] == "dialing"
+    env.sim.run(until=env.sim.now() + 60)
+    sato = env.voice.login("sato")
+    state = env.client().get("/api/campaigns/current", headers=sato).get_json()
+    assert state["contact"]["state"] == "wrapup"
+    env.client().post(f"/api/campaigns/contacts/{contact['id']}/result", headers=sato,
+                      json={"result": "success"})
+    assert env.client().get("/api/campaigns/current", headers=sato).get_json() == {
+        "contact": None}

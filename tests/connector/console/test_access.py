@@ -18,7 +18,8 @@ def console_routes(app: Flask) -> list[tuple[str, str]]:
                 "console.login_page", "console.session", "console.start_session",
                 "console.static", "console.chart_js", "console.index"):
             continue
-        path = rule.rule.replace("<int:agent_id>", "1").replace("<call_sid>", "CA1")
+        path = rule.rule.replace("<int:agent_id>", "1").replace("<call_sid>", "CA1").replace(
+            "<int:campaign_id>", "1")
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             routes.append((method, path))
     return routes

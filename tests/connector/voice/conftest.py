@@ -53,6 +53,8 @@ class FakeCRM:
 
     known: dict[str, list[Customer]] = field(default_factory=dict)
     budgets: list[float] = field(default_factory=list)
+    #: name -> adapter, as ``CRMLayer.adapters`` (a test puts a real adapter on a fake here)
+    adapters: dict[str, Any] = field(default_factory=dict)
 
     def caller_lookup(self, e164: str, *, budget: float) -> list[Customer]:
         self.budgets.append(budget)
