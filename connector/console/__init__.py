@@ -14,6 +14,7 @@ def init_app(app: Flask) -> None:
         admin_api,
         admin_pages,
         board,
+        groups_view,
         security,
         settings_view,
         users_view,

@@ -79,6 +79,8 @@ _INTS = {"ring_seconds": (5, 120), "max_active": (0, 999), "max_waiting": (0, 99
          "max_wait_seconds": (10, 7200), "ring_before_queue_seconds": (0, 120),
          "announce_every_seconds": (0, 600), "acw_seconds": (0, 3600),
          "auto_pause_after": (0, 20), "auto_pause_minutes": (0, 480)}
+#: The whole-number settings and their (lowest, highest) values, for forms that offer them.
+INT_RANGES: Mapping[str, tuple[int, int]] = _INTS
 _TEXTS = {"greeting": 500, "whisper": 200, "display_name": 100}
 _URLS = ("queue_music", "hold_music")
 
