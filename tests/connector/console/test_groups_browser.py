@@ -7,9 +7,11 @@ from __future__ import annotations
 import pytest
 
 from connector import db
+from connector.auth import tokens as token_mod
+from connector.console.guard import cookie_value
 from connector.voice import groups
 from tests.connector.console.test_browser import chromium, console_factory, shot  # noqa: F401
-from tests.connector.test_auth import add_agent
+from tests.connector.test_auth import add_agent, login
 
 pytestmark = pytest.mark.browser
 
@@ -61,6 +63,10 @@ def test_admin_makes_a_group_and_sees_field_errors(make_app, console_factory):  
     page.fill("#s-ring_seconds", "15")
     page.click("#group-save")
     page.wait_for_selector("#groups-status.status")
+    page.click('button[data-edit="support"]')  # the saved group back in the form
+    assert page.input_value('input[name="skills.ito"]') == "2"
+    assert page.input_value("#s-ring_seconds") == "15"
+    page.evaluate("window.scrollTo(0, 0)")
     shot(page, "console-groups", docs=True)
 
     page.goto(f"{console.url}/console/audit")
@@ -75,9 +81,19 @@ def test_agents_get_403_on_the_groups_page_and_api(make_app, console_factory):  
     console = console_factory(app)
     page = console.sign_in(console.page(), "agent1", path="/console/admin/groups")
     page.wait_for_load_state("networkidle")
+    assert "/console/login" in page.url  # the console gave an agent no session
+    # A validly signed console cookie for the agent anyway: the role check still refuses.
+    with app.test_request_context():
+        answer = login(app.test_client(), username="agent1").get_json()
+        claims = token_mod.verify_access_token(answer["access_token"],
+                                               secret=app.config["SECRET_KEY"],
+                                               now=app.extensions["cti.clock"]())
+        value = cookie_value(claims.session_id, claims.agent_id)
+    page.context.add_cookies([{"name": "cti_console", "value": value,
+                               "url": f"{console.url}/console"}])
     assert page.goto(f"{console.url}/console/admin/groups").status == 403
     for method, path in (("GET", "acd/groups"), ("POST", "acd/groups"),
-                         ("PATCH", "acd/groups/support")):
+                         ("PATCH", "acd/groups/support"), ("DELETE", "admin/groups/support")):
         status = page.evaluate("""async ([method, path]) => (await fetch('/console/api/' + path,
             {method, headers: {'Content-Type': 'application/json'}, body: method === 'GET'
              ? undefined : '{}'})).status""", [method, path])
