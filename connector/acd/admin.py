@@ -1,8 +1,12 @@
 """``/api/acd``: group ACD settings and the presence record (SPEC CF-5, ST-4).
 
-* ``GET /api/acd/groups/<name>`` (supervisors) — settings and members' skill levels.
-* ``PATCH /api/acd/groups/<name>`` (admins) — ``{"settings": {...}, "skills": {user: level}}``;
-  errors name each field (``settings.strategy``, ``skills.sato`` …).
+* ``GET /api/acd/groups`` and ``GET /api/acd/groups/<name>`` (supervisors) — each group with
+  its settings and members' skill levels.
+* ``POST /api/acd/groups`` (admins) — ``{"name", "display_name", "members": [user…],
+  "settings": {...}, "skills": {user: level}}``: a whole group in one transaction.
+* ``PATCH /api/acd/groups/<name>`` (admins) — the same parts, each optional; settings are merged
+  over the current ones. Errors name each field (``members``, ``settings.strategy``,
+  ``skills.sato`` …); a target (overflow, timeout) that does not exist is refused.
 * ``GET /api/acd/intervals?agent=<id>&since=<ISO time>`` (supervisors) — status intervals.
 """
 
@@ -15,7 +19,7 @@ from flask import Blueprint, jsonify, request
 
 from voice.acd.settings import SettingsError
 
-from .. import db, presence
+from .. import clock, db, presence
 from ..auth import require_auth
 from ..errors import APIError
 from ..validation import fields, json_object
@@ -23,6 +27,14 @@ from ..voice import groups as group_store
 from . import groups
 
 bp = Blueprint("acd_admin", __name__, url_prefix="/api/acd")
+
+
+@bp.get("/groups")
+@require_auth("supervisor")
+def list_groups() -> Any:
+    with db.get_engine().connect() as conn:
+        found = group_store.list_groups(conn)
+    return jsonify({"groups": [groups.describe(group) for group in found]})
 
 
 @bp.get("/groups/<name>")
@@ -35,22 +47,37 @@ def get_group(name: str) -> Any:
     return jsonify({"group": groups.describe(group)})
 
 
+_PARTS = {"display_name": str, "members": list, "settings": dict, "skills": dict}
+
+
+@bp.post("/groups")
+@require_auth("admin")
+def create_group() -> Any:
+    body = fields(json_object(), {"name": str}, _PARTS)
+    group = _save(body.pop("name"), body, create=True)
+    response = jsonify({"group": groups.describe(group)})
+    response.status_code = 201
+    return response
+
+
 @bp.patch("/groups/<name>")
 @require_auth("admin")
 def change_group(name: str) -> Any:
-    body = fields(json_object(), {}, {"settings": dict, "skills": dict})
+    body = fields(json_object(), {}, _PARTS)
+    return jsonify({"group": groups.describe(_save(name, body, create=False))})
+
+
+def _save(name: str, body: dict[str, Any], *, create: bool) -> group_store.Group:
     with db.get_engine().begin() as conn:
-        if group_store.get_group(conn, name) is None:
+        if not create and group_store.get_group(conn, name) is None:
             raise APIError(404, "not_found", f"no group named {name!r}")
+        if create and group_store.get_group(conn, name) is not None:
+            raise APIError(409, "exists", "this group exists already; change it with PATCH")
         try:
-            group = groups.configure(conn, name, settings=body.get("settings"),
-                                     skills=body.get("skills"))
+            return groups.save(conn, name, create=create, now=clock.now(), **body)
         except SettingsError as exc:
-            problems = {(k if k.startswith("skills.") else f"settings.{k}"): v
-                        for k, v in exc.problems.items()}
             raise APIError(422, "invalid_fields", "some fields are missing or invalid",
-                           {"fields": problems}) from None
-    return jsonify({"group": groups.describe(group)})
+                           {"fields": exc.problems}) from None
 
 
 @bp.get("/intervals")

@@ -3,11 +3,16 @@
 :func:`configure` validates everything first — each problem under its field name — including
 that overflow and timeout targets exist (another group, an agent), so a group never refers
 to something missing. Saving bumps the routing version: every process sees it on its next call.
+
+:func:`save` is the whole group at once (name, members, settings, skills) for the admin API,
+the console and ``cti group``: one set of rules, every problem under its full field name
+(``members``, ``settings.overflow``, ``skills.sato``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, update
@@ -47,6 +52,48 @@ def configure(conn: Connection, name: str, *, settings: Mapping[str, Any] | None
     found = groups.get_group(conn, name)
     assert found is not None
     return found
+
+
+def save(conn: Connection, name: str, *, create: bool, now: datetime,
+         display_name: str | None = None, members: list[str] | None = None,
+         settings: Mapping[str, Any] | None = None, skills: Mapping[str, int] | None = None,
+         replace: bool = False) -> groups.Group:
+    """Create (``create``) or change a group with its ACD settings and skills, validated as one.
+
+    ``replace``: the settings are the whole set (missing keys take their defaults, as an
+    import means); otherwise they are merged over the current ones. Call it inside a
+    transaction: on a problem it raises after writing, and the rollback undoes the writes.
+
+    Raises:
+        SettingsError: Each problem under its full field name.
+    """
+    current = groups.get_group(conn, name)
+    if create and current is not None:
+        raise SettingsError({"name": f"a group named {name!r} exists already"})
+    if not create and current is None:
+        raise SettingsError({"name": f"no group named {name!r}"})
+    problems: dict[str, str] = {}
+    if settings is not None:
+        base = None if replace or current is None else from_stored(current.settings)
+        try:
+            parse(settings, base)
+        except SettingsError as exc:
+            problems.update({f"settings.{k}": v for k, v in exc.problems.items()})
+    if members is not None and not all(isinstance(m, str) for m in members):
+        problems["members"] = "a list of user IDs"
+    if problems:
+        raise SettingsError(problems)
+    try:
+        groups.save_group(conn, name, display_name=display_name, members=members, now=now)
+    except groups.GroupError as exc:
+        raise SettingsError(dict(exc.problems)) from None
+    if replace and settings is not None:
+        conn.execute(update(agent_groups).where(agent_groups.c.name == name).values(settings={}))
+    try:
+        return configure(conn, name, settings=settings, skills=skills)
+    except SettingsError as exc:
+        raise SettingsError({(k if k.startswith("skills.") else f"settings.{k}"): v
+                             for k, v in exc.problems.items()}) from None
 
 
 def describe(group: groups.Group) -> dict[str, Any]:

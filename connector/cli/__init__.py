@@ -115,6 +115,7 @@ def _register() -> None:
         crm_cmd,
         db_cmd,
         flow_cmd,
+        group_cmd,
         integrations,
         numbers_cmd,
         serve,
@@ -135,7 +136,7 @@ def _register() -> None:
     cli.add_command(integrations.kintone_plugin)
     users.user.add_command(integrations.crm_user)
     cli.add_command(numbers_cmd.number)
-    cli.add_command(numbers_cmd.group)
+    cli.add_command(group_cmd.group)
     cli.add_command(numbers_cmd.number_list_group)
     cli.add_command(simulate.simulate)
     cli.add_command(flow_cmd.flow)

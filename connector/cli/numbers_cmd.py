@@ -1,10 +1,10 @@
-"""``cti number``, ``cti group`` and ``cti numbers block|restrict``: routing data (CF-1, CF-9).
+"""``cti number`` and ``cti numbers block|restrict``: routing data (CF-1, CF-9); groups are
+``cti group`` (:mod:`.group_cmd`).
 
 Examples::
 
     cti number add 050-1234-5678 --label サポート --route group:support --fallback voicemail
     cti number grant 050-1234-5678 sato ito --default
-    cti group add support --name サポート --members sato,ito
     cti numbers block add 090-1234-5678 --note 迷惑電話
     cti numbers restrict import restrict.csv
 """
@@ -22,8 +22,7 @@ from voice.numbering import NumberError
 
 from .. import clock, db
 from ..messages import Text
-from ..voice import groups, number_lists, numbers
-from ..voice.groups import GroupError
+from ..voice import number_lists, numbers
 from ..voice.numbers import NumberChanges, Route, RoutingError
 from . import CliContext, pass_ctx
 
@@ -178,77 +177,6 @@ def number_revoke(ctx: CliContext, e164: str, usernames: tuple[str, ...]) -> Non
         except RoutingError as exc:
             _fail("nothing was changed", exc.problems)
     click.echo(f"{', '.join(usernames)} may no longer call from {e164}")
-
-
-# --- cti group --------------------------------------------------------------------------------
-
-@click.group("group")
-def group() -> None:
-    """Groups of agents a number rings together."""
-
-
-def _members(value: str | None) -> list[str] | None:
-    return None if value is None else [m.strip() for m in value.split(",") if m.strip()]
-
-
-def _save_group(ctx: CliContext, name: str, display_name: str | None, members: str | None,
-                *, create: bool) -> None:
-    with db.get_engine(ctx.app).begin() as conn:
-        exists = groups.get_group(conn, name) is not None
-        if exists == create:
-            _fail(f"group {name!r} {'exists already' if create else 'does not exist'}")
-        try:
-            saved = groups.save_group(conn, name, display_name=display_name,
-                                      members=_members(members), now=clock.now(ctx.app))
-        except GroupError as exc:
-            _fail("the group was not saved", exc.problems)
-    click.echo(f"{'added' if create else 'changed'} group {saved.name}: "
-               f"{', '.join(saved.members) or '(no members)'}")
-
-
-@group.command("add")
-@click.argument("name")
-@click.option("--name", "display_name", help="Display name, e.g. サポート.")
-@click.option("--members", help="User IDs in ring order, comma-separated.")
-@pass_ctx
-def group_add(ctx: CliContext, name: str, display_name: str | None, members: str | None) -> None:
-    """Add a group."""
-    _save_group(ctx, name, display_name, members, create=True)
-
-
-@group.command("set")
-@click.argument("name")
-@click.option("--name", "display_name", help="Display name.")
-@click.option("--members", help="User IDs in ring order, comma-separated (replaces them).")
-@pass_ctx
-def group_set(ctx: CliContext, name: str, display_name: str | None, members: str | None) -> None:
-    """Change a group's name or members."""
-    _save_group(ctx, name, display_name, members, create=False)
-
-
-@group.command("list")
-@pass_ctx
-def group_list(ctx: CliContext) -> None:
-    """List groups and their members."""
-    with db.get_engine(ctx.app).connect() as conn:
-        for g in groups.list_groups(conn):
-            label = f" ({g.display_name})" if g.display_name else ""
-            click.echo(f"{g.name}{label}: {', '.join(g.members) or '(no members)'}")
-
-
-@group.command("remove")
-@click.argument("name")
-@pass_ctx
-def group_remove(ctx: CliContext, name: str) -> None:
-    """Remove a group no number uses."""
-    with db.get_engine(ctx.app).begin() as conn:
-        try:
-            removed = groups.delete_group(conn, name)
-        except GroupError as exc:
-            _fail("not removed", exc.problems)
-    if not removed:
-        _fail(f"group {name!r} does not exist")
-    click.echo(f"removed group {name}")
 
 
 # --- cti numbers block|restrict ---------------------------------------------------------------

@@ -15,6 +15,7 @@ def init_app(app: Flask) -> None:
         admin_pages,
         board,
         campaigns_view,
+        groups_view,
         monitor_view,
         security,
         settings_view,

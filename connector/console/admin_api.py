@@ -1,14 +1,14 @@
 """``/console/api/...``: the console's admin screens call the product's own JSON APIs.
 
-The numbers, block lists, flows, audio, voicemail and campaign screens need exactly what
-``/api/admin/*``, ``/api/voicemail/*`` and ``/api/campaigns/*`` already do, with their
-validation and their error answers (422 with the fields, a flow's problems with line and
-node). Those APIs take a bearer token; the console has its cookie. So
-``/console/api/admin/<path>``, ``/console/api/voicemail/<path>`` and
-``/console/api/campaigns/<path>`` find the API view the same path and method would reach, check
-the console's own rules — signed in, CSRF for changes, the permission table's cell for the
-screen and action, and the role the API itself needs — then run that view (without its bearer
-check) and return its answer unchanged. Every change that succeeds is written to the audit log.
+The numbers, groups, block lists, flows, audio, voicemail and campaign screens need exactly
+what ``/api/admin/*``, ``/api/acd/*``, ``/api/voicemail/*`` and ``/api/campaigns/*`` already do,
+with their validation and their error answers (422 with the fields, a flow's problems with line
+and node). Those APIs take a bearer token; the console has its cookie. So
+``/console/api/<admin|acd|voicemail|campaigns>/<path>`` find the API view the same path and
+method would reach, check the console's own rules — signed in, CSRF for changes, the
+permission table's cell for the screen and action, and the role the API itself needs — then run
+that view (without its bearer check) and return its answer unchanged. Every change that
+succeeds is written to the audit log.
 
 Only the endpoints listed in :data:`ENDPOINTS` are reachable this way.
 """
@@ -55,6 +55,11 @@ ENDPOINTS: dict[str, Reach] = {
     "voice_admin.change_number": Reach("numbers", "update", _ADMIN, "number.update"),
     "voice_admin.delete_number": Reach("numbers", "delete", _ADMIN, "number.delete"),
     "voice_admin.list_groups": Reach("numbers", "view", _ADMIN),  # route choices only
+    "acd_admin.list_groups": Reach("groups", "view", _SV),
+    "acd_admin.get_group": Reach("groups", "view", _SV),
+    "acd_admin.create_group": Reach("groups", "update", _ADMIN, "group.create"),
+    "acd_admin.change_group": Reach("groups", "update", _ADMIN, "group.update"),
+    "voice_admin.delete_group": Reach("groups", "delete", _ADMIN, "group.delete"),
     "voice_admin.list_rules": Reach("number_lists", "view", _ADMIN),
     "voice_admin.add_rule": Reach("number_lists", "update", _ADMIN, "number_list.add"),
     "voice_admin.delete_rule": Reach("number_lists", "delete", _ADMIN, "number_list.delete"),
@@ -82,6 +87,11 @@ _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 @bp.route("/api/admin/<path:rest>", methods=_METHODS, endpoint="admin_api")
 def admin_api(rest: str) -> Any:
     return _forward(f"/api/admin/{rest}")
+
+
+@bp.route("/api/acd/<path:rest>", methods=_METHODS, endpoint="acd_api")
+def acd_api(rest: str) -> Any:
+    return _forward(f"/api/acd/{rest}")
 
 
 @bp.route("/api/voicemail", methods=_METHODS, endpoint="voicemail_api", defaults={"rest": ""})

@@ -20,17 +20,20 @@ bp = Blueprint("console", __name__, url_prefix="/console", template_folder="temp
 #: The menu: (endpoint, word, screen it needs).
 NAV = (("console.board", "board", "board"), ("console.history", "history", "history"),
        ("console.stats", "stats", "stats"), ("console.number_stats", "numbers_stats", "stats"),
-       ("console.status_stats", "status_stats", "stats"), ("console.users", "users", "users"),
-       ("console.stop_statuses", "stop_statuses", "stop_statuses"),
-       ("console.permissions_page", "permissions", "permissions"),
-       ("console.audit_page", "audit", "audit"), ("console.security_page", "security",
-                                                  "security"),
-       ("console.checks_page", "checks", "checks"),
-       ("console.numbers_admin", "numbers", "numbers"),
-       ("console.flows_admin", "flows", "flows"), ("console.audio_admin", "audio", "audio"),
-       ("console.number_lists_admin", "number_lists", "number_lists"),
-       ("console.crm_admin", "crm", "crm"), ("console.voicemail_page", "voicemail", "voicemail"),
-       ("console.campaigns_page", "campaigns", "campaigns"))
+       ("console.status_stats", "status_stats", "stats"),
+       ("console.campaigns_page", "campaigns", "campaigns"),
+       ("console.voicemail_page", "voicemail", "voicemail"))
+#: The 「設定」 submenu: every admin screen, in the same form.
+SETTINGS_NAV = (
+    ("console.users", "users", "users"), ("console.groups_admin", "groups", "groups"),
+    ("console.stop_statuses", "stop_statuses", "stop_statuses"),
+    ("console.numbers_admin", "numbers", "numbers"), ("console.flows_admin", "flows", "flows"),
+    ("console.audio_admin", "audio", "audio"),
+    ("console.number_lists_admin", "number_lists", "number_lists"),
+    ("console.crm_admin", "crm", "crm"),
+    ("console.permissions_page", "permissions", "permissions"),
+    ("console.security_page", "security", "security"),
+    ("console.audit_page", "audit", "audit"), ("console.checks_page", "checks", "checks"))
 
 
 class FormError(ValueError):
@@ -64,11 +67,13 @@ def number_text(e164: str) -> str:
 def page(template: str, active: str, **context: Any) -> Any:
     lang = texts.language()
     t = texts.words(lang)
-    nav = [(endpoint, t[word], endpoint == f"console.{active}")
-           for endpoint, word, screen in NAV if can(screen, "view")]
+    nav, settings_nav = ([(endpoint, t[word], endpoint == f"console.{active}")
+                          for endpoint, word, screen in menu if can(screen, "view")]
+                         for menu in (NAV, SETTINGS_NAV))
     query = urlencode([(k, v) for k, v in request.args.items(multi=True)
                        if k not in ("format", "encoding", "lang", "offset")])
-    body = render_template(f"console/{template}", t=t, lang=lang, nav=nav, agent=g.agent,
+    body = render_template(f"console/{template}", t=t, lang=lang, nav=nav,
+                           settings_nav=settings_nav, agent=g.agent,
                            query=query,
                            csrf=csrf_token(g.console_session), local=local_text, can=can,
                            number=number_text,

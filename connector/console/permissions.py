@@ -14,9 +14,9 @@ from sqlalchemy import Connection, delete, insert, select
 
 from ..schema import console_permissions
 
-SCREENS = ("board", "history", "recordings", "stats", "users", "stop_statuses", "permissions",
-           "audit", "security", "checks", "numbers", "flows", "audio", "number_lists", "crm",
-           "voicemail", "monitor", "campaigns")
+SCREENS = ("board", "history", "recordings", "stats", "users", "groups", "stop_statuses",
+           "permissions", "audit", "security", "checks", "numbers", "flows", "audio",
+           "number_lists", "crm", "voicemail", "monitor", "campaigns")
 ACTIONS = ("view", "update", "delete", "download")
 CONSOLE_ROLES = ("supervisor", "admin")
 
@@ -26,6 +26,7 @@ _SUPERVISOR = {
     "recordings": {"view"},
     "stats": {"view", "download"},
     "users": {"view"},
+    "groups": {"view"},
     "stop_statuses": {"view"},
     "audit": set(),
     "permissions": set(),

@@ -202,6 +202,64 @@ _WORDS = {
     "c_done": ("「{name}」: {action}しました。", "{name}: {action} done."),
     "c_none": ("キャンペーンはまだありません。", "No campaigns yet."),
     "c_survey": ("アンケート", "Survey"),
+    "settings_menu": ("設定", "Settings"),
+}
+
+#: The groups and login-policy screens (SPEC CF-5, AD-3): one word per setting, as the
+#: contact-center manuals name them.
+_SETTING_WORDS = {
+    "new_group": ("グループを追加", "Add a group"), "group_id": ("グループID", "Group ID"),
+    "group_name": ("グループ名", "Group name"), "set_strategy": ("着信方式", "Ring strategy"),
+    "members": ("メンバー", "Members"), "skill": ("スキルレベル", "Skill level"),
+    "add_member": ("メンバーを追加", "Add member"), "remove": ("外す", "Remove"),
+    "set_ring_seconds": ("呼出時間（秒）", "Ring time per agent (s)"),
+    "set_max_active": ("最大同時応答数（0 = 無制限）", "Max simultaneous calls (0 = no limit)"),
+    "set_max_waiting": ("最大待ち呼数", "Max waiting callers"),
+    "set_overflow": ("あふれ時の転送先", "Overflow target"),
+    "set_max_wait_seconds": ("最大待ち時間（秒）", "Max wait (s)"),
+    "set_timeout": ("タイムアウト時の転送先", "Timeout target"),
+    "set_ring_before_queue_seconds": ("待ち呼開始時間（秒）", "Ring before queue (s)"),
+    "set_greeting": ("応答音声", "Greeting"),
+    "set_queue_music": ("呼中音声（URL）", "Queue music (URL)"),
+    "set_hold_music": ("保留音（URL）", "Hold music (URL)"),
+    "set_whisper": ("着信判別音声", "Whisper to the agent"),
+    "set_display_name": ("端末表示名", "Name on the softphone"), "set_color": ("色", "Colour"),
+    "set_announce_every_seconds": ("案内の間隔（秒、0 = なし）",
+                               "Announcement interval (s, 0 = off)"),
+    "set_announce": ("案内内容", "Announce"),
+    "set_leave_key": ("留守電へ抜けるキー", "Key to leave"),
+    "set_acw_seconds": ("ACW時間（秒）", "After-call work (s)"),
+    "set_auto_pause_after": ("無応答自動停止（回、0 = しない）",
+                         "Auto-pause after ring-outs (0 = off)"),
+    "set_auto_pause_minutes": ("無応答自動停止時間（分、0 = 戻るまで）",
+                           "Auto-pause minutes (0 = until back)"),
+    "target_none": ("（番号の代替ルート）", "(the number's fallback)"),
+    "target_group": ("グループ", "Group"), "target_agent": ("エージェント", "Agent"),
+    "target_voicemail": ("留守番電話", "Voicemail"),
+    "target_external": ("外線番号", "External number"),
+    "target_announcement": ("アナウンスして終了", "Announcement, then hang up"),
+    "announce_position": ("順番", "Position"), "announce_wait": ("待ち時間", "Expected wait"),
+    "announce_both": ("順番と待ち時間", "Both"),
+    "queue_settings": ("待ち呼", "Queue"), "voice_settings": ("音声", "Voice"),
+    "agent_settings": ("エージェント", "Agents"),
+    "pol_max_failed_attempts": ("ロックまでの失敗回数（0 = ロックしない）",
+                            "Failed sign-ins before lock-out (0 = never)"),
+    "pol_lockout_minutes": ("ロック時間（分）", "Lock-out minutes"),
+    "pol_password_min_length": ("パスワードの最小文字数", "Minimum password length"),
+    "pol_password_characters": ("パスワードの文字種", "Password characters"),
+    "chars_any": ("制限なし", "Any"), "chars_letters_digits": ("英字と数字", "Letters and digits"),
+    "chars_letters_digits_symbols": ("英字・数字・記号", "Letters, digits and symbols"),
+    "pol_forbid_password_reuse": ("直前のパスワードの再利用を禁止",
+                                  "Forbid reusing the last password"),
+    "pol_password_expiry_days": ("パスワードの有効日数（0 = 無期限）",
+                             "Password expiry days (0 = never)"),
+    "pol_access_token_minutes": ("アクセストークンの有効時間（分）", "Access token minutes"),
+    "pol_session_hours": ("ログインの有効時間（時間）", "Session hours"),
+    "pol_idle_logout_minutes": ("無操作ログアウト（分、0 = しない）",
+                            "Idle sign-out minutes (0 = never)"),
+    "policy_source": ("空欄の項目は設定ファイル [auth] の値です。",
+                      "Empty fields use [auth] of the configuration file."),
+    "from_config": ("設定ファイルの値", "Configuration file"),
 }
 
 
@@ -220,4 +278,4 @@ def language() -> str:
 
 def words(lang: str) -> dict[str, str]:
     index = LANGUAGES.index(lang)
-    return {key: pair[index] for key, pair in _WORDS.items()}
+    return {key: pair[index] for key, pair in (_WORDS | _SETTING_WORDS).items()}

@@ -88,11 +88,15 @@ def save_group(conn: Connection, name: str, *, display_name: str | None = None,
     group = get_group(conn, name)
     assert group is not None
     if member_ids is not None:
+        # Members who stay keep their skill level: changing who is in a group is not a
+        # change of anyone's skill.
+        kept = dict(zip(group.member_ids, group.skills, strict=False))
         conn.execute(delete(agent_group_members).where(
             agent_group_members.c.group_id == group.id))
         for position, agent_id in enumerate(member_ids):
             conn.execute(insert(agent_group_members).values(
-                group_id=group.id, agent_id=agent_id, position=position))
+                group_id=group.id, agent_id=agent_id, position=position,
+                skill=kept.get(agent_id, 1)))
         group = get_group(conn, name)
         assert group is not None
     versions.bump(conn, "routing")

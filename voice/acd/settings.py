@@ -82,6 +82,8 @@ _INTS = {"ring_seconds": (5, 120), "max_active": (0, 999), "max_waiting": (0, 99
          "max_wait_seconds": (10, 7200), "ring_before_queue_seconds": (0, 120),
          "announce_every_seconds": (0, 600), "acw_seconds": (0, 3600),
          "auto_pause_after": (0, 20), "auto_pause_minutes": (0, 480)}
+#: The whole-number settings and their (lowest, highest) values, for forms that offer them.
+INT_RANGES: Mapping[str, tuple[int, int]] = _INTS
 _TEXTS = {"greeting": 500, "whisper": 200, "display_name": 100}
 _URLS = ("queue_music", "hold_music")
 
@@ -169,3 +171,29 @@ def from_stored(raw: Mapping[str, Any] | None) -> GroupSettings:
 
 def to_stored(settings: GroupSettings) -> dict[str, Any]:
     return settings.public()
+
+
+def from_text(name: str, text: str) -> Any:
+    """A setting typed on a command line (``ring_seconds=30``, ``overflow=group:sales``) as the
+    JSON value :func:`parse` takes; whether it is acceptable is still :func:`parse`'s call.
+
+    Targets are written ``type:value`` (``agent:sato``, ``external:+81312345678``,
+    ``announcement:本日の受付は終了しました``), ``voicemail``, or ``none`` (the number's
+    fallback).
+    """
+    if name in _INTS:
+        stripped = text.strip()
+        return int(stripped) if re.fullmatch(r"-?\d{1,9}", stripped) else text
+    if name in ("overflow", "timeout"):
+        kind, _, value = text.partition(":")
+        if kind.strip() in ("", "none"):
+            return None
+        return {"type": kind.strip(), "value": value}
+    return text
+
+
+def target_text(target: Target | None) -> str:
+    """A target as :func:`from_text` reads it back."""
+    if target is None:
+        return "none"
+    return f"{target.type}:{target.value}" if target.value else target.type

@@ -96,3 +96,25 @@ export function guarded(box, handler) {
     });
   };
 }
+
+/**
+ * Show each field error of an answer next to its field: the element `[data-field="name"]`
+ * of `form` gets the text and its inputs aria-invalid. Returns the names that found no place.
+ */
+export function fieldErrors(form, answer) {
+  for (const old of form.querySelectorAll(".field-error")) old.remove();
+  for (const input of form.querySelectorAll("[aria-invalid]")) input.removeAttribute("aria-invalid");
+  const fields = answer.data?.error?.details?.fields || {};
+  const unplaced = [];
+  for (const [name, problem] of Object.entries(fields)) {
+    const place = form.querySelector(`[data-field="${CSS.escape(name)}"]`);
+    if (!place) { unplaced.push(name); continue; }
+    const id = `error-${name.replace(/[^\w-]/g, "_")}`;
+    for (const input of place.querySelectorAll("input, select, textarea")) {
+      input.setAttribute("aria-invalid", "true");
+      input.setAttribute("aria-describedby", id);
+    }
+    place.append(el("span", { class: "field-error", id, "data-error-for": name }, problem));
+  }
+  return unplaced;
+}
