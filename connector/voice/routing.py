@@ -164,5 +164,11 @@ def caller_info(caller: Caller, number: PhoneNumber, group: groups.Group | None)
     matches = [Match(m.get("adapter", ""), m.get("id", ""), m.get("type", ""),
                      m.get("name", ""), m.get("url", "")) for m in customer.get("matches", [])]
     return CallerInfo(caller.call_sid, caller.display, caller.e164, customer.get("name", ""),
-                      customer.get("company", ""), matches, number.label or number.display,
+                      customer.get("company", ""), matches, line_name(number),
                       group.name if group else "")
+
+
+def line_name(number: PhoneNumber) -> str:
+    """What the agent's softphone shows as the called line (``cti_number_label``): the
+    number's display name (端末表示名) if set, else its label, else the number."""
+    return number.caller_id_name or number.label or number.display
