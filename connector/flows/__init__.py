@@ -9,7 +9,7 @@ A number routed ``flow:<name>`` enters the newest version of that flow. Modules:
 * :mod:`.admin` — ``/api/admin/flows`` and ``/api/admin/flow-audio``;
 * :mod:`.voicemail` and :mod:`.voicemail_api` — voicemail boxes, e-mail notices, history.
 
-See ``docs/flows.md``.
+See ``docs/call-flows.md``.
 """
 
 from __future__ import annotations

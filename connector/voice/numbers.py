@@ -8,7 +8,7 @@ A number's *route* is one of:
 * ``voicemail`` — CF-7;
 * ``external:<number>`` — transfer to an outside number (CF-8) with ``transfer_caller_id``,
   or the called number when that is empty;
-* ``flow:<name>`` (or ``flow:<name>:<node>``) — the call flow's entry node (docs/flows.md);
+* ``flow:<name>`` (or ``flow:<name>:<node>``) — the call flow's entry node (docs/call-flows.md);
 * ``none`` — not configured: callers hear a polite announcement.
 
 Its *fallback* (same forms) takes over when the route finds nobody available or nobody
