@@ -104,3 +104,32 @@ def test_ringing_opens_the_numbers_own_popup_url(live_factory, redis_url):
     assert [p for p in seen if p.startswith("/customers")] == [
         "/customers?num=09012345678&from=cti"]
     crm_site.stop()
+
+
+def test_ringing_hands_an_app_scheme_url_to_the_app(live_factory, redis_url):
+    """BIZTEL's "OSコマンド": a template of an app's own scheme is handed to that app (a link
+    click), with the caller's number in it; no window opens and the softphone stays."""
+    live = live_factory(queue={"redis_url": redis_url}, crm={
+        "adapters": ["builtin", "http"], "writeback_delay_seconds": 0,
+        "http": {"pbx": {"incoming": {"url": "myapp://open?tel={TEL}&name={CALLEDNAME}",
+                                      "run": "browser"}}}})
+    live.agent("agent1", display_name="佐藤 花子")
+    add_number(live)
+    context = live.context(fake_device=False)
+    # Record what is handed to apps instead of asking the OS for a handler it does not have.
+    context.add_init_script("""
+      window.__launched = [];
+      const click = HTMLAnchorElement.prototype.click;
+      HTMLAnchorElement.prototype.click = function () {
+        if (/^myapp:/.test(this.href)) { window.__launched.push(this.href); return; }
+        return click.call(this);
+      };
+    """)
+    page = live.sign_in(live.open(context))
+    softphone_url = page.url
+    page.wait_for_selector('[data-testid="sim-incoming"]:not([disabled])')
+    page.click('[data-testid="sim-incoming"]')
+    wait_for(page, "() => window.__launched.length > 0")
+    launched = page.evaluate("window.__launched")
+    assert len(launched) == 1 and launched[0].startswith("myapp://open?tel=09012345678&name=")
+    assert page.url == softphone_url and len(context.pages) == 1
