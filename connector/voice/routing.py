@@ -9,7 +9,7 @@ action — for a group, after each further free member had their turn.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import Connection
@@ -74,10 +74,27 @@ def plan_after_dial(conn: Connection, runtime: VoiceRuntime, routing: Routing,
                     number: PhoneNumber | None, caller: Caller, step: str,
                     dial_status: str) -> Plan:
     """The answer to a ``<Dial>`` action: done, or the fallback if nobody answered."""
+    plan = _after_dial(conn, runtime, routing, number, caller, step, dial_status)
+    if step == "overflow" and plan.detail:  # the call record keeps saying why it overflowed
+        return replace(plan, detail=channel_limit_detail(plan.detail))
+    return plan
+
+
+def channel_limit_detail(detail: str) -> str:
+    """The call record's ``detail`` of a call over its number's channels (``calls.detail``
+    holds 64 characters; a flow's node may not leave room for the prefix)."""
+    return f"channel_limit:{detail}"[:64]
+
+
+def _after_dial(conn: Connection, runtime: VoiceRuntime, routing: Routing,
+                number: PhoneNumber | None, caller: Caller, step: str,
+                dial_status: str) -> Plan:
     if dial_status in ("completed", "answered"):
         return Plan(twiml.hang_up())
-    if number is not None and step in ("route", "fallback"):
-        route = number.route if step == "route" else number.fallback
+    if number is not None and step in ("route", "fallback", "overflow"):
+        # "overflow": the route of calls over the number's max channels (connector.voice.channels)
+        route = {"route": number.route, "fallback": number.fallback,
+                 "overflow": number.overflow}[step]
         group = routing.groups.get(route.target) if route.type == "group" else None
         if route.type in ("group", "agent"):
             acd_route.release_unanswered(conn, caller.call_sid, group)

@@ -234,7 +234,7 @@ def _over_channel_limit(conn: Any, runtime: Any, config: Any, number: numbers.Ph
         plan = routing.plan_route(conn, runtime, config, number, number.overflow, caller,
                                   "overflow")
         if plan is not None:
-            return replace(plan, detail=f"channel_limit:{plan.detail}")
+            return replace(plan, detail=routing.channel_limit_detail(plan.detail))
     return routing.Plan(twiml.say_and_hang_up(twiml.MESSAGES["channel_limit"], runtime.speaker),
                         "channel_limit", "channel_limit")
 

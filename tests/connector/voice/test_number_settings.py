@@ -7,10 +7,10 @@ import pytest
 from connector import db
 from connector.voice import channels, numbers
 from connector.voice.numbers import NumberChanges, Route, RoutingError
-from voice.simulator import CallerScript, RecordInput, answers
+from voice.simulator import CallerScript, RecordInput, answers, no_answer
 from voice.twiml import MESSAGES
 
-from .conftest import CALLER, NUMBER
+from .conftest import CALLER, MAIN, NUMBER
 
 CALLERS = ["+819011110001", "+819011110002", "+819011110003", "+819011110004"]
 
@@ -179,3 +179,23 @@ def test_softphone_gets_the_numbers_popups_on_ring_and_answer(env):
     assert [p["url"] for p in pops("answered")] == [
         "https://crm.example.jp/answer/09012345678"]
     assert pops("hangup") == []
+
+
+def test_an_unanswered_overflow_agent_is_freed_and_the_caller_hears_the_apology(env):
+    env.add_agent("sato")
+    env.add_number(NUMBER, "voicemail", max_channels=1, overflow=Route("agent", "sato"))
+    env.add_number(MAIN, "agent:sato")
+    env.sim.on_client("sato", no_answer())
+
+    holding = env.sim.place_inbound_call(CALLERS[0], NUMBER, caller=talking(120))
+    env.sim.run(until=5)
+    overflowed = env.sim.place_inbound_call(CALLERS[1], NUMBER)
+    env.sim.run(until=100)
+
+    assert overflowed.heard[-1] == MESSAGES["no_agent"]
+    assert env.record(overflowed.call_sid)["detail"] == "channel_limit:nobody_available"
+    env.sim.on_client("sato", answers(after=1, hangup_after=5))
+    later = env.sim.place_inbound_call(CALLERS[2], MAIN)
+    env.sim.run_until_idle()
+    assert later.answered_by == "client:sato"  # the overflow's ring did not keep sato claimed
+    assert env.record(holding.call_sid)["outcome"] == "voicemail"
