@@ -15,6 +15,10 @@ machine compare ratios, not absolute figures). Target: ≥ 80 % of the floor's t
 * ``--mix``: whole calls instead of inbound webhooks alone — per call, in order, the inbound
   webhook, the agent leg's four status callbacks (initiated, ringing, in-progress, completed),
   the ``<Dial>`` action and the caller's final status: 1 : 5 : 1, as Twilio sends them.
+* ``--compare-flow``: issue 13's comparison in one run — the same server takes inbound webhooks
+  for a number routed straight to a group and for a number routed to a call flow of a schedule
+  and a menu, in alternating rounds (so a machine's load drifts over both alike), and the
+  flow's throughput and p99 are printed as a ratio to the group route's (target: within 10 %).
 * ``--pg``: PostgreSQL at 127.0.0.1:5432, database ``test`` (a scratch schema).
 * ``--crm-slow S``: a CRM (the Example adapter) whose lookups answer after S seconds, every
   other one with a 500; callers are unknown to the index, so each one is looked up live.
@@ -43,6 +47,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 from flask import Flask, Response, request
@@ -52,6 +57,10 @@ from voice.signature import SIGNATURE_HEADER, compute_signature, validate_signat
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 NUMBER = "+815012345678"
+#: ``--compare-flow``: a second number, routed to the bench flow (NUMBER goes to the group).
+FLOW_NUMBER = "+815012345679"
+#: ``--compare-flow`` alternates the two routes this many times each.
+COMPARE_ROUNDS = 2
 PATH = "/twilio/voice/inbound"
 FIXED_TWIML = ('<?xml version="1.0" encoding="UTF-8"?><Response><Dial answerOnBridge="true">'
                "<Client><Identity>sato</Identity></Client></Dial></Response>")
@@ -97,6 +106,9 @@ def main() -> None:
     parser.add_argument("--route", choices=("agent", "group", "flow"), default="agent",
                         help="the number's route: the agent, a group of them, or a call "
                              "flow of a schedule and a menu (issue 13's comparison)")
+    parser.add_argument("--compare-flow", action="store_true",
+                        help="measure a group route and a schedule + menu flow in the same "
+                             "run and print their ratio (overrides --route)")
     parser.add_argument("--mix", action="store_true",
                         help="whole calls: inbound + 5 status callbacks + the dial action")
     parser.add_argument("--crm-slow", type=float, default=0.0, metavar="S",
@@ -115,7 +127,8 @@ def main() -> None:
         base = f"http://127.0.0.1:{real_port}"  # the URL the signatures are over
         config = _write_config(tmp, real_port, database, redis_url=redis_url, crm_url=crm_url,
                                call_records=args.call_records)
-        token = _seed(config, args.index, args.route)
+        route = "group" if args.compare_flow else args.route
+        token = _seed(config, args.index, route, flow_number=args.compare_flow)
         callers = _callers(args.index, unknown=bool(args.crm_slow))
         build = _calls if args.mix else _inbound_only
         results = {}
@@ -130,12 +143,30 @@ def main() -> None:
                 if target.startswith("connector"):
                     servers.enter_context(_worker(config, tmp / "worker.log"))
                 _load(port, build(base, token, 20, callers), args.clients)  # warm up
+                if target.startswith("connector") and args.compare_flow:
+                    results.update(_compare(port, config, build, base, token, callers, args))
+                    continue
                 work = build(base, token, int(args.seconds * 1500), callers)
                 results[name] = _load(port, work, args.clients, args.seconds)
                 if target.startswith("connector"):
                     results[name]["drain_s"] = _drain(config)
         backlog = _call_records(config)
     _report(results, args, backlog)
+
+
+def _compare(port: int, config: Path, build: Any, base: str, token: str, callers: list[str],
+             args: argparse.Namespace) -> dict[str, dict[str, float]]:
+    """The group route and the flow route on one server, in alternating rounds."""
+    rounds: dict[str, list[dict[str, float]]] = {"group route": [], "flow (schedule+menu)": []}
+    seconds = args.seconds / COMPARE_ROUNDS
+    for _ in range(COMPARE_ROUNDS):
+        for name, to in zip(rounds, (NUMBER, FLOW_NUMBER), strict=True):
+            work = build(base, token, int(seconds * 1500), callers, to=to)
+            rounds[name].append(_load(port, work, args.clients, seconds))
+            _drain(config)  # the next round starts without this one's backlog
+    return {name: {key: statistics.fmean(r[key] for r in runs) if key in ("rps", "p50", "p99")
+                   else sum(r[key] for r in runs) for key in runs[0]}
+            for name, runs in rounds.items()}
 
 
 # --- set-up -----------------------------------------------------------------------------------
@@ -277,9 +308,11 @@ group = "support"
 """
 
 
-def _seed(config: Path, index: int = 0, route: str = "agent") -> str:
+def _seed(config: Path, index: int = 0, route: str = "agent", *,
+          flow_number: bool = False) -> str:
     """An available agent, a number routed to them (directly, through a group or a flow), a
-    block list of 1,000 rules, and ``index`` numbers in the phone index."""
+    block list of 1,000 rules, and ``index`` numbers in the phone index; ``flow_number``: also
+    :data:`FLOW_NUMBER`, routed to the flow."""
     from datetime import UTC, datetime
 
     from connector import create_app, db, presence
@@ -303,6 +336,10 @@ def _seed(config: Path, index: int = 0, route: str = "agent") -> str:
                   "flow": Route("flow", "bench")}[route]
         numbers.save_number(conn, NUMBER, NumberChanges(label="サポート", route=target,
                                                         fallback=Route("voicemail")), now=now)
+        if flow_number:
+            numbers.save_number(conn, FLOW_NUMBER, NumberChanges(
+                label="サポート", route=Route("flow", "bench"), fallback=Route("voicemail")),
+                now=now)
         rules = "\n".join(f"+8180{n:08d}" for n in range(1000)).encode()
         number_lists.import_csv(conn, "block", rules, now=now)
     if index:
@@ -421,21 +458,22 @@ def _signed(base: str, token: str, path: str, params: list[tuple[str, str]]) -> 
     return path, urlencode(params).encode(), compute_signature(base + path, params, token)
 
 
-def _inbound_only(base: str, token: str, count: int,
-                  callers: list[str]) -> list[list[Request]]:
+def _inbound_only(base: str, token: str, count: int, callers: list[str],
+                  to: str = NUMBER) -> list[list[Request]]:
     """Signed inbound webhooks, each for a new call."""
-    return [[_inbound(base, token, "CA" + secrets.token_hex(16), callers[n % len(callers)])]
+    return [[_inbound(base, token, "CA" + secrets.token_hex(16), callers[n % len(callers)], to)]
             for n in range(count)]
 
 
-def _inbound(base: str, token: str, sid: str, caller: str) -> Request:
+def _inbound(base: str, token: str, sid: str, caller: str, to: str = NUMBER) -> Request:
     return _signed(base, token, PATH, [
         ("AccountSid", "AC" + "0" * 32), ("ApiVersion", "2010-04-01"), ("CallSid", sid),
-        ("CallStatus", "ringing"), ("Called", NUMBER), ("Caller", caller),
-        ("Direction", "inbound"), ("From", caller), ("To", NUMBER)])
+        ("CallStatus", "ringing"), ("Called", to), ("Caller", caller),
+        ("Direction", "inbound"), ("From", caller), ("To", to)])
 
 
-def _calls(base: str, token: str, count: int, callers: list[str]) -> list[list[Request]]:
+def _calls(base: str, token: str, count: int, callers: list[str],
+           to: str = NUMBER) -> list[list[Request]]:
     """Whole calls, their webhooks in Twilio's order: inbound, the agent leg's statuses,
     the dial action, the caller's final status (1 : 5 : 1)."""
     out = []
@@ -445,7 +483,7 @@ def _calls(base: str, token: str, count: int, callers: list[str]) -> list[list[R
         common = [("AccountSid", "AC" + "0" * 32), ("ApiVersion", "2010-04-01")]
         leg = [*common, ("CallSid", child), ("ParentCallSid", parent), ("From", caller),
                ("To", "client:sato"), ("Direction", "outbound-dial")]
-        work = [_inbound(base, token, parent, caller)]
+        work = [_inbound(base, token, parent, caller, to)]
         for status, extra in (("initiated", []), ("ringing", []), ("in-progress", []),
                               ("completed", [("CallDuration", "30")])):
             work.append(_signed(base, token, STATUS_PATH,
@@ -453,10 +491,10 @@ def _calls(base: str, token: str, count: int, callers: list[str]) -> list[list[R
         work.append(_signed(base, token, f"{DIAL_PATH}?step=route", [
             *common, ("CallSid", parent), ("CallStatus", "in-progress"),
             ("DialCallSid", child), ("DialCallStatus", "completed"),
-            ("DialCallDuration", "30"), ("From", caller), ("To", NUMBER)]))
+            ("DialCallDuration", "30"), ("From", caller), ("To", to)]))
         work.append(_signed(base, token, STATUS_PATH, [
             *common, ("CallSid", parent), ("CallStatus", "completed"), ("CallDuration", "35"),
-            ("From", caller), ("To", NUMBER), ("Direction", "inbound")]))
+            ("From", caller), ("To", to), ("Direction", "inbound")]))
         out.append(work)
     return out
 
@@ -527,9 +565,13 @@ def _report(results: dict[str, dict[str, float]], args: argparse.Namespace,
     for name, r in results.items():
         print(f"{name:24}{r['rps']:>12,.0f}{r['p50']:>9.1f}{r['p99']:>9.1f}"
               f"{r['requests']:>10,.0f}{r['errors']:>8,.0f}")
-    floor, real = results.values()
+    floor, real, *flow = results.values()
     print(f"ratio to the floor, same run: throughput {real['rps'] / floor['rps']:.0%} "
           f"(target ≥ 80 %), p99 {real['p99'] / floor['p99']:.2f}× (target ≤ 1.5×)")
+    if flow:
+        print(f"flow (schedule+menu) / group route, same run: throughput "
+              f"{flow[0]['rps'] / real['rps']:.0%}, p99 {flow[0]['p99'] / real['p99']:.2f}× "
+              "(issue 13: within 10 %)")
     if "drain_s" in real:
         print(f"the worker wrote the last queued call record {real['drain_s']:.1f} s after "
               "the load ended")

@@ -115,6 +115,14 @@ phone_numbers = Table(
     Column("fallback_type", String(16), nullable=False, server_default="none"),
     Column("fallback_target", String(100), nullable=False, server_default=""),
     Column("transfer_caller_id", String(20), nullable=False, server_default=""),
+    # Per-number settings (migration 0012_numbers, CF-1, HT-2): concurrent calls allowed
+    # (0 = no limit), where calls over it go ("none" = a busy announcement), and the pages the
+    # softphone opens on ring and on answer (@@@@ = the caller's number).
+    Column("max_channels", Integer, nullable=False, server_default="0"),
+    Column("overflow_type", String(16), nullable=False, server_default="none"),
+    Column("overflow_target", String(100), nullable=False, server_default=""),
+    Column("ring_popup_url", String(1000), nullable=False, server_default=""),
+    Column("answer_popup_url", String(1000), nullable=False, server_default=""),
 )
 
 calls = Table(

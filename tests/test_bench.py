@@ -64,3 +64,14 @@ def test_campaign_bench_runs(redis_url):
     assert done.returncode == 0, done.stdout + done.stderr
     assert "10 agents, 2,000 contacts: per call p50" in done.stdout
     assert "naive / indexed:" in done.stdout
+
+
+@pytest.mark.slow
+def test_webhook_bench_compares_a_flow_with_a_group_route():
+    done = run("webhook.py", "--compare-flow", "--seconds", "1", "--clients", "2",
+               "--workers", "1")
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    for name in ("floor (form+signature)", "group route", "flow (schedule+menu)"):
+        assert f"\n{name}" in out, out
+    assert "flow (schedule+menu) / group route, same run: throughput" in out, out

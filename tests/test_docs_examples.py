@@ -70,7 +70,7 @@ FILES: dict[str, str] = {
     "顧客一覧.csv": "氏名,フリガナ,会社名,電話番号,携帯,タグ,備考\n"
                    "山田 太郎,ヤマダ タロウ,山田商事,03-1234-5678,090-1234-5678,VIP,初回\n",
     "restrict.csv": "number,note\n0570*,ナビダイヤル\n",
-    # docs/flows.md shows this file in full (tests/voice/flows checks that it does).
+    # docs/call-flows.md shows this file in full (tests/voice/flows checks that it does).
     "main.toml": (ROOT / "docs" / "examples" / "main-flow.toml").read_text(encoding="utf-8"),
 }
 
@@ -83,9 +83,9 @@ EXPECTED: dict[tuple[str, str], list[str]] = {
                           "--client agent1 --param To=03-1234-5678 --agent +81312345678:2:30"):
         ["answered by +81312345678"],
     ("docs/voice.md", "cti simulate --agent sato:3:30"): ["answered by client:sato"],
-    ("docs/flows.md", "cti simulate --at 2026-12-07T10:00+09:00 --digits 2 "
+    ("docs/call-flows.md", "cti simulate --at 2026-12-07T10:00+09:00 --digits 2 "
                       "--agent agent1:3:30"): ["answered by client:agent1"],
-    ("docs/flows.md", "cti simulate --at 2026-12-31T10:00+09:00"):
+    ("docs/call-flows.md", "cti simulate --at 2026-12-31T10:00+09:00"):
         ["本日の営業は終了いたしました", "/twilio/voice/flow/voicemail"],
     ("docs/voice.md", "cti simulate --to 050-1234-5678 --no-answer sato"):
         ["/twilio/voice/voicemail"],
@@ -319,3 +319,24 @@ def test_doc_example(block: Block, tmp_path: Path):
                 _check_simulated_call(site, step, output)
     finally:
         site.stop()
+
+
+TOML_FENCE = re.compile(r"^```toml\n(.*?)^```", re.MULTILINE | re.DOTALL)
+
+
+def test_every_flow_the_docs_show_is_an_example_file_that_round_trips():
+    """A flow shown in the docs is a file of docs/examples/ in full (so the commands above run
+    it), is valid, and its canonical export loads back to the same flow."""
+    from voice.flows import tomlio
+
+    examples = {p.read_text(encoding="utf-8"): p for p in (ROOT / "docs" / "examples").glob(
+        "*.toml")}
+    shown = [(path, text) for path in DOC_FILES
+             for text in TOML_FENCE.findall(path.read_text(encoding="utf-8"))
+             if text.startswith("#") and "\n[flow]\n" in text]
+    assert any(path.name == "call-flows.md" for path, _ in shown)
+    for path, text in shown:
+        assert text in examples, f"{path.name}: a flow that is not a file of docs/examples/"
+        flow = tomlio.load(text)
+        assert tomlio.load(tomlio.dump(flow)) == flow
+        assert tomlio.dump(tomlio.load(tomlio.dump(flow))) == tomlio.dump(flow)

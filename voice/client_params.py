@@ -12,7 +12,8 @@ searching again (documented for the softphone in ``docs/voice.md``):
 ``cti_caller_company``   the best match's company, else empty
 ``cti_matches``          compact JSON list of ``{"adapter","id","type","name","url"}``,
                          best first, at most 5 — as many as fit (see below)
-``cti_number_label``     the label of our number that was called
+``cti_number_label``     the called line's name: our number's display name (端末表示名),
+                         else its label, else the number
 ``cti_group``            the group's display name (its name when it has none), only when the
                          call came through a group
 =======================  ===========================================================

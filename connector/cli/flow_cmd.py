@@ -47,7 +47,7 @@ def _read(path: str) -> str:
 
 @click.group("flow")
 def flow() -> None:
-    """Call flows: business hours, menus, announcements, voicemail (docs/flows.md)."""
+    """Call flows: business hours, menus, announcements, voicemail (docs/call-flows.md)."""
 
 
 @flow.command("check")

@@ -4,6 +4,8 @@
 Examples::
 
     cti number add 050-1234-5678 --label サポート --route group:support --fallback voicemail
+    cti number set 050-1234-5678 --max-channels 2 --overflow voicemail \
+        --ring-popup-url 'https://crm.example.jp/search?tel=@@@@'
     cti number grant 050-1234-5678 sato ito --default
     cti numbers block add 090-1234-5678 --note 迷惑電話
     cti numbers restrict import restrict.csv
@@ -58,7 +60,16 @@ def _number_options(command: Any) -> Any:
         click.option("--fallback", help="Where calls go when the route finds nobody (same "
                                         "forms)."),
         click.option("--recording/--no-recording", default=None, help="Record calls (CF-10)."),
-        click.option("--caller-id-name", help="Caller-ID display name."),
+        click.option("--caller-id-name", help="Caller-ID display name: the called line's name "
+                                              "on the agent's softphone (端末表示名)."),
+        click.option("--max-channels", type=int, help="Calls the number carries at once "
+                                                      "(0: no limit)."),
+        click.option("--overflow", help="Where calls over --max-channels go (route forms; "
+                                        "none: a busy announcement)."),
+        click.option("--ring-popup-url", help="Page the softphone opens when a call rings; "
+                                              "@@@@ is the caller's number (\"\" removes it)."),
+        click.option("--answer-popup-url", help="Page the softphone opens when a call is "
+                                                "answered; @@@@ is the caller's number."),
         click.option("--transfer-caller-id", help="Caller ID of external transfers (default: "
                                                   "the called number)."),
         click.option("--active/--inactive", default=None, help="Inactive numbers announce "
@@ -74,7 +85,9 @@ def _save(ctx: CliContext, e164: str, options: dict[str, Any], *, create: bool) 
         label=options["label"], route=_route(options["route"], "route"),
         fallback=_route(options["fallback"], "fallback"), recording=options["recording"],
         caller_id_name=options["caller_id_name"],
-        transfer_caller_id=options["transfer_caller_id"], active=options["active"])
+        transfer_caller_id=options["transfer_caller_id"], active=options["active"],
+        max_channels=options["max_channels"], overflow=_route(options["overflow"], "overflow"),
+        ring_popup_url=options["ring_popup_url"], answer_popup_url=options["answer_popup_url"])
     with db.get_engine(ctx.app).begin() as conn:
         try:
             normalized = numbers.normalize_number(e164)
@@ -93,6 +106,14 @@ def _describe(n: numbers.PhoneNumber) -> str:
     extras = [f"fallback {n.fallback}"] if n.fallback.type != "none" else []
     if n.recording:
         extras.append("recorded")
+    if n.max_channels:
+        overflow = f", over it {n.overflow}" if n.overflow.type != "none" else ""
+        extras.append(f"{n.max_channels} channel(s){overflow}")
+    if n.caller_id_name:
+        extras.append(f"shown as {n.caller_id_name}")
+    for event, url in (("ring", n.ring_popup_url), ("answer", n.answer_popup_url)):
+        if url:
+            extras.append(f"{event} pop-up {url}")
     if not n.active:
         extras.append("inactive")
     label = f" ({n.label})" if n.label else ""

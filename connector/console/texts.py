@@ -129,7 +129,17 @@ _WORDS = {
     "crm": ("CRM 連携", "CRM links"), "voicemail": ("留守番電話", "Voicemail"),
     "monitor": ("モニタリング", "Monitoring"),
     "route": ("ルート", "Route"), "fallback": ("代替ルート", "Fallback"),
-    "label": ("名称", "Label"), "caller_id_name": ("発信者名", "Caller ID name"),
+    "label": ("名称", "Label"), "caller_id_name": ("端末表示名", "Line name shown"),
+    "max_channels": ("最大チャンネル", "Max channels"),
+    "channel_overflow": ("チャンネル超過時", "Over the channels"),
+    "ring_popup_url": ("着信ポップアップ URL", "Pop-up URL on ring"),
+    "answer_popup_url": ("応答ポップアップ URL", "Pop-up URL on answer"),
+    "number_settings_hint": ("最大チャンネル 0 は無制限。超過した着信はチャンネル超過時の"
+                             "ルートへ（none: 混雑中のアナウンス）。ポップアップ URL の @@@@ は"
+                             "相手の電話番号に置き換わります。",
+                             "Max channels 0: no limit. Calls over it take the route of "
+                             "\"Over the channels\" (none: a busy announcement). In pop-up URLs "
+                             "@@@@ becomes the caller's number."),
     "transfer_caller_id": ("転送時の発信者番号", "Caller ID on transfer"),
     "record_calls": ("録音", "Record"), "new_number": ("番号を追加", "Add a number"),
     "route_hint": ("agent:ユーザーID / group:グループ名 / flow:フロー名 / voicemail / "

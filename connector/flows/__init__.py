@@ -9,7 +9,7 @@ A number routed ``flow:<name>`` enters the newest version of that flow. Modules:
 * :mod:`.admin` — ``/api/admin/flows`` and ``/api/admin/flow-audio``;
 * :mod:`.voicemail` and :mod:`.voicemail_api` — voicemail boxes, e-mail notices, history.
 
-See ``docs/flows.md``.
+See ``docs/call-flows.md``.
 """
 
 from __future__ import annotations
@@ -20,9 +20,15 @@ from .cache import FlowCache
 
 
 def init_app(app: Flask) -> None:
+    from .. import commit_hooks, db
+    from ..voice.runtime import get_runtime
+    from ..voice.versions import TOPIC
     from . import admin, views, voicemail_api
 
-    app.extensions["cti.flows"] = FlowCache()
+    # The voice configuration's token also moves with flow changes (the same version bumps).
+    cache = FlowCache(get_runtime(app).cache.current_token)
+    app.extensions["cti.flows"] = cache
+    commit_hooks.install(db.get_engine(app), TOPIC, lambda _names: cache.changed())
     app.register_blueprint(views.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(voicemail_api.bp)

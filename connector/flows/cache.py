@@ -1,13 +1,19 @@
 """Each process's compiled flows and overrides, reloaded when the ``flows`` version moves.
 
-The same pattern as ``connector.voice.cache``: one small query per webhook, a reload only
-after a change. Older versions are loaded on demand, for calls that entered a flow before
-it was re-imported (their URLs carry the version they started with).
+The same pattern as ``connector.voice.cache``: while the configuration token in Redis is the
+one seen last (every committed version bump, flows' included, changes it) no query at all, for
+at most ``MAX_TRUST_SECONDS``; else one small query, and a reload only after a change. Without
+the token the inbound webhook of a flow number would open a database connection that a number
+routed to a group does not need (bench/webhook.py --compare-flow). Older versions are loaded
+on demand, for calls that entered a flow before it was re-imported (their URLs carry the
+version they started with).
 """
 
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -17,6 +23,7 @@ from voice.flows.calendar import HolidayCalendar
 from voice.flows.engine import Override
 
 from ..schema import voice_versions
+from ..voice.cache import MAX_TRUST_SECONDS
 from . import store
 
 
@@ -30,8 +37,11 @@ class FlowCache:
     """Flows of this process (``app.extensions["cti.flows"]``), the holiday calendar and the
     threads of lookup nodes."""
 
-    def __init__(self) -> None:
+    def __init__(self, token: Callable[[], bytes | None] | None = None) -> None:
         self.calendar = HolidayCalendar()
+        self._token_source = token
+        self._token: bytes | None = None  # the token the snapshot was checked under
+        self._checked_at = 0.0
         self._version: int | None = None
         self._snapshot = FlowSnapshot()
         self._older: dict[tuple[str, int], store.StoredFlow] = {}
@@ -47,7 +57,20 @@ class FlowCache:
                                                 thread_name_prefix="cti-flow-lookup")
             return self._pool
 
+    def changed(self) -> None:
+        """After a commit in this process that bumped a version: check again next time."""
+        self._token = None
+
     def refresh(self, conn: Connection) -> FlowSnapshot:
+        token = self._token_source() if self._token_source is not None else None
+        if (token is not None and token == self._token and self._version is not None
+                and time.monotonic() - self._checked_at < MAX_TRUST_SECONDS):
+            return self._snapshot
+        snapshot = self._refresh_from(conn)
+        self._token, self._checked_at = token, time.monotonic()
+        return snapshot
+
+    def _refresh_from(self, conn: Connection) -> FlowSnapshot:
         version = conn.execute(select(voice_versions.c.version).where(
             voice_versions.c.name == store.VERSION_KEY)).scalar_one_or_none() or 0
         if version == self._version:

@@ -12,6 +12,7 @@ from ..errors import APIError
 from ..messages import Text
 from . import template_adapters
 from .jobs import call_context
+from .number_pops import number_pops
 
 bp = Blueprint("integrations", __name__)
 
@@ -30,7 +31,7 @@ def pops() -> Any:
             BROWSER_EVENTS)), {"field": "event"})
     if not call_sid:
         raise APIError(400, "invalid_request", BAD_SID, {"field": "call_sid"})
-    opened = []
+    opened = number_pops(call_sid, event)
     for name, adapter in template_adapters().items():
         context = call_context(call_sid, name)
         if context is None:

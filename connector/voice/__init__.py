@@ -22,9 +22,10 @@ from .runtime import attach_simulator, get_runtime, rest_client, webhook_auth_to
 
 
 def init_app(app: Flask) -> None:
-    from . import admin, api, runtime, twilio_views
+    from . import admin, api, channels, runtime, twilio_views
 
     runtime.init_app(app)
+    channels.init_app(app)
     app.register_blueprint(twilio_views.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(admin.bp)

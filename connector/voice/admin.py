@@ -3,7 +3,9 @@
 * ``GET|POST /api/admin/numbers``, ``GET|PATCH|DELETE /api/admin/numbers/<id>`` — fields
   ``e164``, ``label``, ``route``, ``fallback`` (``agent:<user>``, ``group:<name>``,
   ``voicemail``, ``external:<number>``, ``none``), ``caller_id_name``, ``recording``,
-  ``active``, ``transfer_caller_id``
+  ``active``, ``transfer_caller_id``, ``max_channels`` (0: no limit), ``overflow`` (where calls
+  over the limit go; ``none``: a busy announcement), ``ring_popup_url``, ``answer_popup_url``
+  (``@@@@`` → the caller's number)
 * ``GET|POST /api/admin/groups``, ``GET|PATCH|DELETE /api/admin/groups/<name>`` — ``name``,
   ``display_name``, ``members`` (user IDs in ring order)
 * ``GET|PUT /api/admin/agents/<username>/caller-ids`` — ``{"numbers": [...], "default": …}``
@@ -34,7 +36,9 @@ from .numbers import NumberChanges, Route, RoutingError
 bp = Blueprint("voice_admin", __name__, url_prefix="/api/admin")
 
 _NUMBER_FIELDS = {"label": str, "route": str, "fallback": str, "caller_id_name": str,
-                  "recording": bool, "active": bool, "transfer_caller_id": str}
+                  "recording": bool, "active": bool, "transfer_caller_id": str,
+                  "max_channels": int, "overflow": str, "ring_popup_url": str,
+                  "answer_popup_url": str}
 #: Largest CSV upload accepted (a list of 100,000 numbers is about 2 MB).
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 
@@ -107,7 +111,7 @@ def _normalized(e164: str) -> str:
 
 def _save(conn: Any, e164: str, body: dict[str, Any]) -> numbers.PhoneNumber:
     routes: dict[str, Route] = {}
-    for name in ("route", "fallback"):
+    for name in ("route", "fallback", "overflow"):
         if name in body:
             try:
                 routes[name] = Route.parse(body[name])
@@ -117,7 +121,11 @@ def _save(conn: Any, e164: str, body: dict[str, Any]) -> numbers.PhoneNumber:
                             fallback=routes.get("fallback"),
                             caller_id_name=body.get("caller_id_name"),
                             recording=body.get("recording"), active=body.get("active"),
-                            transfer_caller_id=body.get("transfer_caller_id"))
+                            transfer_caller_id=body.get("transfer_caller_id"),
+                            max_channels=body.get("max_channels"),
+                            overflow=routes.get("overflow"),
+                            ring_popup_url=body.get("ring_popup_url"),
+                            answer_popup_url=body.get("answer_popup_url"))
     try:
         return numbers.save_number(conn, e164, changes, now=clock.now())
     except RoutingError as exc:

@@ -86,6 +86,11 @@ class VoiceCache:
         self._token, self._checked_at = token, time.monotonic()
         return snapshot
 
+    def current_token(self) -> bytes | None:
+        """The configuration token in Redis now (``None`` without Redis): it changes with every
+        committed version bump — flows' included — so other caches may trust it too."""
+        return self._current_token()
+
     def _current_token(self) -> bytes | None:
         if self._redis is None:
             return None

@@ -26,7 +26,7 @@ _RANK = {"queued": 0, "initiated": 0, "ringing": 1, "in-progress": 2}
 #: A callback's own ``Timestamp`` is trusted when it is this close to our clock.
 TIMESTAMP_TOLERANCE = timedelta(minutes=10)
 #: Outcomes decided when the call starts; the final outcome keeps them.
-DECIDED_OUTCOMES = frozenset({"rejected", "unconfigured", "refused"})
+DECIDED_OUTCOMES = frozenset({"rejected", "unconfigured", "refused", "channel_limit"})
 
 Row = Mapping[str, Any]
 
@@ -150,7 +150,8 @@ def final_outcome(parent: Row, children: Iterable[Row]) -> str:
 
     Inbound: ``answered`` (an agent), ``forwarded`` (an outside number, CF-8), ``voicemail``,
     ``ivr`` (a flow ended it without an agent), ``abandoned`` (the caller hung up while a
-    group rang), ``missed``, or the refusals decided at once (``rejected``, ``unconfigured``).
+    group rang), ``missed``, or the refusals decided at once (``rejected``, ``unconfigured``,
+    ``channel_limit``: the number had no free channel and no overflow route).
     Outbound: ``answered``, ``busy``, ``no_answer``, ``failed``, ``canceled`` (the agent gave up) or
     ``refused`` (CF-12, CF-9).
     """

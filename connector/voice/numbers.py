@@ -8,11 +8,18 @@ A number's *route* is one of:
 * ``voicemail`` — CF-7;
 * ``external:<number>`` — transfer to an outside number (CF-8) with ``transfer_caller_id``,
   or the called number when that is empty;
-* ``flow:<name>`` (or ``flow:<name>:<node>``) — the call flow's entry node (docs/flows.md);
+* ``flow:<name>`` (or ``flow:<name>:<node>``) — the call flow's entry node (docs/call-flows.md);
 * ``none`` — not configured: callers hear a polite announcement.
 
 Its *fallback* (same forms) takes over when the route finds nobody available or nobody
 answers; a fallback that fails too ends the call with an apology.
+
+Per-number settings (seed 002 電話番号詳細): ``max_channels`` — how many calls the number
+carries at once (0: no limit; counted in Redis, :mod:`.channels`), with ``overflow`` (same
+forms; ``none`` = a busy announcement) for the calls over it; ``caller_id_name`` — the
+端末表示名 the agent's softphone shows for the called line; ``ring_popup_url`` and
+``answer_popup_url`` — pages the softphone opens, ``@@@@`` being the caller's number
+(:mod:`voice.popups`).
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
-from voice import numbering
+from voice import numbering, popups
 from voice.dialing_rules import check_outbound
 from voice.numbering import NumberError
 
@@ -33,6 +40,10 @@ from ..schema import agent_caller_ids, agents, phone_numbers
 from . import groups, versions
 
 ROUTE_TYPES = ("none", "agent", "group", "voicemail", "external", "flow")
+#: The most concurrent calls one number may be given (a sanity bound, not a Twilio limit).
+MAX_CHANNELS = 10_000
+#: The column's size.
+CALLER_ID_NAME_MAX = 100
 
 
 class RoutingError(ValueError):
@@ -80,6 +91,10 @@ class PhoneNumber:
     recording: bool
     active: bool
     transfer_caller_id: str = ""
+    max_channels: int = 0
+    overflow: Route = Route()
+    ring_popup_url: str = ""
+    answer_popup_url: str = ""
 
     @property
     def display(self) -> str:
@@ -93,7 +108,15 @@ class PhoneNumber:
         return {"id": self.id, "e164": self.e164, "display": self.display, "label": self.label,
                 "route": str(self.route), "fallback": str(self.fallback),
                 "caller_id_name": self.caller_id_name, "recording": self.recording,
-                "active": self.active, "transfer_caller_id": self.transfer_caller_id}
+                "active": self.active, "transfer_caller_id": self.transfer_caller_id,
+                "max_channels": self.max_channels, "overflow": str(self.overflow),
+                "ring_popup_url": self.ring_popup_url,
+                "answer_popup_url": self.answer_popup_url}
+
+    def popup_url(self, event: str) -> str:
+        """The pop-up URL template of ``event`` (``incoming`` or ``answered``), "" if none."""
+        return {"incoming": self.ring_popup_url,
+                "answered": self.answer_popup_url}.get(event, "")
 
 
 @dataclass(frozen=True)
@@ -107,12 +130,18 @@ class NumberChanges:
     recording: bool | None = None
     active: bool | None = None
     transfer_caller_id: str | None = None
+    max_channels: int | None = None
+    overflow: Route | None = None
+    ring_popup_url: str | None = None
+    answer_popup_url: str | None = None
 
 
 def _number(row: Any) -> PhoneNumber:
     return PhoneNumber(row.id, row.e164, row.label, Route(row.route_type, row.route_target),
                        Route(row.fallback_type, row.fallback_target), row.caller_id_name,
-                       row.recording, row.active, row.transfer_caller_id)
+                       row.recording, row.active, row.transfer_caller_id, row.max_channels,
+                       Route(row.overflow_type, row.overflow_target), row.ring_popup_url,
+                       row.answer_popup_url)
 
 
 def normalize_number(text: str) -> str:
@@ -149,16 +178,23 @@ def save_number(conn: Connection, e164: str, changes: NumberChanges, *,
     merged = _merge(current, e164, changes)
     problems = _route_problems(conn, "route", merged.route, merged)
     problems.update(_route_problems(conn, "fallback", merged.fallback, merged))
+    problems.update(_route_problems(conn, "overflow", merged.overflow, merged))
     problems.update(_transfer_problems(conn, merged))
+    problems.update(setting_problems(merged))
     if problems:
         raise RoutingError(problems)
     merged = dataclasses.replace(merged, route=stored_route(merged.route),
-                                 fallback=stored_route(merged.fallback))
+                                 fallback=stored_route(merged.fallback),
+                                 overflow=stored_route(merged.overflow))
     values = {"label": merged.label, "route_type": merged.route.type,
               "route_target": merged.route.target, "fallback_type": merged.fallback.type,
               "fallback_target": merged.fallback.target, "caller_id_name": merged.caller_id_name,
               "recording": merged.recording, "active": merged.active,
-              "transfer_caller_id": merged.transfer_caller_id, "updated_at": now}
+              "transfer_caller_id": merged.transfer_caller_id,
+              "max_channels": merged.max_channels, "overflow_type": merged.overflow.type,
+              "overflow_target": merged.overflow.target,
+              "ring_popup_url": merged.ring_popup_url,
+              "answer_popup_url": merged.answer_popup_url, "updated_at": now}
     if current is None:
         conn.execute(insert(phone_numbers).values(e164=e164, created_at=now, **values))
     else:
@@ -181,10 +217,10 @@ def _merge(current: PhoneNumber | None, e164: str, changes: NumberChanges) -> Ph
     base = current or PhoneNumber(0, e164, "", Route(), Route(), "", False, True)
     given = {name: value for name, value in dataclasses.asdict(changes).items()
              if value is not None}
-    for name in ("route", "fallback"):  # asdict() turned the routes into dicts
+    for name in ("route", "fallback", "overflow"):  # asdict() turned the routes into dicts
         if name in given:
             given[name] = getattr(changes, name)
-    for name in ("label", "caller_id_name"):
+    for name in ("label", "caller_id_name", "ring_popup_url", "answer_popup_url"):
         if name in given:
             given[name] = given[name].strip()
     if given.get("transfer_caller_id"):
@@ -193,6 +229,20 @@ def _merge(current: PhoneNumber | None, e164: str, changes: NumberChanges) -> Ph
         except NumberError as exc:
             raise RoutingError({"transfer_caller_id": exc.message_en}) from None
     return dataclasses.replace(base, **given)
+
+
+def setting_problems(number: PhoneNumber) -> dict[str, str]:
+    """What is wrong with the number's channel limit, display name and pop-up URLs."""
+    problems = {}
+    if not 0 <= number.max_channels <= MAX_CHANNELS:
+        problems["max_channels"] = f"must be between 0 (no limit) and {MAX_CHANNELS}"
+    if len(number.caller_id_name) > CALLER_ID_NAME_MAX:
+        problems["caller_id_name"] = f"at most {CALLER_ID_NAME_MAX} characters"
+    for name in ("ring_popup_url", "answer_popup_url"):
+        wrong = popups.popup_problem(getattr(number, name))
+        if wrong:
+            problems[name] = wrong
+    return problems
 
 
 def _route_problems(conn: Connection, field_name: str, route: Route,

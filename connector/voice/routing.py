@@ -9,7 +9,7 @@ action — for a group, after each further free member had their turn.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import Connection
@@ -74,10 +74,27 @@ def plan_after_dial(conn: Connection, runtime: VoiceRuntime, routing: Routing,
                     number: PhoneNumber | None, caller: Caller, step: str,
                     dial_status: str) -> Plan:
     """The answer to a ``<Dial>`` action: done, or the fallback if nobody answered."""
+    plan = _after_dial(conn, runtime, routing, number, caller, step, dial_status)
+    if step == "overflow" and plan.detail:  # the call record keeps saying why it overflowed
+        return replace(plan, detail=channel_limit_detail(plan.detail))
+    return plan
+
+
+def channel_limit_detail(detail: str) -> str:
+    """The call record's ``detail`` of a call over its number's channels (``calls.detail``
+    holds 64 characters; a flow's node may not leave room for the prefix)."""
+    return f"channel_limit:{detail}"[:64]
+
+
+def _after_dial(conn: Connection, runtime: VoiceRuntime, routing: Routing,
+                number: PhoneNumber | None, caller: Caller, step: str,
+                dial_status: str) -> Plan:
     if dial_status in ("completed", "answered"):
         return Plan(twiml.hang_up())
-    if number is not None and step in ("route", "fallback"):
-        route = number.route if step == "route" else number.fallback
+    if number is not None and step in ("route", "fallback", "overflow"):
+        # "overflow": the route of calls over the number's max channels (connector.voice.channels)
+        route = {"route": number.route, "fallback": number.fallback,
+                 "overflow": number.overflow}[step]
         group = routing.groups.get(route.target) if route.type == "group" else None
         if route.type in ("group", "agent"):
             acd_route.release_unanswered(conn, caller.call_sid, group)
@@ -164,5 +181,11 @@ def caller_info(caller: Caller, number: PhoneNumber, group: groups.Group | None)
     matches = [Match(m.get("adapter", ""), m.get("id", ""), m.get("type", ""),
                      m.get("name", ""), m.get("url", "")) for m in customer.get("matches", [])]
     return CallerInfo(caller.call_sid, caller.display, caller.e164, customer.get("name", ""),
-                      customer.get("company", ""), matches, number.label or number.display,
+                      customer.get("company", ""), matches, line_name(number),
                       (group.display_name or group.name) if group else "")
+
+
+def line_name(number: PhoneNumber) -> str:
+    """What the agent's softphone shows as the called line (``cti_number_label``): the
+    number's display name (端末表示名) if set, else its label, else the number."""
+    return number.caller_id_name or number.label or number.display

@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
+from dataclasses import replace
 from typing import Any
 
 from flask import Blueprint, current_app, request
@@ -29,7 +30,7 @@ from voice.numbering import NumberError
 from .. import callstream, clock, db, integrations, json_limits, notify, writeback
 from ..auth import accounts
 from ..lazy_tx import lazy_begin
-from . import calls, numbers, outbound, routing
+from . import calls, channels, numbers, outbound, routing
 from .callstate import is_terminal
 from .lookup import customer_of
 from .routing import Caller
@@ -84,6 +85,15 @@ def inbound() -> str:
             log.warning("inbound call to an unconfigured number",
                         extra=_log_fields(sid, caller_from, called))
             return twiml.say_and_hang_up(twiml.MESSAGES["unconfigured"], runtime.speaker)
+        if not channels.get_counter().admit(number.e164, sid, number.max_channels,
+                                            channels.now_ms()):
+            plan = _over_channel_limit(conn, runtime, config.routing, number, caller)
+            callstream.finish_event(conn, event, {
+                **record, "customer": caller.customer, "outcome": plan.outcome,
+                "detail": plan.detail, "group_id": plan.group_id, "expected_legs": plan.legs})
+            log.info("inbound call over the number's channel limit",
+                     extra={**_log_fields(sid, caller_from, called), "route": plan.detail})
+            return plan.twiml
         caller = Caller(sid, caller.e164, caller.display, customer_of(caller.e164))
         plan = routing.plan_inbound(conn, runtime, config.routing, number, caller)
         callstream.finish_event(conn, event, {
@@ -223,6 +233,20 @@ def outbound_call() -> str:
 
 
 # --- helpers ----------------------------------------------------------------------------------
+
+def _over_channel_limit(conn: Any, runtime: Any, config: Any, number: numbers.PhoneNumber,
+                        caller: Caller) -> routing.Plan:
+    """A call the number has no free channel for: its overflow route, else a busy
+    announcement (recorded as ``channel_limit``)."""
+    if number.overflow.type != "none":
+        caller = Caller(caller.call_sid, caller.e164, caller.display, customer_of(caller.e164))
+        plan = routing.plan_route(conn, runtime, config, number, number.overflow, caller,
+                                  "overflow")
+        if plan is not None:
+            return replace(plan, detail=routing.channel_limit_detail(plan.detail))
+    return routing.Plan(twiml.say_and_hang_up(twiml.MESSAGES["channel_limit"], runtime.speaker),
+                        "channel_limit", "channel_limit")
+
 
 def describe_caller(call_sid: str, raw: str | None) -> Caller:
     """The caller's E.164 and how the softphone shows them (``090-1234-5678``,

@@ -37,7 +37,7 @@ from . import placeholders, responses
 from .context import CallContext, from_log
 from .ledger import AlreadyInFlight, Ledger
 from .ledger import metadata as ledger_metadata
-from .settings import AuthTemplate, HTTPTemplateSettings, SearchTemplate, Template
+from .settings import AuthTemplate, HTTPTemplateSettings, SearchTemplate, Template, app_scheme
 
 
 class HTTPTemplateAdapter(CRMAdapter):
@@ -147,7 +147,8 @@ class HTTPTemplateAdapter(CRMAdapter):
         return self._send_once(event, template, context)
 
     def browser_requests(self, event: str, context: CallContext) -> list[dict[str, Any]]:
-        """What the softphone opens for ``event``: ``[{"method", "url", "fields"}]``.
+        """What the softphone opens for ``event``: ``[{"method", "url", "fields"}]`` (with
+        ``"target": "app"`` for a URL of an app's own scheme).
 
         ``incoming`` and ``answered`` add the per-number pop-ups of HT-2.
         """
@@ -159,7 +160,10 @@ class HTTPTemplateAdapter(CRMAdapter):
         template = self.settings.templates().get(event)
         if template is not None and template.run == "browser":
             url, fields = self._browser_form(template, values, secrets)
-            opened.append({"method": template.method, "url": url, "fields": fields})
+            pop: dict[str, Any] = {"method": template.method, "url": url, "fields": fields}
+            if app_scheme(template.url):
+                pop["target"] = "app"  # handed to the app of its scheme, not a window
+            opened.append(pop)
         popups = {"incoming": self.settings.ring_popups,
                   "answered": self.settings.answer_popups}.get(event, {})
         for number, popup in popups.items():
@@ -278,6 +282,9 @@ class HTTPTemplateAdapter(CRMAdapter):
         except placeholders.TemplateError as exc:
             return Check(event, False, f"the {event} template cannot be rendered: {exc}")
         where = f"{urlsplit(url).scheme}://{urlsplit(url).netloc}{urlsplit(url).path}"
+        if template.run == "browser" and app_scheme(template.url):
+            return Check(event, True, f"handed to the app of {app_scheme(template.url)}: on the "
+                                      "agent's PC (not checked from here)", "info")
         if template.run == "browser":
             return Check(event, True, f"opened in the agent's browser: {where}", "info")
         try:

@@ -14,6 +14,23 @@ from .responses import ResponseFormatError, check_text_format
 
 #: Events a template can be fired on, in the order of a call.
 EVENTS = ("click", "incoming", "answered", "hangup", "wrapup")
+#: Schemes a browser template may not use: they run code in the softphone's page or read the
+#: agent's files instead of handing the URL to an app.
+UNSAFE_SCHEMES = frozenset({"javascript", "data", "vbscript", "file", "blob", "about",
+                            "filesystem", "view-source"})
+_SCHEME = re.compile(r"[a-z][a-z0-9+.\-]+")
+
+
+def app_scheme(url: str) -> str:
+    """The scheme of a URL an app on the agent's PC opens (``myapp:``, ``sip:``), else "".
+
+    BIZTEL's "OSコマンド" starts a program with the caller's number; a browser cannot, but it
+    hands a URL of a scheme an app registered (``myapp://open?tel={TEL}``) to that app.
+    """
+    scheme = url.partition(":")[0].lower() if ":" in url else ""
+    if scheme in ("http", "https") or scheme in UNSAFE_SCHEMES:
+        return ""
+    return scheme if _SCHEME.fullmatch(scheme) else ""
 
 
 @dataclass(frozen=True)
@@ -24,7 +41,8 @@ class Template:
     ``tel={TEL}&name={NAME}``, or a JSON template with ``body_format = "json"``) — or, with no
     body, the URL's query string as a form (BIZTEL's "HTTP POST"). ``run``: ``server`` — the
     connector sends it (queued, retried, exactly once per call and event); ``browser`` — the
-    agent's softphone opens it as a screen pop.
+    agent's softphone opens it as a screen pop — or, for a URL of an app's own scheme
+    (``myapp://open?tel={TEL}``, :func:`app_scheme`), hands it to that app on the agent's PC.
     """
 
     url: str = ""
@@ -39,8 +57,15 @@ class Template:
 
     def __post_init__(self) -> None:
         url = urlsplit(self.url.replace("{", "").replace("}", ""))
-        if url.scheme not in ("http", "https") or not url.netloc:
-            raise ValueError(f"url: an http(s) URL template is required, got {self.url!r}")
+        if self.run == "browser" and app_scheme(self.url):
+            if self.method != "GET":
+                raise ValueError("method: a URL of an app's own scheme is opened with GET")
+        elif url.scheme not in ("http", "https") or not url.netloc:
+            hint = (" (or, with run = \"browser\", a URL of an app's own scheme such as "
+                    "myapp://open?tel={TEL}; a program path cannot be started from a browser)"
+                    if self.run == "browser" else "")
+            raise ValueError(f"url: an http(s) URL template is required, got {self.url!r}"
+                             f"{hint}")
         if self.body and self.method == "GET":
             raise ValueError("body: only a POST template has a body")
         if not 0 <= self.delay_seconds <= 600:

@@ -26,7 +26,35 @@ export async function openPops(api, event, callSid) {
   return pops;
 }
 
+// Schemes never handed on: they would run code in this page or read the agent's files.
+const UNSAFE_SCHEMES = ['javascript', 'data', 'vbscript', 'file', 'blob', 'about', 'filesystem',
+  'view-source'];
+
+/** The scheme of a URL an app on the agent's PC registered (myapp://…), else ''. */
+export function appScheme(url) {
+  const match = /^([a-z][a-z0-9+.-]+):/i.exec(url || '');
+  const scheme = match ? match[1].toLowerCase() : '';
+  if (!scheme || scheme === 'http' || scheme === 'https' || UNSAFE_SCHEMES.includes(scheme)) return '';
+  return scheme;
+}
+
+// BIZTEL's "OSコマンド": the browser hands the URL to the app of its scheme. A link click does
+// that without leaving the softphone's page (an unknown scheme does nothing).
+function launchApp(url) {
+  const link = document.createElement('a');
+  link.href = url;
+  link.rel = 'noopener noreferrer';
+  link.style.display = 'none';
+  document.body.appendChild(link);
+  link.click();
+  link.remove();
+}
+
 function open(pop, target) {
+  if (pop.target === 'app') {
+    if (appScheme(pop.url)) launchApp(pop.url);
+    return;
+  }
   if (!/^https?:\/\//.test(pop.url || '')) return;
   if (pop.method !== 'POST') {
     window.open(pop.url, target)?.focus?.();

@@ -344,3 +344,35 @@ def test_server_side_only_with_something_to_ask_or_write(make_adapter, server):
     assert not make_adapter({"ring_popups": {"+815012345678": "https://x.example.jp/?q=@@@@"},
                              "answered": {"url": "https://x.example.jp/", "run": "browser"}}
                             ).server_side
+
+
+# -- BIZTEL's "OSコマンド": a URL of an app's own scheme, handed to that app ---------------------
+
+def test_app_scheme_urls_are_handed_to_the_app_on_ring_and_answer(make_adapter, server):
+    adapter = make_adapter({
+        "incoming": {"url": "myapp://open?tel={TEL}&called={CALLED}", "run": "browser"},
+        "answered": {"url": "sip:{TEL}@pbx.example.jp", "run": "browser"}})
+    assert adapter.browser_requests("incoming", context()) == [
+        {"method": "GET", "fields": [], "target": "app",
+         "url": "myapp://open?tel=0312345678&called=05012345678"}]
+    assert adapter.browser_requests("answered", context()) == [
+        {"method": "GET", "fields": [], "target": "app", "url": "sip:0312345678@pbx.example.jp"}]
+    verdicts = {v.name: v for v in adapter.check()}
+    assert verdicts["incoming"].ok and "app of myapp" in verdicts["incoming"].message
+
+
+@pytest.mark.parametrize("table,problem", [
+    ({"incoming": {"url": "myapp://open?tel={TEL}"}}, "incoming: url: an http(s) URL"),
+    ({"incoming": {"url": "javascript:alert('{TEL}')", "run": "browser"}},
+     "incoming: url: an http(s) URL"),
+    ({"incoming": {"url": "file:///C:/tools/pop.exe?{TEL}", "run": "browser"}},
+     "incoming: url: an http(s) URL"),
+    ({"incoming": {"url": "C:\\Program Files\\sample.exe {TEL}", "run": "browser"}},
+     "a program path cannot be started from a browser"),
+    ({"incoming": {"url": "myapp://open", "run": "browser", "method": "POST"}},
+     "incoming: method: a URL of an app's own scheme is opened with GET"),
+])
+def test_app_scheme_urls_only_from_the_browser_and_never_unsafe(make_adapter, table, problem):
+    with pytest.raises(SettingsError) as excinfo:
+        make_adapter(table)
+    assert problem in str(excinfo.value)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from connector import db
+from connector.voice import numbers
 from tests.connector.console.test_browser import chromium, console_factory, shot  # noqa: F401
 from tests.connector.test_auth import add_agent
 
@@ -24,8 +26,14 @@ def test_admin_screens_change_numbers_and_show_flow_problems(make_app, console_f
     page.fill("#n-e164", "050-1234-5678")
     page.fill("#n-label", "代表")
     page.fill("#n-route", "voicemail")
+    page.fill("#n-channels", "2")
+    page.fill("#n-ring-pop", "https://crm.example.jp/search?tel=@@@@")
     page.click("#number-save")
     page.wait_for_selector('#numbers-table tr[data-number="+815012345678"]')
+    with db.get_engine(app).connect() as conn:
+        saved = numbers.get_number(conn, "+815012345678")
+    assert (saved.max_channels, saved.ring_popup_url) == (
+        2, "https://crm.example.jp/search?tel=@@@@")
     page.fill("#n-e164", "050-1234-9999")
     page.fill("#n-route", "group:nobody")
     page.click("#number-save")

@@ -57,7 +57,7 @@ def test_bad_flow_lists_problems_with_lines(admin):
     response = client.put("/api/admin/flows/main", headers=auth, data=bad.encode())
     assert response.status_code == 422
     problems = response.get_json()["error"]["details"]["problems"]
-    assert problems == [{"line": 30, "node": "sales", "field": "group",
+    assert problems == [{"line": 43, "node": "sales", "field": "group",
                          "message": "no group named 'ghost' (add it with `cti group add`)"}]
 
 
@@ -95,7 +95,7 @@ def test_cli_check_import_export_on_another_database(run, tmp_path):
     for name in ("sales", "support"):
         assert run("group", "add", name, "--name", name).exit_code == 0
     checked = run("flow", "check", str(EXAMPLE))
-    assert checked.exit_code == 0 and "flow 'main' is valid (6 nodes" in checked.output
+    assert checked.exit_code == 0 and "flow 'main' is valid (8 nodes" in checked.output
     assert "version 1" in run("flow", "import", str(EXAMPLE)).output
     out = tmp_path / "exported.toml"
     assert run("flow", "export", "main", "-o", str(out)).exit_code == 0

@@ -26,7 +26,8 @@ def test_number_lifecycle(admin):
     assert number == {"id": number["id"], "e164": NUMBER, "display": "050-1234-5678",
                       "label": "サポート", "route": "agent:sato", "fallback": "voicemail",
                       "caller_id_name": "", "recording": True, "active": True,
-                      "transfer_caller_id": ""}
+                      "transfer_caller_id": "", "max_channels": 0, "overflow": "none",
+                      "ring_popup_url": "", "answer_popup_url": ""}
     again = client.post("/api/admin/numbers", headers=auth, json={"e164": NUMBER})
     assert again.status_code == 409
     changed = client.patch(f"/api/admin/numbers/{number['id']}", headers=auth,

@@ -275,3 +275,21 @@ def test_cli_language_setting_and_lang_option(run, tmp_path):
     assert run("numbers", "block", "add", "090-1234-5678").output == "added +819012345678\n"
     assert run("--lang", "ja", "numbers", "block", "add", "090-1234-5678").output == \
         "登録済みです: +819012345678\n"  # --lang wins over [cli] language
+
+
+def test_number_channel_limit_display_name_and_popups(run):
+    added = run("number", "add", "050-1234-5678", "--route", "voicemail", "--max-channels", "2",
+                "--overflow", "agent:sato", "--caller-id-name", "サポート窓口",
+                "--ring-popup-url", "https://crm.example.jp/search?tel=@@@@")
+    assert added.exit_code == 0, added.output
+    assert added.output == (
+        "added 050-1234-5678 → voicemail  [2 channel(s), over it agent:sato, shown as "
+        "サポート窓口, ring pop-up https://crm.example.jp/search?tel=@@@@]\n")
+    refused = run("number", "set", "050-1234-5678", "--max-channels", "-1",
+                  "--answer-popup-url", "crm.example.jp/?n=@@@@")
+    assert refused.exit_code == 1
+    assert "max_channels: must be between 0" in refused.output
+    assert "answer_popup_url: an http:// or https:// URL is required" in refused.output
+    cleared = run("number", "set", "050-1234-5678", "--ring-popup-url", "", "--max-channels",
+                  "0")
+    assert cleared.output == "changed 050-1234-5678 → voicemail  [shown as サポート窓口]\n"

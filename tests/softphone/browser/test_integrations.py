@@ -74,3 +74,62 @@ def test_ringing_opens_the_per_number_popup(live_factory, redis_url):
     # (the browser may also ask for /favicon.ico)
     assert [path for path in seen if path.startswith("/search")] == ["/search?tel=09012345678"]
     crm_site.stop()
+
+
+def test_ringing_opens_the_numbers_own_popup_url(live_factory, redis_url):
+    seen: list[str] = []
+
+    def crm(environ, start_response):  # the page the number's 着信ポップアップ points at
+        seen.append(Request(environ).full_path)
+        return Response("<title>CRM</title>顧客検索: " + Request(environ).args["num"],
+                        content_type="text/html; charset=utf-8")(
+            environ, start_response)
+
+    crm_site = LiveServer(crm).start()
+    live = live_factory(queue={"redis_url": redis_url})
+    live.agent("agent1", display_name="佐藤 花子")
+    with db.get_engine(live.app).begin() as conn:
+        numbers.save_number(conn, NUMBER, NumberChanges(
+            label="代表", route=Route.parse("agent:agent1"),
+            ring_popup_url=f"{crm_site.url}/customers?num=@@@@&from=cti"),
+            now=clock.now(live.app))
+    context = live.context(fake_device=False)
+    page = live.sign_in(live.open(context))
+    page.wait_for_selector('[data-testid="sim-incoming"]:not([disabled])')
+    with context.expect_page() as popped:
+        page.click('[data-testid="sim-incoming"]')
+    popped.value.wait_for_url(f"{crm_site.url}/customers?num=09012345678&from=cti")
+    popped.value.wait_for_load_state()
+    screenshot(popped.value, "number-ring-popup")
+    assert [p for p in seen if p.startswith("/customers")] == [
+        "/customers?num=09012345678&from=cti"]
+    crm_site.stop()
+
+
+def test_ringing_hands_an_app_scheme_url_to_the_app(live_factory, redis_url):
+    """BIZTEL's "OSコマンド": a template of an app's own scheme is handed to that app (a link
+    click), with the caller's number in it; no window opens and the softphone stays."""
+    live = live_factory(queue={"redis_url": redis_url}, crm={
+        "adapters": ["builtin", "http"], "writeback_delay_seconds": 0,
+        "http": {"pbx": {"incoming": {"url": "myapp://open?tel={TEL}&name={CALLEDNAME}",
+                                      "run": "browser"}}}})
+    live.agent("agent1", display_name="佐藤 花子")
+    add_number(live)
+    context = live.context(fake_device=False)
+    # Record what is handed to apps instead of asking the OS for a handler it does not have.
+    context.add_init_script("""
+      window.__launched = [];
+      const click = HTMLAnchorElement.prototype.click;
+      HTMLAnchorElement.prototype.click = function () {
+        if (/^myapp:/.test(this.href)) { window.__launched.push(this.href); return; }
+        return click.call(this);
+      };
+    """)
+    page = live.sign_in(live.open(context))
+    softphone_url = page.url
+    page.wait_for_selector('[data-testid="sim-incoming"]:not([disabled])')
+    page.click('[data-testid="sim-incoming"]')
+    wait_for(page, "() => window.__launched.length > 0")
+    launched = page.evaluate("window.__launched")
+    assert len(launched) == 1 and launched[0].startswith("myapp://open?tel=09012345678&name=")
+    assert page.url == softphone_url and len(context.pages) == 1

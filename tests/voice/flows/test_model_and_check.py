@@ -194,5 +194,5 @@ def test_references_are_checked_through_the_callback():
 
 
 def test_the_docs_show_the_example_file_in_full():
-    docs = (EXAMPLE.parents[1] / "flows.md").read_text(encoding="utf-8")
+    docs = (EXAMPLE.parents[1] / "call-flows.md").read_text(encoding="utf-8")
     assert "```toml\n" + EXAMPLE.read_text(encoding="utf-8") + "```" in docs

@@ -7,6 +7,8 @@ const table = document.querySelector("#numbers-table tbody");
 const box = document.getElementById("numbers-status");
 const form = document.getElementById("number-form");
 const canDelete = Boolean(root.dataset.canDelete);
+const TEXT_FIELDS = ["label", "route", "fallback", "caller_id_name", "transfer_caller_id", "overflow",
+  "ring_popup_url", "answer_popup_url"];
 
 async function load() {
   const answer = await api("GET", "admin/numbers");
@@ -33,7 +35,8 @@ function edit(number) {
   form.id.value = number.id;
   form.e164.value = number.display;
   form.e164.readOnly = true;
-  for (const name of ["label", "route", "fallback", "caller_id_name", "transfer_caller_id"]) form[name].value = number[name] || "";
+  for (const name of TEXT_FIELDS) form[name].value = number[name] || "";
+  form.max_channels.value = String(number.max_channels || 0);
   form.recording.checked = number.recording;
   form.active.checked = number.active;
   document.getElementById("number-form-title").textContent = `${t.edit}: ${number.display}`;
@@ -51,11 +54,15 @@ function clear() {
 
 async function save() {
   const body = {};
-  for (const name of ["label", "route", "fallback", "caller_id_name", "transfer_caller_id"]) body[name] = form[name].value.trim();
+  for (const name of TEXT_FIELDS) body[name] = form[name].value.trim();
+  // A number, or the text as typed so that the server names the field ("must be between 0 …").
+  const channels = form.max_channels.value.trim();
+  body.max_channels = /^\d+$/.test(channels) ? Number(channels) : channels;
   body.recording = form.recording.checked;
   body.active = form.active.checked;
   if (!body.route) delete body.route;
   if (!body.fallback) delete body.fallback;
+  if (!body.overflow) delete body.overflow;
   let answer;
   if (form.id.value) {
     answer = await api("PATCH", `admin/numbers/${form.id.value}`, body);
