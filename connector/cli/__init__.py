@@ -89,6 +89,14 @@ def fail_config(exc: ConfigError) -> None:
     sys.exit(2)
 
 
+def fail(message: str, problems: dict[str, str] | None = None) -> None:
+    """Refuse a command: the message and each field's problem on stderr, exit status 1."""
+    click.echo(f"cti: {message}", err=True)
+    for name, problem in (problems or {}).items():
+        click.echo(f"  - {name}: {problem}", err=True)
+    sys.exit(1)
+
+
 pass_ctx = click.make_pass_decorator(CliContext)
 
 

@@ -16,7 +16,6 @@ Examples::
 from __future__ import annotations
 
 import json
-import sys
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -30,18 +29,11 @@ from ..acd import groups as acd_groups
 from ..auth import accounts
 from ..voice import groups
 from ..voice.groups import GroupError
-from . import CliContext, pass_ctx
+from . import CliContext, fail, pass_ctx
 from .config_cmd import to_toml
 
 #: What a group's table in an export file may hold.
 FILE_KEYS = ("display_name", "members", "skills", "settings")
-
-
-def _fail(message: str, problems: dict[str, str] | None = None) -> None:
-    click.echo(f"cti: {message}", err=True)
-    for name, problem in (problems or {}).items():
-        click.echo(f"  - {name}: {problem}", err=True)
-    sys.exit(1)
 
 
 def _members(value: str | None) -> list[str] | None:
@@ -64,14 +56,14 @@ def _save(ctx: CliContext, name: str, *, create: bool, **parts: Any) -> groups.G
         try:
             return acd_groups.save(conn, name, create=create, now=clock.now(ctx.app), **parts)
         except SettingsError as exc:
-            _fail("the group was not saved", exc.problems)
+            fail("the group was not saved", exc.problems)
     raise AssertionError("unreachable")
 
 
 def _group_or_exit(conn: Any, name: str) -> groups.Group:
     group = groups.get_group(conn, name)
     if group is None:
-        _fail(f"group {name!r} does not exist")
+        fail(f"group {name!r} does not exist")
     assert group is not None
     return group
 
@@ -165,9 +157,9 @@ def group_remove(ctx: CliContext, name: str) -> None:
         try:
             removed = groups.delete_group(conn, name)
         except GroupError as exc:
-            _fail("not removed", exc.problems)
+            fail("not removed", exc.problems)
     if not removed:
-        _fail(f"group {name!r} does not exist")
+        fail(f"group {name!r} does not exist")
     click.echo(f"removed group {name}")
 
 
@@ -189,7 +181,7 @@ def member_add(ctx: CliContext, name: str, agent: str, skill: int | None) -> Non
     with db.get_engine(ctx.app).connect() as conn:
         current = _group_or_exit(conn, name)
     if username in current.members:
-        _fail(f"{username} is a member of {name} already")
+        fail(f"{username} is a member of {name} already")
     saved = _save(ctx, name, create=False, members=[*current.members, username],
                   skills=None if skill is None else {username: skill})
     click.echo(f"{name}: {_member_text(saved)}")
@@ -205,7 +197,7 @@ def member_remove(ctx: CliContext, name: str, agent: str) -> None:
     with db.get_engine(ctx.app).connect() as conn:
         current = _group_or_exit(conn, name)
     if username not in current.members:
-        _fail(f"{username} is not a member of {name}")
+        fail(f"{username} is not a member of {name}")
     saved = _save(ctx, name, create=False,
                   members=[m for m in current.members if m != username])
     click.echo(f"{name}: {_member_text(saved) or '(no members)'}")
@@ -261,16 +253,16 @@ def group_import(ctx: CliContext, path: Path) -> None:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        _fail(f"{path}: not TOML: {exc}")
+        fail(f"{path}: not TOML: {exc}")
     tables = data.get("groups")
     if not isinstance(tables, dict) or set(data) - {"groups"}:
-        _fail(f"{path}: expected only [groups.<name>] tables")
+        fail(f"{path}: expected only [groups.<name>] tables")
     problems = {f"groups.{n}.{k}": "unknown key" for n, t in tables.items()
                 if isinstance(t, dict) for k in t if k not in FILE_KEYS}
     problems.update({f"groups.{n}": "a table" for n, t in tables.items()
                      if not isinstance(t, dict)})
     if problems:
-        _fail("nothing was imported", problems)
+        fail("nothing was imported", problems)
     now = clock.now(ctx.app)
     with db.get_engine(ctx.app).begin() as conn:
         created = []
@@ -290,4 +282,4 @@ def _import_step(conn: Any, name: str, **parts: Any) -> None:
     try:
         acd_groups.save(conn, name, **parts)
     except SettingsError as exc:
-        _fail("nothing was imported", {f"groups.{name}.{k}": v for k, v in exc.problems.items()})
+        fail("nothing was imported", {f"groups.{name}.{k}": v for k, v in exc.problems.items()})

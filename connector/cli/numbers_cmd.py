@@ -26,14 +26,7 @@ from .. import clock, db
 from ..messages import Text
 from ..voice import number_lists, numbers
 from ..voice.numbers import NumberChanges, Route, RoutingError
-from . import CliContext, pass_ctx
-
-
-def _fail(message: str, problems: dict[str, str] | None = None) -> None:
-    click.echo(f"cti: {message}", err=True)
-    for name, problem in (problems or {}).items():
-        click.echo(f"  - {name}: {problem}", err=True)
-    sys.exit(1)
+from . import CliContext, fail, pass_ctx
 
 
 def _route(value: str | None, name: str) -> Route | None:
@@ -93,12 +86,12 @@ def _save(ctx: CliContext, e164: str, options: dict[str, Any], *, create: bool) 
             normalized = numbers.normalize_number(e164)
             exists = numbers.get_number(conn, normalized) is not None
             if exists and create:
-                _fail(f"{normalized} exists already; change it with `cti number set`")
+                fail(f"{normalized} exists already; change it with `cti number set`")
             if not exists and not create:
-                _fail(f"{normalized} is not one of our numbers; add it with `cti number add`")
+                fail(f"{normalized} is not one of our numbers; add it with `cti number add`")
             saved = numbers.save_number(conn, normalized, changes, now=clock.now(ctx.app))
         except RoutingError as exc:
-            _fail("the number was not saved", exc.problems)
+            fail("the number was not saved", exc.problems)
     click.echo(f"{'added' if create else 'changed'} {_describe(saved)}")
 
 
@@ -161,9 +154,9 @@ def number_remove(ctx: CliContext, e164: str) -> None:
         try:
             removed = numbers.delete_number(conn, numbers.normalize_number(e164))
         except RoutingError as exc:
-            _fail("not removed", exc.problems)
+            fail("not removed", exc.problems)
     if not removed:
-        _fail(f"{e164} is not one of our numbers")
+        fail(f"{e164} is not one of our numbers")
     click.echo(f"removed {e164}")
 
 
@@ -180,7 +173,7 @@ def number_grant(ctx: CliContext, e164: str, usernames: tuple[str, ...],
             for username in usernames:
                 numbers.grant_caller_id(conn, username, e164, default=as_default)
         except RoutingError as exc:
-            _fail("nothing was changed", exc.problems)
+            fail("nothing was changed", exc.problems)
     click.echo(f"{', '.join(usernames)} may call from {e164}" + (" (default)" if as_default
                                                                  else ""))
 
@@ -196,7 +189,7 @@ def number_revoke(ctx: CliContext, e164: str, usernames: tuple[str, ...]) -> Non
             for username in usernames:
                 numbers.revoke_caller_id(conn, username, e164)
         except RoutingError as exc:
-            _fail("nothing was changed", exc.problems)
+            fail("nothing was changed", exc.problems)
     click.echo(f"{', '.join(usernames)} may no longer call from {e164}")
 
 
@@ -247,7 +240,7 @@ def _list_commands(list_name: str) -> click.Group:
                 rule, created = number_lists.add_rule(conn, list_name, pattern, note,
                                                       now=clock.now(ctx.app))
             except NumberError as exc:
-                _fail(ctx.text(BAD_PATTERN.format(pattern=pattern, reason=Text.of(exc))))
+                fail(ctx.text(BAD_PATTERN.format(pattern=pattern, reason=Text.of(exc))))
         click.echo(ctx.text((ADDED if created else ALREADY_LISTED).format(pattern=rule.pattern)))
 
     @commands.command("remove")
@@ -259,9 +252,9 @@ def _list_commands(list_name: str) -> click.Group:
             try:
                 removed = number_lists.remove_rule(conn, list_name, pattern=pattern)
             except NumberError as exc:
-                _fail(ctx.text(BAD_PATTERN.format(pattern=pattern, reason=Text.of(exc))))
+                fail(ctx.text(BAD_PATTERN.format(pattern=pattern, reason=Text.of(exc))))
         if not removed:
-            _fail(ctx.text(NOT_LISTED.format(pattern=pattern, list=LIST_NAMES[list_name])))
+            fail(ctx.text(NOT_LISTED.format(pattern=pattern, list=LIST_NAMES[list_name])))
         click.echo(ctx.text(REMOVED.format(pattern=pattern)))
 
     @commands.command("import")
