@@ -313,6 +313,20 @@ class MailSettings:
         return bool(self.host)
 
 
+#: The login policy's whole-number settings and their bounds (SPEC AD-3), shared by the
+#: configuration file's [auth] and the console's login-policy screen (connector.auth.policy).
+AUTH_RANGES: dict[str, tuple[int, int]] = {
+    "max_failed_attempts": (0, 100),
+    "lockout_minutes": (1, 24 * 60),
+    "password_min_length": (8, 128),
+    "password_expiry_days": (0, 3650),
+    "access_token_minutes": (1, 60),
+    "session_hours": (1, 24 * 7),
+    "idle_logout_minutes": (0, 24 * 60),
+}
+PASSWORD_CHARACTERS = ("any", "letters_digits", "letters_digits_symbols")
+
+
 @dataclass(frozen=True)
 class AuthSettings:
     #: Account lock (SPEC AD-3); 0 = never lock (the throttle alone slows guessing).
@@ -330,13 +344,8 @@ class AuthSettings:
     throttle: ThrottleSettings = field(default_factory=ThrottleSettings)
 
     def __post_init__(self) -> None:
-        _check_range("max_failed_attempts", self.max_failed_attempts, 0, 100)
-        _check_range("lockout_minutes", self.lockout_minutes, 1, 24 * 60)
-        _check_range("password_min_length", self.password_min_length, 8, 128)
-        _check_range("password_expiry_days", self.password_expiry_days, 0, 3650)
-        _check_range("access_token_minutes", self.access_token_minutes, 1, 60)
-        _check_range("session_hours", self.session_hours, 1, 24 * 7)
-        _check_range("idle_logout_minutes", self.idle_logout_minutes, 0, 24 * 60)
+        for name, (low, high) in AUTH_RANGES.items():
+            _check_range(name, getattr(self, name), low, high)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from ..errors import APIError
 from ..messages import Text
 from . import accounts, tokens
 from .accounts import Agent
+from .policy import effective_policy
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -45,7 +46,6 @@ def authenticate_request() -> Agent:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise _unauthorized(NOT_SIGNED_IN)
-    settings = current_app.config["CTI_SETTINGS"]
     now = clock.now()
     try:
         claims = tokens.verify_access_token(token.strip(), secret=current_app.config["SECRET_KEY"],
@@ -55,7 +55,7 @@ def authenticate_request() -> Agent:
     with db.get_engine().connect() as conn:
         try:
             agent = accounts.session_agent(conn, claims.session_id, claims.agent_id,
-                                           policy=settings.auth, now=now)
+                                           policy=effective_policy(), now=now)
         except accounts.SessionInvalid as exc:
             raise _unauthorized(exc.text) from None
     g.agent = agent

@@ -61,6 +61,7 @@ from ..validation import fields, json_object
 from . import accounts
 from .accounts import Agent
 from .crm_users import agents_for_crm_user
+from .policy import effective_policy
 from .salesforce_oauth import SalesforceIdentity, SalesforceSignInClient, SignInError
 from .throttle import Attempt, Throttled, ThrottleUnavailable, get_throttle
 from .views import session_tokens
@@ -325,7 +326,7 @@ def _agent_match() -> str:
 
 
 def _start_session(agent: Agent) -> dict[str, Any]:
-    policy = current_app.config["CTI_SETTINGS"].auth
+    policy = effective_policy()
     with db.get_engine().begin() as conn:
         session_id, refresh = accounts.start_session(
             conn, agent, policy=policy, now=clock.now(),

@@ -15,10 +15,10 @@ requests on any number of threads, processes or servers count exactly.
   concurrent requests may overshoot it by the number in flight.
 * The Salesforce callback has no account yet: only the per-address failure windows apply
   (forged or replayed callbacks fail), so an office signing in at nine is never slowed.
-* **Account lock** (SPEC AD-3, ``[auth] max_failed_attempts`` in ``lockout_minutes``): only
-  when the failures came from at least ``lock_min_addresses`` client addresses. One address
-  alone — someone who knows an agent's ID — can slow its own guesses but never lock the
-  agent out.
+* **Account lock** (SPEC AD-3, ``max_failed_attempts`` in ``lockout_minutes`` of the policy in
+  force, :func:`connector.auth.policy.effective_policy`): only when the failures came from at
+  least ``lock_min_addresses`` client addresses. One address alone — someone who knows an
+  agent's ID — can slow its own guesses but never lock the agent out.
 
 Keys hold a digest of the account name and the address, never either in clear, under a prefix
 derived from the database URL: processes sharing a database share counters; test apps do not.
@@ -30,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import redis
@@ -40,6 +41,7 @@ from limits.strategies import MovingWindowRateLimiter
 
 from ..config import AuthSettings
 from ..messages import Text
+from .policy import effective_policy
 
 TOO_MANY = Text("試行回数が多すぎます。{seconds} 秒後にもう一度お試しください。",
                 "Too many attempts; try again in {seconds} seconds.")
@@ -76,7 +78,12 @@ class Attempt:
 
 
 class SignInThrottle:
-    def __init__(self, client: redis.Redis, policy: AuthSettings, prefix: str) -> None:
+    """``policy`` gives the ``[auth.throttle]`` windows; ``lock_policy``, when given, is asked
+    for the account lock's ``max_failed_attempts``/``lockout_minutes`` at every failure, so a
+    change on the console's login-policy screen applies without a restart."""
+
+    def __init__(self, client: redis.Redis, policy: AuthSettings, prefix: str,
+                 lock_policy: Callable[[], AuthSettings] | None = None) -> None:
         storage = RedisStorage("redis://", connection_pool=client.connection_pool,
                                key_prefix=prefix)
         self.redis = client
@@ -85,9 +92,16 @@ class SignInThrottle:
         self.per_account_address = parse_many(policy.throttle.per_account_address)
         self.per_address = parse_many(policy.throttle.per_address)
         self.lock_min_addresses = policy.throttle.lock_min_addresses
-        self.lock_window: RateLimitItem | None = (
-            parse(f"{policy.max_failed_attempts} per {policy.lockout_minutes} minutes")
-            if policy.max_failed_attempts else None)
+        self._lock_policy = lock_policy or (lambda: policy)
+
+    @property
+    def lock_window(self) -> RateLimitItem | None:
+        """N failures in M minutes; None when the policy never locks. A changed N or M is a
+        new window (its own counter), so the count starts afresh after a change."""
+        policy = self._lock_policy()
+        if not policy.max_failed_attempts:
+            return None
+        return parse(f"{policy.max_failed_attempts} per {policy.lockout_minutes} minutes")
 
     def before(self, attempt: Attempt, *, per_account: bool = True) -> None:
         """Raise :class:`Throttled` if this attempt may not be tried now; else count it.
@@ -115,21 +129,22 @@ class SignInThrottle:
         try:
             for item in self.per_address:
                 self.windows.hit(item, "address", address)
-            if not (lockable and self.lock_window):
+            window = self.lock_window
+            if not (lockable and window):
                 return False
             ids = ("lock", account)
-            self.windows.hit(self.lock_window, *ids)
+            self.windows.hit(window, *ids)
             seen = f"{self.prefix}:lock-addresses:{account}"
             with self.redis.pipeline(transaction=True) as pipe:
                 pipe.sadd(seen, address)
-                pipe.expire(seen, int(self.lock_window.get_expiry()))
+                pipe.expire(seen, int(window.get_expiry()))
                 pipe.scard(seen)
                 distinct = pipe.execute()[-1]
-            full = self.windows.get_window_stats(self.lock_window, *ids).remaining == 0
+            full = self.windows.get_window_stats(window, *ids).remaining == 0
             if not (full and distinct >= self.lock_min_addresses):
                 return False
             # Locked now: the next lock needs N new failures, as before.
-            self.windows.clear(self.lock_window, *ids)
+            self.windows.clear(window, *ids)
             self.redis.delete(seen)
             return True
         except redis.RedisError as exc:
@@ -141,8 +156,9 @@ class SignInThrottle:
         try:
             for item in self.per_account_address:
                 self.windows.clear(item, attempt.kind, account, address)
-            if self.lock_window:
-                self.windows.clear(self.lock_window, "lock", account)
+            window = self.lock_window
+            if window:
+                self.windows.clear(window, "lock", account)
                 self.redis.delete(f"{self.prefix}:lock-addresses:{account}")
         except redis.RedisError as exc:
             raise ThrottleUnavailable() from exc
@@ -160,7 +176,8 @@ def get_throttle(app: Flask | None = None) -> SignInThrottle:
         settings = app.config["CTI_SETTINGS"]
         database = hashlib.sha256(settings.storage.database_url.encode()).hexdigest()[:12]
         throttle = SignInThrottle(app.extensions["cti.redis"], settings.auth,
-                                  prefix=f"cti:signin:{database}")
+                                  prefix=f"cti:signin:{database}",
+                                  lock_policy=lambda: effective_policy(app))
         app.extensions["cti.signin_throttle"] = throttle
     return throttle
 

@@ -18,6 +18,7 @@ from ..messages import localized
 from ..validation import fields, json_object
 from . import accounts, tokens
 from .guard import authenticate_request, current_agent, require_auth
+from .policy import effective_policy
 from .throttle import Attempt, Throttled, ThrottleUnavailable, get_throttle
 
 bp = Blueprint("auth", __name__, url_prefix="/api/auth")
@@ -28,8 +29,7 @@ def session_tokens(agent: accounts.Agent, session_id: str, refresh_token: str) -
 
     Every way of signing in (password, Salesforce) hands the softphone this same shape.
     """
-    settings = current_app.config["CTI_SETTINGS"].auth
-    lifetime = timedelta(minutes=settings.access_token_minutes)
+    lifetime = timedelta(minutes=effective_policy().access_token_minutes)
     access = tokens.issue_access_token(
         secret=current_app.config["SECRET_KEY"], agent_id=agent.id, session_id=session_id,
         role=agent.role, now=clock.now(), lifetime=lifetime)
@@ -73,7 +73,7 @@ def begin_attempt(kind: str, account: str) -> Attempt:
 def password_attempt(conn: Any, attempt: Attempt, username: str, password: str) -> accounts.Agent:
     """:func:`accounts.authenticate` with the outcome told to the throttle, which decides on
     the account lock. The caller commits (failure counts and a lock stick on refusals too)."""
-    policy = current_app.config["CTI_SETTINGS"].auth
+    policy = effective_policy()
     now = clock.now()
     throttle = get_throttle()
     try:
@@ -97,7 +97,7 @@ def password_attempt(conn: Any, attempt: Attempt, username: str, password: str) 
 @bp.post("/login")
 def login() -> Any:
     body = fields(json_object(), {"username": str, "password": str})
-    policy = current_app.config["CTI_SETTINGS"].auth
+    policy = effective_policy()
     now = clock.now()
     attempt = begin_attempt("password", accounts.normalize_username(body["username"]))
     with db.get_engine().connect() as conn:
@@ -116,7 +116,7 @@ def login() -> Any:
 @bp.post("/refresh")
 def refresh() -> Any:
     body = fields(json_object(), {"refresh_token": str})
-    policy = current_app.config["CTI_SETTINGS"].auth
+    policy = effective_policy()
     try:  # counted per session, so guessing at one session's tokens is slowed
         account = tokens.split_refresh_token(body["refresh_token"])
     except tokens.TokenError:
@@ -163,7 +163,7 @@ def change_password() -> Any:
     password has expired (the only way forward then)."""
     body = fields(json_object(), {"current_password": str, "new_password": str},
                   {"username": str})
-    policy = current_app.config["CTI_SETTINGS"].auth
+    policy = effective_policy()
     now = clock.now()
     username = body.get("username") or authenticate_request().username
     attempt = begin_attempt("password", accounts.normalize_username(username))

@@ -22,6 +22,7 @@ from flask import Flask
 
 from .. import clock, db, queue
 from ..auth import accounts
+from ..auth.policy import effective_policy
 from ..logs import configure_logging
 from ..runtime import app_secrets
 from . import CliContext, pass_ctx
@@ -149,7 +150,7 @@ def _create_demo_accounts(ctx: CliContext) -> None:
         for username, name, role in demo:
             password = f"Demo-{secrets.token_hex(4)}-{secrets.randbelow(90) + 10}"
             accounts.create_agent(conn, username=username, display_name=name, password=password,
-                                  policy=ctx.settings.auth, now=now, role=role)
+                                  policy=effective_policy(app), now=now, role=role)
             created.append(f"{username}  {password}  ({role})")
     path = Path(ctx.settings.data_dir) / "demo-credentials.txt"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

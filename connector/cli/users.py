@@ -9,6 +9,7 @@ import click
 
 from .. import clock, db
 from ..auth import accounts
+from ..auth.policy import effective_policy
 from ..schema import ROLES
 from . import CliContext, pass_ctx
 
@@ -57,7 +58,7 @@ def add(ctx: CliContext, username: str, display_name: str, role: str, email: str
         try:
             agent = accounts.create_agent(
                 conn, username=username, display_name=display_name, password=password,
-                policy=ctx.settings.auth, now=clock.now(ctx.app), role=role, email=email,
+                policy=effective_policy(ctx.app), now=clock.now(ctx.app), role=role, email=email,
                 extension=extension, language=language)
         except accounts.AccountError as exc:
             _refuse(ctx, exc)
@@ -129,7 +130,7 @@ def passwd(ctx: CliContext, username: str, password_stdin: bool) -> None:
     with db.get_engine(ctx.app).begin() as conn:
         agent = _agent_or_exit(conn, username)
         try:
-            accounts.set_password(conn, agent, password, policy=ctx.settings.auth,
+            accounts.set_password(conn, agent, password, policy=effective_policy(ctx.app),
                                   now=clock.now(ctx.app))
         except accounts.AccountError as exc:
             _refuse(ctx, exc)

@@ -17,6 +17,7 @@ def init_app(app: Flask) -> None:
         campaigns_view,
         groups_view,
         monitor_view,
+        policy_view,
         security,
         settings_view,
         users_view,

@@ -33,6 +33,7 @@ SETTINGS_NAV = (
     ("console.crm_admin", "crm", "crm"),
     ("console.permissions_page", "permissions", "permissions"),
     ("console.security_page", "security", "security"),
+    ("console.login_policy_admin", "login_policy", "login_policy"),
     ("console.audit_page", "audit", "audit"), ("console.checks_page", "checks", "checks"))
 
 

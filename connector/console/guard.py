@@ -27,6 +27,7 @@ from sqlalchemy import update
 
 from .. import clock, db
 from ..auth import accounts
+from ..auth.policy import effective_policy
 from ..schema import auth_sessions
 from . import ipallow, permissions, texts
 from .security import allowlist_for, client_ip
@@ -74,7 +75,7 @@ def load_agent() -> accounts.Agent:
     if not isinstance(data, dict) or not isinstance(data.get("a"), int):
         raise Denied(401, "not_signed_in")
     now = clock.now()
-    policy = current_app.config["CTI_SETTINGS"].auth
+    policy = effective_policy()
     with db.get_engine().begin() as conn:
         try:
             agent = accounts.session_agent(conn, str(data.get("s")), data["a"], policy=policy,

@@ -11,6 +11,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import clock, db
+from ..auth import policy as login_policy
 from ..schema import stop_statuses
 from . import audit, permissions, retention, store
 from .common import FormError, bp, csv_response, page, period_args, wants_csv, zone
@@ -191,12 +192,7 @@ def run_retention() -> Any:
     return security_page.__wrapped__(None, report)  # type: ignore[attr-defined]
 
 
-# -- AD-7 configuration checks and the login policy ---------------------------------------------
-
-POLICY_KEYS = ("max_failed_attempts", "lockout_minutes", "password_min_length",
-               "password_characters", "forbid_password_reuse", "password_expiry_days",
-               "access_token_minutes", "session_hours", "idle_logout_minutes")
-
+# -- AD-7 configuration checks, and the login policy in force (edited in policy_view) ------
 
 @bp.get("/checks")
 @require("checks", "view")
@@ -211,6 +207,6 @@ def checks_page() -> Any:
         with db.get_engine().begin() as conn:
             _log(conn, "checks.run", "doctor", {"failed": [v.name for v in verdicts
                                                            if not v.ok]})
-    policy = current_app.config["CTI_SETTINGS"].auth
+    policy = login_policy.effective_policy()
     return page("checks.html", "checks_page", verdicts=verdicts,
-                policy=[(key, getattr(policy, key)) for key in POLICY_KEYS])
+                policy=[(key, getattr(policy, key)) for key in login_policy.FIELDS])

@@ -1,4 +1,5 @@
-"""Settings admins edit on the console (``console_settings``): IP allowlists and retention.
+"""Settings admins edit on the console (``console_settings``): IP allowlists, retention and
+the login policy's overrides of ``[auth]`` (:mod:`connector.auth.policy`).
 
 Each value is validated here, with errors naming the field, before it is stored; reading
 returns the defaults for keys never saved.
@@ -11,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select
 
+from ..auth import policy as login_policy
 from ..schema import console_settings
 from .ipallow import parse_networks
 
@@ -18,6 +20,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "ip_allowlist": {"admin": [], "agent": []},
     # 0 days = keep for ever. Recordings are deleted only with their call records.
     "retention": {"log_days": 0, "call_days": 0, "recordings": False},
+    # Only the fields set on the screen; the others are the configuration file's [auth].
+    login_policy.STORE_KEY: {},
 }
 
 
@@ -38,6 +42,11 @@ def validate(key: str, value: dict[str, Any]) -> dict[str, Any]:
         return _allowlist(value)
     if key == "retention":
         return _retention(value)
+    if key == login_policy.STORE_KEY:
+        try:
+            return login_policy.validate(value)
+        except login_policy.PolicyError as exc:
+            raise SettingError(exc.problems) from None
     raise SettingError({"key": f"unknown setting {key!r}"})
 
 

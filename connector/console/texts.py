@@ -121,9 +121,10 @@ _WORDS = {
     "run_checks": ("接続する（チェック実行）", "Run the checks"),
     "verdict": ("結果", "Verdict"), "check": ("項目", "Check"), "message": ("内容", "Message"),
     "login_policy": ("ログイン設定", "Login policy"),
-    "policy_note": ("ログイン設定は設定ファイルの [auth] で変更します（cti config check で確認）。",
-                    "The login policy is set in [auth] of the configuration file "
-                    "(check it with cti config check)."),
+    "policy_note": ("ログイン設定は「設定」→「ログイン設定」で変更します。そこで空欄の項目は"
+                    "設定ファイルの [auth] の値です。",
+                    "Change the login policy under Settings → Login policy; fields left empty "
+                    "there take [auth] of the configuration file."),
     "numbers": ("電話番号", "Numbers"), "flows": ("コールフロー", "Call flows"),
     "audio": ("音声ファイル", "Audio files"), "number_lists": ("着信拒否・発信制限", "Block lists"),
     "crm": ("CRM 連携", "CRM links"), "voicemail": ("留守番電話", "Voicemail"),
@@ -270,6 +271,12 @@ _SETTING_WORDS = {
     "policy_source": ("空欄の項目は設定ファイル [auth] の値です。",
                       "Empty fields use [auth] of the configuration file."),
     "from_config": ("設定ファイルの値", "Configuration file"),
+    "in_force": ("現在の値", "In force"), "from_console": ("この画面で設定", "Set here"),
+    "pol_setting": ("項目", "Setting"), "pol_range": ("範囲", "Range"),
+    "policy_hint": ("変更は数秒以内にすべてのサーバーで適用されます。ログインの有効時間と"
+                    "アクセストークンの有効時間は、次に発行されるものから適用されます。",
+                    "Changes apply on every server within seconds; session and access-token "
+                    "lifetimes apply to those issued from then on."),
 }
 
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, g, redirect, request, url_for
+from flask import g, redirect, request, url_for
 from sqlalchemy import Connection, func, select, update
 
 from .. import clock, db
 from ..auth import accounts
+from ..auth.policy import effective_policy
 from ..messages import localized
 from ..schema import ROLES, agents
 from . import audit, texts, user_links
@@ -99,7 +100,7 @@ def create_user() -> Any:
             agent = accounts.create_agent(
                 conn, username=request.form.get("username", ""),
                 password=request.form.get("password", ""),
-                policy=current_app.config["CTI_SETTINGS"].auth, now=clock.now(),
+                policy=effective_policy(), now=clock.now(),
                 **{k: values[k] for k in PROFILE_FIELDS})
             changed: dict[str, Any] = {k: values[k] for k in PROFILE_FIELDS}
             _link(conn, agent, changed)
@@ -180,7 +181,7 @@ def reset_password(agent_id: int) -> Any:
         with db.get_engine().begin() as conn:
             agent = _agent_or_404(conn, agent_id)
             accounts.set_password(conn, agent, request.form.get("new_password", ""),
-                                  policy=current_app.config["CTI_SETTINGS"].auth,
+                                  policy=effective_policy(),
                                   now=clock.now())
             _log(conn, "user.password_reset", f"user:{agent.username}", {"password": "set"})
     except accounts.AccountError as exc:
