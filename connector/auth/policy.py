@@ -116,19 +116,23 @@ def effective_policy(app: Flask | None = None) -> AuthSettings:
     app = app or current_app
     base: AuthSettings = app.config["CTI_SETTINGS"].auth
     cache = app.extensions.setdefault(_CACHE, {})
-    if cache.get("at", -CACHE_SECONDS) + CACHE_SECONDS > time.monotonic():
-        return cache["policy"]
+    # One (read at, policy) pair, replaced whole: a thread never sees half of another's update
+    # or of a forget().
+    entry = cache.get("entry")
+    if entry is not None and entry[0] + CACHE_SECONDS > time.monotonic():
+        return entry[1]
     try:
         with db.get_engine(app).connect() as conn:
             overrides = stored(conn)
     except SQLAlchemyError:
         # The database is down: whatever needs the policy fails on the database anyway; keep
         # the last policy read (else the file's) instead of turning it into a 500 here.
-        return cache.get("policy", base)
-    cache.update(policy=merge(base, overrides), at=time.monotonic())
-    return cache["policy"]
+        return entry[1] if entry is not None else base
+    policy = merge(base, overrides)
+    cache["entry"] = (time.monotonic(), policy)
+    return policy
 
 
 def forget(app: Flask | None = None) -> None:
     """Drop this process's cached policy (after a save), so the next read is fresh."""
-    (app or current_app).extensions.setdefault(_CACHE, {}).clear()
+    (app or current_app).extensions.setdefault(_CACHE, {}).pop("entry", None)

@@ -4,6 +4,7 @@ changes (API, console user editor, ``cti user passwd``), idle logout."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -147,6 +148,11 @@ def test_the_screen_saves_audits_and_shows_field_errors(app):
                                                      "to": "any"}}
     shown = admin.get("/console/admin/login-policy").get_data(as_text=True)
     assert 'value="30"' in shown and 'name="lockout_minutes"' in shown
+    english = admin.get("/console/admin/login-policy?lang=en").get_data(as_text=True)
+    assert "Lock-out minutes" in english and "Empty fields use [auth]" in english
+    checks = admin.get("/console/checks").get_data(as_text=True)  # the policy in force
+    assert re.search(r"<th[^>]*>lockout_minutes</th><td>30</td>", checks)
+    assert 'id="policy-link"' in checks
 
     bad = admin.post("/console/admin/login-policy", data={"lockout_minutes": "0",
                                                           "password_min_length": "200"})
