@@ -76,6 +76,7 @@ agents = Table(
     Column("language", String(8), nullable=False, server_default="ja"),
     Column("password_hash", String(255), nullable=False),
     Column("previous_password_hash", String(255)),
+    Column("pin_hash", String(255)),  # connector.auth.pins: a desk phone's free-desk code
     Column("password_changed_at", UTCDateTime, nullable=False),
     Column("failed_attempts", Integer, nullable=False, server_default="0"),
     Column("locked_until", UTCDateTime),

@@ -31,6 +31,8 @@ log = logging.getLogger("cti.jobs")
 
 #: Pause before `cti worker` starts rq's loop again after it ended on an error.
 WORKER_RESTART_SECONDS = 2.0
+#: How long a stopping worker waits for its maintenance and call-record threads.
+THREAD_STOP_SECONDS = 10.0
 #: How long the worker `cti serve` started may finish its current job when the server stops;
 #: then it is stopped at once (write-backs are idempotent, the sweeper re-queues their work).
 WORKER_WARM_STOP_SECONDS = 10.0
@@ -218,8 +220,13 @@ def worker(ctx: CliContext, burst: bool, queues: tuple[str, ...],
     try:
         _run_rq(ctx, upkeep, list(queues) or None, burst)
     finally:
-        upkeep.stop()
-        writer.stop()
+        # Joined, not just told: the embedded Redis stops at exit only when no connection is
+        # left, and a thread still inside a blocking read would hold one (or reconnect).
+        for thread in (upkeep, writer):
+            thread.stop()
+        for thread in (upkeep, writer):
+            if thread.is_alive():
+                thread.join(timeout=THREAD_STOP_SECONDS)
 
 
 def _run_rq(ctx: CliContext, upkeep: Any, queues: list[str] | None, burst: bool) -> None:

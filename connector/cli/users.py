@@ -1,4 +1,4 @@
-"""``cti user``: agent accounts (add, list, disable, enable, unlock, passwd)."""
+"""``cti user``: agent accounts (add, list, disable, enable, unlock, passwd, pin)."""
 
 from __future__ import annotations
 
@@ -135,3 +135,31 @@ def passwd(ctx: CliContext, username: str, password_stdin: bool) -> None:
         except accounts.AccountError as exc:
             _refuse(ctx, exc)
     click.echo(f"password changed for {agent.username}")
+
+
+@user.command("pin")
+@click.argument("username")
+@click.option("--pin-stdin", is_flag=True, help="Read the PIN from standard input.")
+@click.option("--clear", is_flag=True, help="Remove the user's PIN.")
+@pass_ctx
+def pin(ctx: CliContext, username: str, pin_stdin: bool, clear: bool) -> None:
+    """Set (4–8 digits) or --clear the PIN code of desk-phone free-desk sign-in."""
+    import getpass
+
+    from ..auth import pins
+    from ..console import audit
+
+    code = None if clear else (sys.stdin.readline().strip() if pin_stdin else click.prompt(
+        "PIN", hide_input=True, confirmation_prompt=True))
+    now = clock.now(ctx.app)
+    with db.get_engine(ctx.app).begin() as conn:
+        agent = _agent_or_exit(conn, username)
+        try:
+            pins.set_pin(conn, agent.id, code, now)
+        except ValueError as exc:
+            click.echo(f"cti: {ctx.text(exc.args[0])}", err=True)
+            sys.exit(1)
+        audit.record(conn, at=now, action="user.pin_clear" if clear else "user.pin_set",
+                     actor=f"cli:{getpass.getuser()}", target=f"user:{agent.username}",
+                     details={"pin": "cleared" if clear else "set"})
+    click.echo(f"PIN {'removed' if clear else 'set'} for {agent.username}")

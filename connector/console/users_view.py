@@ -1,5 +1,6 @@
 """User administration (SPEC AD-1): create, edit every field, disable, unlock, reset password,
-groups with skill levels and caller IDs (:mod:`.user_links`). Every change is written to the
+PIN codes (:mod:`connector.auth.pins`), groups with skill levels and caller IDs
+(:mod:`.user_links`). Every change is written to the
 audit log with the fields it changed (never the password itself).
 
 User IDs stay as created: they are the agents' Twilio client identities and CRM mappings.
@@ -13,7 +14,7 @@ from flask import g, redirect, request, url_for
 from sqlalchemy import Connection, func, select, update
 
 from .. import clock, db
-from ..auth import accounts
+from ..auth import accounts, pins
 from ..auth.policy import effective_policy
 from ..messages import localized
 from ..schema import ROLES, agents
@@ -51,7 +52,8 @@ def _editor(agent: accounts.Agent | None, problems: dict[str, str] | None = None
     with db.get_engine().connect() as conn:
         links = user_links.load(conn, agent.id if agent else None,
                                 agent.username if agent else "")
-    response = page("user_edit.html", "users", person=agent, links=links,
+        pin_set = pins.has_pin(conn, agent.id) if agent else False
+    response = page("user_edit.html", "users", person=agent, links=links, pin_set=pin_set,
                     skill_levels=user_links.SKILL_LEVELS, roles=ROLES, problems=problems or {},
                     message=message, form=request.form, now=clock.now())
     response.status_code = status
@@ -189,4 +191,26 @@ def reset_password(agent_id: int) -> Any:
             agent = _agent_or_404(conn, agent_id)
         problems = {"new_password": "; ".join(_account_problems(exc).values())}
         return _editor(agent, problems, status=422)
+    return redirect(url_for(".user", agent_id=agent_id, saved=1))
+
+
+@bp.post("/users/<int:agent_id>/pin")
+@require("users", "update")
+def set_pin(agent_id: int) -> Any:
+    """An admin sets or clears the user's PIN (the free-desk code); only "set" is logged."""
+    clear = request.form.get("clear") == "1"
+    code = None if clear else request.form.get("pin", "").strip()
+    try:
+        with db.get_engine().begin() as conn:
+            agent = _agent_or_404(conn, agent_id)
+            try:
+                pins.set_pin(conn, agent.id, code, clock.now())
+            except ValueError as exc:
+                raise FormError({"pin": localized(exc.args[0]).partition(": ")[2]}) from None
+            _log(conn, "user.pin_clear" if clear else "user.pin_set", f"user:{agent.username}",
+                 {"pin": "cleared" if clear else "set"})
+    except FormError as exc:
+        with db.get_engine().connect() as conn:
+            agent = _agent_or_404(conn, agent_id)
+        return _editor(agent, exc.problems, status=422)
     return redirect(url_for(".user", agent_id=agent_id, saved=1))

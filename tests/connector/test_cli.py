@@ -117,6 +117,19 @@ def test_user_lifecycle(run):
     assert missing.exit_code == 1 and "no agent with user ID 'nobody'" in missing.output
 
 
+def test_user_pin_is_set_refused_and_cleared(run):
+    run("db", "upgrade")
+    run("user", "add", "agent7", "--name", "山田 太郎", "--password-stdin",
+        input="Good-password-7\n")
+    weak = run("--lang", "en", "user", "pin", "agent7", "--pin-stdin", input="1111\n")
+    assert weak.exit_code == 1 and "one digit repeated" in weak.output
+    assert run("user", "pin", "agent7", "--pin-stdin", input="48a1\n").exit_code == 1
+    done = run("user", "pin", "agent7", "--pin-stdin", input="4813\n")
+    assert done.exit_code == 0 and "4813" not in done.output, done.output
+    assert run("user", "pin", "agent7", "--clear").output.strip() == "PIN removed for agent7"
+    assert run("user", "pin", "nobody", "--clear").exit_code == 1
+
+
 def test_user_add_refuses_bad_input(run):
     run("db", "upgrade")
     result = run("--lang", "en", "user", "add", "x!", "--name", "X", "--password-stdin",

@@ -139,6 +139,53 @@ def test_unlock_reset_password_and_the_last_admin(app, clock, console_user):
     assert demote.status_code == 422 and "last active admin" in demote.get_data(as_text=True)
 
 
+def test_a_pin_is_set_checked_and_cleared_but_never_shown(app, clock, console_user):
+    from connector.auth import pins
+
+    admin = console_user(app, "admin1", "admin")
+    user = console_user(app, "agent9", "agent").agent
+    page = admin.get(f"/console/users/{user.id}").get_data(as_text=True)
+    assert 'id="pin-state">未設定' in page
+    for bad in ("12a4", "123", "123456789", "0000", "4321"):
+        refused = admin.post(f"/console/users/{user.id}/pin", data={"pin": bad})
+        assert refused.status_code == 422, bad
+        assert 'id="pin-error"' in refused.get_data(as_text=True), bad
+    assert admin.post(f"/console/users/{user.id}/pin", data={"pin": "2580"}).status_code == 302
+    page = admin.get(f"/console/users/{user.id}").get_data(as_text=True)
+    assert 'id="pin-state">設定済み' in page and "2580" not in page
+    with db.get_engine(app).begin() as conn:
+        stored = conn.execute(select(agents.c.pin_hash).where(
+            agents.c.id == user.id)).scalar_one()
+        assert "2580" not in stored
+        assert pins.verify_pin(conn, user.id, "2580", clock.current)
+        assert not pins.verify_pin(conn, user.id, "2581", clock.current)
+        assert accounts.get_agent(conn, user.id).failed_attempts == 1  # a wrong PIN counts
+    entry = _audit(app, "user.pin_set")[-1]
+    assert entry.details == {"pin": "***"} and entry.actor == "admin1"  # a secret field
+    assert admin.post(f"/console/users/{user.id}/pin", data={"clear": "1"}).status_code == 302
+    with db.get_engine(app).begin() as conn:
+        assert not pins.has_pin(conn, user.id)
+        assert not pins.verify_pin(conn, user.id, "2580", clock.current)
+    assert _audit(app, "user.pin_clear")
+    supervisor = console_user(app, "sv1", "supervisor")  # may view users, not change them
+    assert supervisor.post(f"/console/users/{user.id}/pin",
+                           data={"pin": "2580"}).status_code == 403
+
+
+def test_a_locked_or_disabled_user_pin_never_matches(app, clock, console_user):
+    from connector.auth import pins
+
+    user = console_user(app, "agent9", "agent").agent
+    with db.get_engine(app).begin() as conn:
+        pins.set_pin(conn, user.id, "9071", clock.current)
+        conn.execute(update(agents).where(agents.c.id == user.id).values(
+            locked_until=clock.current + timedelta(minutes=5)))
+        assert not pins.verify_pin(conn, user.id, "9071", clock.current)
+        conn.execute(update(agents).where(agents.c.id == user.id).values(
+            locked_until=None, active=False))
+        assert not pins.verify_pin(conn, user.id, "9071", clock.current)
+
+
 def test_stop_statuses_are_created_and_changed(app, console_user):
     admin = console_user(app, "admin1", "admin")
     assert admin.post("/console/stop-statuses", data={

@@ -244,6 +244,15 @@ def test_the_user_editor_changes_a_user_and_the_audit_log_shows_it(app, clock,
     assert page.is_checked('.caller-id-row[data-number="+81312345678"] '
                            'input[name="caller_ids"]')  # the default is allowed too
     assert "user.update" in page.inner_text("#user-history")
+    assert page.inner_text("#pin-state") == "未設定"
+    page.fill("#pin", "1234")  # a run: refused, the field named
+    page.click("#set-pin")
+    assert "連番" in page.wait_for_selector("#pin-error").inner_text()
+    page.fill("#pin", "2580")
+    page.click("#set-pin")
+    page.wait_for_selector("#saved")
+    assert page.inner_text("#pin-state") == "設定済み"
+    assert "user.pin_set" in page.inner_text("#user-history")
     shot(page, "console-user-editor", docs=True)
     page.goto(f"{console.url}/console/audit")
     audit = page.inner_text("#audit-table")
