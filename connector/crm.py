@@ -168,10 +168,12 @@ class CRMLayer:
 
     # -- ringing path ------------------------------------------------------------------------
 
-    def caller_lookup(self, e164: str, *, budget: float) -> list[Customer]:
-        """Known callers from the index; unknown ones live, within ``budget`` seconds."""
+    def caller_lookup(self, e164: str, *, budget: float, read: object = None
+                      ) -> list[Customer]:
+        """Known callers from the index; unknown ones live, within ``budget`` seconds.
+        ``read``: the index's reply read ahead (:meth:`PhoneIndexCache.queue_read`)."""
         deadline = time.monotonic() + budget
-        found = self.index_cache.lookup(self.engine, e164)
+        found = self.index_cache.lookup(self.engine, e164, read)
         if found:
             return found
         adapters = list(self.server_side.values())
@@ -272,7 +274,7 @@ def get_layer(app: Flask | None = None) -> CRMLayer:
 
 
 def caller_lookup(e164: str, *, budget: float = DEFAULT_LOOKUP_BUDGET,
-                  app: Flask | None = None) -> list[Customer]:
+                  app: Flask | None = None, read: object = None) -> list[Customer]:
     """Customers for the caller's number, best first, within ``budget`` seconds; never raises.
 
     An empty list means "unknown caller": the call continues without waiting for any CRM. The
@@ -283,7 +285,9 @@ def caller_lookup(e164: str, *, budget: float = DEFAULT_LOOKUP_BUDGET,
     if layer is None:
         return []
     try:
-        return layer.caller_lookup(e164, budget=budget)
+        if read is None:  # a layer that takes no read-ahead (tests' fakes) works as before
+            return layer.caller_lookup(e164, budget=budget)
+        return layer.caller_lookup(e164, budget=budget, read=read)
     except Exception:  # the ringing path must never fail because of the CRM layer
         log.exception("caller lookup failed")
         return []

@@ -56,10 +56,24 @@ class PhoneIndexCache:
     def install(self, engine: Engine) -> None:
         commit_hooks.install(engine, TOPIC, self.invalidate)
 
-    def lookup(self, engine: Engine, e164: str) -> list[Customer]:
-        """The indexed records of ``e164``, best first (as :func:`phone_index.lookup`)."""
+    def queue_read(self, pipe: redis.client.Pipeline, e164: str) -> None:
+        """Add this number's read to ``pipe``; its reply is :meth:`lookup`'s ``read``.
+
+        By SHA alone: a script registered on a pipeline costs a ``SCRIPT EXISTS`` round trip
+        on every execute. If the server does not know the script yet the reply is an error,
+        and :meth:`lookup` reads again the ordinary way (which loads it).
+        """
+        pipe.evalsha(self._read.sha, 1, self.generation_key, self.prefix, e164)
+
+    def lookup(self, engine: Engine, e164: str, read: object = None) -> list[Customer]:
+        """The indexed records of ``e164``, best first (as :func:`phone_index.lookup`).
+
+        ``read``: the reply of :meth:`queue_read` when a pipeline read it already (an error
+        reply, or ``None``, and it is read here).
+        """
         try:
-            generation, raw = self._read(keys=[self.generation_key], args=[self.prefix, e164])
+            generation, raw = (read if isinstance(read, list) else self._read(
+                keys=[self.generation_key], args=[self.prefix, e164]))
         except redis.RedisError:
             generation, raw = None, None
         if raw is not None and raw != _TOMBSTONE:

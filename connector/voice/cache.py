@@ -34,6 +34,14 @@ PIECES = ("block", "restrict", "routing")
 MAX_TRUST_SECONDS = 5.0
 
 
+class Unread:
+    """The type of :data:`UNREAD`: no read-ahead happened."""
+
+
+#: ``refresh(token_read=UNREAD)``: read the token now (``None`` would mean "read: no token").
+UNREAD = Unread()
+
+
 @dataclass(frozen=True)
 class Routing:
     """Numbers, groups and agents' IDs by user ID, as of one version."""
@@ -75,16 +83,33 @@ class VoiceCache:
             except redis.RedisError as exc:  # the others notice within MAX_TRUST_SECONDS
                 log.warning("could not announce a voice configuration change: %s", exc)
 
-    def refresh(self, conn: Connection) -> Snapshot:
+    def refresh(self, conn: Connection, *, token_read: object = UNREAD) -> Snapshot:
         """The current configuration: from memory while the Redis token is unchanged, else one
-        query plus a reload of whatever changed. ``conn`` is used only in the second case."""
-        token = self._current_token()
+        query plus a reload of whatever changed. ``conn`` is used only in the second case.
+
+        ``token_read``: the token as a pipeline of this request read it already
+        (:meth:`queue_token_read`), saving the webhook its own round trip.
+        """
+        token = (token_read if isinstance(token_read, bytes)  # else unread, missing, an error
+                 else self._current_token())
         if (token is not None and token == self._token
                 and time.monotonic() - self._checked_at < MAX_TRUST_SECONDS):
             return self._snapshot
         snapshot = self._refresh_from(conn)
         self._token, self._checked_at = token, time.monotonic()
         return snapshot
+
+    def queue_token_read(self, pipe: redis.client.Pipeline) -> bool:
+        """Add the token's GET to ``pipe`` (a pipeline on this cache's Redis); ``False``
+        without Redis. Its reply is what :meth:`refresh` takes as ``token_read``."""
+        if self._redis is None:
+            return False
+        pipe.get(self._token_key)
+        return True
+
+    @property
+    def redis(self) -> redis.Redis | None:
+        return self._redis
 
     def current_token(self) -> bytes | None:
         """The configuration token in Redis now (``None`` without Redis): it changes with every

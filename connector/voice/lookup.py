@@ -17,10 +17,12 @@ from . import routing
 from .runtime import get_runtime
 
 
-def customer_of(e164: str) -> dict[str, Any]:
+def customer_of(e164: str, read: object = None) -> dict[str, Any]:
     """The number's CRM records as the call record keeps them (:func:`routing.customer_summary`);
-    unknown (empty) when the number is withheld, unknown or the CRMs are slow."""
+    unknown (empty) when the number is withheld, unknown or the CRMs are slow. ``read``: the
+    phone index's reply if the webhook read it ahead (:mod:`.read_ahead`)."""
     if not e164:
         return routing.customer_summary([])
     budget = get_runtime().settings.lookup_budget_ms / 1000
-    return routing.customer_summary(crm.caller_lookup(e164, budget=budget, app=current_app))
+    return routing.customer_summary(crm.caller_lookup(e164, budget=budget, app=current_app,
+                                                      read=read))

@@ -33,6 +33,7 @@ from ..lazy_tx import lazy_begin
 from . import calls, channels, numbers, outbound, routing
 from .callstate import is_terminal
 from .lookup import customer_of
+from .read_ahead import read_ahead
 from .routing import Caller
 from .runtime import WEBHOOK_PREFIX, get_runtime
 from .webhook import masked, param, twilio_webhook
@@ -68,8 +69,9 @@ def inbound() -> str:
     # no stream for the call record); its only write comes last, so no lock is held during
     # the CRM lookup. With the stream the record goes to Redis (connector.callstream).
     event = callstream.begin_event(sid)
+    ahead = read_ahead(current_app, runtime.cache, caller.e164)
     with lazy_begin(db.get_engine()) as conn:
-        config = runtime.cache.refresh(conn)
+        config = runtime.cache.refresh(conn, token_read=ahead.token)
         blocked = (config.block.match_e164(caller.e164) if caller.e164
                    else config.block.match(caller_from))
         if blocked is not None:
@@ -94,7 +96,7 @@ def inbound() -> str:
             log.info("inbound call over the number's channel limit",
                      extra={**_log_fields(sid, caller_from, called), "route": plan.detail})
             return plan.twiml
-        caller = Caller(sid, caller.e164, caller.display, customer_of(caller.e164))
+        caller = Caller(sid, caller.e164, caller.display, customer_of(caller.e164, ahead.index))
         plan = routing.plan_inbound(conn, runtime, config.routing, number, caller)
         callstream.finish_event(conn, event, {
             **record, "customer": caller.customer, "outcome": plan.outcome,

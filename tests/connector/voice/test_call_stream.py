@@ -217,3 +217,80 @@ def test_a_redis_restart_loses_no_call_record(tmp_path, sqlite_url):
         server.kill()
         server.wait()
         db.get_engine(env.app).dispose()
+
+
+def _sends(monkeypatch):
+    """Counts what the app sends Redis, one entry per round trip (a pipeline is one)."""
+    sent: list[bytes] = []
+    original = redis_lib.connection.AbstractConnection.send_packed_command
+
+    def counting(self, command, check_health=True):
+        chunks = command if isinstance(command, list) else [command]
+        sent.append(b"".join(bytes(c) for c in chunks))
+        return original(self, command, check_health)
+
+    monkeypatch.setattr(redis_lib.connection.AbstractConnection, "send_packed_command",
+                        counting)
+    return sent
+
+
+def test_a_known_caller_to_an_agent_costs_three_redis_round_trips(stream_env, monkeypatch):
+    """Issue 18: the configuration token and the caller's phone-index entry share the first
+    round trip; then the agent's claim, then the call record's append. Nothing else."""
+    from connector import crm, phone_index
+    from crm_adapters.base import Customer
+
+    env = stream_env
+    crm.init_app(env.app)  # the real CRM layer: its phone index is read from Redis
+    env.add_agent("sato")
+    env.add_agent("suzuki")
+    env.add_number(NUMBER, "agent:sato")
+    warm_up = "+815099990000"
+    env.add_number(warm_up, "agent:suzuki")
+    with db.get_engine(env.app).begin() as conn:
+        phone_index.upsert_customers(conn, "builtin", [Customer(
+            "builtin", "42", "山田 太郎", "customer", "山田商事", (CALLER,))], now=env.now)
+    # Loads the configuration and the scripts, and caches the caller's index entry.
+    _post(env, "/twilio/voice/inbound", [
+        ("CallSid", "CA" + secrets.token_hex(16)), ("CallStatus", "ringing"),
+        ("From", CALLER), ("To", warm_up), ("Direction", "inbound")])
+
+    sent = _sends(monkeypatch)
+    sid, answer = _ring(env)
+
+    assert "<Client" in answer and "山田 太郎" in answer  # the caller, from the index
+    assert len(sent) == 3, sent  # was four: the token had its own round trip
+    token_key = env.app.extensions["cti.voice"].cache._token_key.encode()
+    index_read = env.app.extensions["cti.crm"].index_cache.generation_key.encode()
+    assert token_key in sent[0] and index_read in sent[0] and b"EVALSHA" in sent[0]
+    assert sid.encode() in sent[1] and b"EVALSHA" in sent[1]  # the claim
+    assert b"XADD" in sent[2] and b"MULTI" in sent[2]  # the call record
+
+
+def test_a_read_ahead_the_server_cannot_answer_is_read_again(stream_env):
+    """A NOSCRIPT reply (Redis restarted, scripts gone) or no read at all: the lookup and the
+    configuration read on their own, as without the read-ahead."""
+    from connector import crm, phone_index
+    from connector.voice.read_ahead import read_ahead
+    from crm_adapters.base import Customer
+
+    env = stream_env
+    crm.init_app(env.app)
+    index = env.app.extensions["cti.crm"].index_cache
+    with db.get_engine(env.app).begin() as conn:
+        phone_index.upsert_customers(conn, "builtin", [Customer(
+            "builtin", "7", "佐藤 一郎", "customer", "", (CALLER,))], now=env.now)
+    cache = env.app.extensions["cti.voice"].cache
+    index._read.sha = "0" * 40  # a script the server does not know
+    with env.app.app_context():
+        ahead = read_ahead(env.app, cache, CALLER)
+        assert isinstance(ahead.index, redis_lib.exceptions.NoScriptError)
+        found = index.lookup(db.get_engine(env.app), CALLER, ahead.index)
+        assert [c.display_name for c in found] == ["佐藤 一郎"]
+        assert index._read.sha != "0" * 40  # loaded again by the ordinary read
+        with db.get_engine(env.app).connect() as conn:
+            first = cache.refresh(conn, token_read=ahead.token)  # no token yet: one is set
+            again = read_ahead(env.app, cache, CALLER)
+            assert isinstance(again.index, list)  # a reply this time (the entry's tombstone)
+            assert isinstance(again.token, bytes)
+            assert cache.refresh(conn, token_read=again.token) is first  # nothing changed
