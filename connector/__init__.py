@@ -33,6 +33,7 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None, *,
         callstream,
         campaigns,
         console,
+        cookie_session,
         crm,
         db,
         doctor,
@@ -64,6 +65,7 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None, *,
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Japanese stays readable
 
     clock_ext.init_app(app, clock)
+    cookie_session.init_app(app)
     errors.init_app(app)
     request_size.init_app(app)
     security.init_app(app)
