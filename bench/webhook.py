@@ -26,9 +26,11 @@ machine compare ratios, not absolute figures). Target: ≥ 80 % of the floor's t
   ``[voice] call_records = "auto"`` writes call records through the stream and a ``cti worker``
   (started alongside) writes them to the database; ``--call-records sync`` compares.
 
-The load client is Python threads in this process (``wrk`` is used for nothing: scripted,
-signed, changing requests need a client that can sign them); it takes CPU from the servers,
-which is one more reason to read the ratio rather than the absolute figures.
+The load client: ``wrk`` when it is installed (``apt-get install wrk``; one thread, so it takes
+little CPU from the servers), playing requests signed beforehand from a file through a Lua
+script; ``--client python`` (and ``--mix``, whose calls must keep their order) uses Python
+threads in this process, which take more CPU from the servers — one more reason to read the
+ratio rather than the absolute figures.
 """
 
 from __future__ import annotations
@@ -116,7 +118,10 @@ def main() -> None:
     parser.add_argument("--call-records", choices=("auto", "stream", "sync"), default="auto",
                         help="[voice] call_records of the server (default auto: the stream, "
                              "since the bench's Redis writes an append-only file)")
+    parser.add_argument("--client", choices=("auto", "wrk", "python"), default="auto",
+                        help="load client: wrk if installed (auto), or Python threads")
     args = parser.parse_args()
+    args.client = _client(args)
     database_url = PG_URL if args.pg else args.database_url
     with contextlib.ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
@@ -146,8 +151,12 @@ def main() -> None:
                 if target.startswith("connector") and args.compare_flow:
                     results.update(_compare(port, config, build, base, token, callers, args))
                     continue
-                work = build(base, token, int(args.seconds * 1500), callers)
-                results[name] = _load(port, work, args.clients, args.seconds)
+                if args.client == "wrk":
+                    work = build(base, token, int(args.seconds * WRK_MAX_RPS), callers)
+                    results[name] = _load_wrk(port, work, args.clients, args.seconds, tmp)
+                else:
+                    work = build(base, token, int(args.seconds * 1500), callers)
+                    results[name] = _load(port, work, args.clients, args.seconds)
                 if target.startswith("connector"):
                     results[name]["drain_s"] = _drain(config)
         backlog = _call_records(config)
@@ -536,6 +545,75 @@ def _load(port: int, work: list[list[Request]], clients: int,
             "requests": len(latencies), "errors": errors[0]}
 
 
+def _client(args: argparse.Namespace) -> str:
+    import shutil
+
+    if args.client == "auto":
+        return "wrk" if shutil.which("wrk") and not (args.mix or args.compare_flow) else "python"
+    if args.client == "wrk" and not shutil.which("wrk"):
+        raise SystemExit("--client wrk: wrk is not installed (apt-get install wrk)")
+    if args.client == "wrk" and (args.mix or args.compare_flow):
+        raise SystemExit("--client wrk cannot keep a call's webhooks in order: use --client "
+                         "python with --mix and --compare-flow")
+    return args.client
+
+
+#: Requests signed beforehand per second of a wrk run (more than either server answers here;
+#: each is a new call, so none is repeated).
+WRK_MAX_RPS = 6000
+
+# Each wrk connection takes the next request of the file: a new CallSid every time.
+_WRK_SCRIPT = """
+local requests, next_one = {}, 0
+init = function(args)
+  for line in io.lines(args[1]) do
+    local path, signature, body = line:match("^([^\t]*)\t([^\t]*)\t(.*)$")
+    requests[#requests + 1] = wrk.format("POST", path, {
+      ["Content-Type"] = "application/x-www-form-urlencoded",
+      ["X-Twilio-Signature"] = signature}, body)
+  end
+end
+request = function()
+  next_one = next_one % #requests + 1
+  return requests[next_one]
+end
+"""
+
+
+def _load_wrk(port: int, work: list[list[Request]], clients: int, seconds: float,
+              tmp: Path) -> dict[str, float]:
+    """The same load from ``wrk`` (one thread, ``clients`` connections), its figures parsed."""
+    script, requests = tmp / "bench.lua", tmp / "requests.tsv"
+    script.write_text(_WRK_SCRIPT)
+    with requests.open("w") as out:
+        for path, body, signature in (r for call in work for r in call):
+            out.write(f"{path}\t{signature}\t{body.decode()}\n")
+    done = subprocess.run(["wrk", "-t1", f"-c{clients}", f"-d{seconds:g}s", "--latency",
+                           "-s", str(script), f"http://127.0.0.1:{port}", "--", str(requests)],
+                          capture_output=True, text=True, timeout=seconds + 60, check=True)
+    return _wrk_figures(done.stdout)
+
+
+def _wrk_figures(output: str) -> dict[str, float]:
+    import re
+
+    def ms(text: str) -> float:
+        value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
+        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    percentiles = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", output, re.MULTILINE))
+    total = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), "
+                              r"timeout (\d+)", output)
+    errors = int(bad.group(1)) if bad else 0
+    if socket_errors:  # read errors are gunicorn closing each connection after a response
+        errors += sum(int(socket_errors.group(n)) for n in (1, 3, 4))
+    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),  # type: ignore[union-attr]
+            "p50": ms(percentiles["50"]), "p99": ms(percentiles["99"]), "requests": total,
+            "errors": errors}
+
+
 def _post(port: int, path: str, body: bytes, signature: str) -> int:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
     try:
@@ -559,8 +637,11 @@ def _report(results: dict[str, dict[str, float]], args: argparse.Namespace,
           f"{'PostgreSQL' if args.pg or args.database_url else 'SQLite'}"
           + (f", {args.index:,} numbers indexed" if args.index else "")
           + (f", CRM answering in {args.crm_slow:g} s" if args.crm_slow else ""))
-    if not shutil.which("wrk"):
-        print("load client: Python threads in this process (wrk not installed)")
+    if args.client == "wrk":
+        print("load client: wrk, one thread (requests signed beforehand)")
+    else:
+        print("load client: Python threads in this process"
+              + ("" if shutil.which("wrk") else " (wrk not installed)"))
     print(f"{'':24}{'requests/s':>12}{'p50 ms':>9}{'p99 ms':>9}{'requests':>10}{'errors':>8}")
     for name, r in results.items():
         print(f"{name:24}{r['rps']:>12,.0f}{r['p50']:>9.1f}{r['p99']:>9.1f}"

@@ -1,5 +1,6 @@
 """The benchmark scripts keep working (tiny runs; figures are printed, never asserted on)."""
 
+import os
 import shutil
 import subprocess
 import sys
@@ -75,3 +76,44 @@ def test_webhook_bench_compares_a_flow_with_a_group_route():
     for name in ("floor (form+signature)", "group route", "flow (schedule+menu)"):
         assert f"\n{name}" in out, out
     assert "flow (schedule+menu) / group route, same run: throughput" in out, out
+
+
+WRK_OUTPUT = """Running 8s test @ http://127.0.0.1:41234
+  1 threads and 8 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     5.12ms    3.01ms  40.10ms   80.00%
+    Req/Sec     1.59k   120.00     1.80k    70.00%
+  Latency Distribution
+     50%    4.50ms
+     75%    6.00ms
+     90%    8.20ms
+     99%  850.00us
+  12658 requests in 8.01s, 2.10MB read
+  Socket errors: connect 0, read 12658, write 2, timeout 1
+  Non-2xx or 3xx responses: 4
+Requests/sec:   1579.40
+Transfer/sec:    268.00KB
+"""
+
+
+def test_wrk_output_is_read_as_the_python_client_reports():
+    sys.path.insert(0, str(ROOT))
+    from bench.webhook import _wrk_figures
+
+    figures = _wrk_figures(WRK_OUTPUT)
+    # gunicorn closes each connection after its answer: wrk's read errors are not failures
+    assert figures == {"rps": 1579.4, "p50": 4.5, "p99": 0.85, "requests": 12658,
+                       "errors": 7}
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not shutil.which("wrk") and os.environ.get("CI") != "true",
+                    reason="wrk is not installed (apt-get install wrk; .ci/run does)")
+def test_webhook_bench_runs_with_wrk():
+    done = run("webhook.py", "--seconds", "1", "--clients", "2", "--workers", "1",
+               "--client", "wrk")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "load client: wrk" in done.stdout and "ratio to the floor" in done.stdout
+    inbound = next(line for line in done.stdout.splitlines() if line.startswith("inbound webhook "))
+    assert int(inbound.split()[2].replace(",", "")) > 0  # requests/s
+    assert inbound.split()[-1] == "0", done.stdout  # no errors
