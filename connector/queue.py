@@ -10,6 +10,7 @@ imported by name in the worker and never receive pickled clients.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import time
@@ -42,6 +43,13 @@ def init_app(app: Flask) -> None:
 def embedded_server(app: Flask) -> EmbeddedRedis | None:
     """The embedded Redis this app attached to (``None`` with ``[queue] redis_url``)."""
     return app.extensions.get("cti.redis_server")
+
+
+def deployment_id(app: Flask | None = None) -> str:
+    """A short digest of the database URL: keys of one deployment in a Redis that several
+    deployments (or test runs) share never meet another's."""
+    settings = (app or current_app).config["CTI_SETTINGS"]
+    return hashlib.sha256(settings.database_url.encode()).hexdigest()[:10]
 
 
 def get_redis(app: Flask | None = None) -> redis.Redis:

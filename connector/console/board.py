@@ -2,10 +2,11 @@
 
 The browser polls ``/console/api/board`` every ``[console] board_refresh_ms`` (1 s). The
 snapshot is computed from the database at most once per refresh interval for all web instances
-together: the first instance to need it stores it in Redis (``cti:console:board:<hours>``, with
-that lifetime) and the others read it, so every screen shows the same figures and the database
-sees one set of queries per second however many supervisors watch. A status change by a
-supervisor deletes the snapshots, so the change shows on the next poll.
+together: the first instance to need it stores it in Redis
+(``cti:console:board:<deployment>:<hours>``, with that lifetime) and the others read it, so
+every screen shows the same figures and the database sees one set of queries per second however
+many supervisors watch. A status change by a supervisor deletes the snapshots, so the change
+shows on the next poll.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from .guard import require
 from .security import client_ip
 
 ON_CALL = ("on_call", "ringing", "hold")
-KEY = "cti:console:board:{hours}"
+KEY = "cti:console:board:{deployment}:{hours}"
 HOURS = (3, 6, 12, 24)
 
 
@@ -115,7 +116,7 @@ def _masked(number: str) -> str:
 def cached_snapshot(hours: int) -> dict[str, Any]:
     settings = current_app.config["CTI_SETTINGS"].console
     client = queue.get_redis()
-    key = KEY.format(hours=hours)
+    key = KEY.format(deployment=queue.deployment_id(), hours=hours)
     raw = client.get(key)
     if raw:
         return json.loads(raw)
@@ -127,7 +128,8 @@ def cached_snapshot(hours: int) -> dict[str, Any]:
 
 
 def forget_snapshots() -> None:
-    queue.get_redis().delete(*(KEY.format(hours=h) for h in HOURS))
+    deployment = queue.deployment_id()
+    queue.get_redis().delete(*(KEY.format(deployment=deployment, hours=h) for h in HOURS))
 
 
 @bp.get("/board")

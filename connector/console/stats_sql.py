@@ -57,7 +57,10 @@ class Outcomes:
     abandoned: frozenset[str] = frozenset({"missed", "abandoned"})  # minus overflow/timeout
 
     def is_answered(self) -> ColumnElement[bool]:
-        return calls.c.outcome.in_(sorted(self.answered))
+        # A call on now has no outcome until it ends; answered is answered already (the
+        # board's 応答呼 counts it while it lasts).
+        return or_(calls.c.outcome.in_(sorted(self.answered)),
+                   and_(calls.c.outcome == "", calls.c.answered_at.is_not(None)))
 
     def is_overflow(self) -> ColumnElement[bool]:
         codes = sorted(self.overflow)

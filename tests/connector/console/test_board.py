@@ -67,6 +67,25 @@ def test_board_figures_per_group_and_overall(app, clock, console_user, sign_in):
     assert sum(p["calls"] for p in chart) == 5 and sum(p["answered"] for p in chart) == 2
 
 
+def test_a_call_answered_and_still_on_counts_as_answered(app, clock, console_user, sign_in):
+    a1 = sign_in(app, "agent1").agent
+    gid = _today(app, clock, [a1])
+    start = clock.current - timedelta(minutes=2)
+    with db.get_engine(app).begin() as conn:
+        conn.execute(insert(calls).values(
+            call_sid="CAlive", direction="inbound", leg="customer", status="in-progress",
+            customer_number="+819012345679", our_number="+81312345678", group_id=gid,
+            outcome="", started_at=start, answered_at=start + timedelta(seconds=6),
+            agent_id=a1.id, created_at=start, updated_at=start))
+    data = console_user(app, "sv1", "supervisor").get("/console/api/board?hours=3").get_json()
+    overall, group = data["groups"]
+    for figures in (overall, group):
+        assert (figures["calls"], figures["answered"], figures["abandoned"]) == (6, 3, 1)
+        assert figures["answer_rate"] == 50.0
+        assert figures["waiting"] == 1  # the unanswered one only
+    assert sum(p["answered"] for p in data["chart"]) == 3
+
+
 def test_snapshots_are_shared_through_redis_for_the_refresh_interval(app, clock, console_user,
                                                                      sign_in):
     a1 = sign_in(app, "agent1").agent
@@ -79,7 +98,7 @@ def test_snapshots_are_shared_through_redis_for_the_refresh_interval(app, clock,
         "groups"][0]["calls"]  # the cached snapshot
     from connector import queue
 
-    queue.get_redis(app).delete("cti:console:board:3")
+    queue.get_redis(app).delete(f"cti:console:board:{queue.deployment_id(app)}:3")
     assert sv.get("/console/api/board").get_json()["groups"][0]["calls"] == 0
 
 
