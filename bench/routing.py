@@ -10,8 +10,9 @@ decision for a group of one agent, in the same run: the two cases alternate in b
 claim is released at once, so every decision sees the same board.
 
 Prints p50/p99 for both cases, the ratios, the target (p99 ≤ 2 ms and ≤ 1.5× the one-agent
-case) and PASS/MISS; exits 1 on a MISS. For information it also prints a number routed
-straight to one agent (``connector.acd.route.claim_agent``: the claim alone, no read).
+case) and PASS/MISS (with ``--check``, a MISS exits 1). For information it also prints a
+number routed straight to one agent (``connector.acd.route.claim_agent``: the claim alone,
+no read).
 
     .venv/bin/python bench/routing.py                        # Redis at 127.0.0.1:6379/14
     .venv/bin/python bench/routing.py --redis redis://127.0.0.1:6379/14 --samples 5000
@@ -107,6 +108,7 @@ def main() -> None:
     parser.add_argument("--block", type=int, default=100,
                         help="decisions of one case before switching to the other")
     parser.add_argument("--strategy", default="longest_idle", choices=strategies.STRATEGIES)
+    parser.add_argument("--check", action="store_true", help="exit 1 when the target is missed")
     args = parser.parse_args()
     client = redis.Redis.from_url(args.redis)
     board = AgentBoard(client, prefix="cti:acd:bench:")
@@ -150,7 +152,7 @@ def report(args: argparse.Namespace, per_group: int, took: dict[str, list[float]
     print(f"ratio group / one agent: p50 {ratio_p50:.2f}x   p99 {ratio_p99:.2f}x")
     print(f"target: p99 <= {P99_TARGET_MS:.1f} ms and p99 ratio <= {RATIO_TARGET:.1f}x: "
           f"{'PASS' if passed else 'MISS'}")
-    if not passed:
+    if args.check and not passed:
         raise SystemExit(1)
 
 
