@@ -173,7 +173,7 @@ def _candidates(conn: Connection, group: groups.Group, settings: GroupSettings, 
 
     def ordered(skip: set[int]) -> list[int]:
         candidates = [strategies.Candidate(a.agent_id, position, a.free, a.idle_since_ms,
-                                           a.talk_ms_today, group.skill_of(a.agent_id))
+                                           a.talk_ms_today, group.skill_at(position))
                       for position, a in enumerate(live) if a.agent_id not in skip]
         return strategies.order(settings.strategy, candidates, context)
 

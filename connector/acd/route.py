@@ -43,7 +43,7 @@ def choose_agents(conn: Connection, group: groups.Group, call_sid: str) -> list[
             settings.max_active):
         return []
     candidates = [strategies.Candidate(a.agent_id, position, a.free, a.idle_since_ms,
-                                       a.talk_ms_today, group.skill_of(a.agent_id))
+                                       a.talk_ms_today, group.skill_at(position))
                   for position, a in enumerate(live) if a.agent_id not in rung]
     context = strategies.Context(last_agent_id=board.last_rung(group.id), rng=acd.rng)
     ordered = strategies.order(settings.strategy, candidates, context)
