@@ -1,9 +1,10 @@
 """Routing-decision benchmark: the cost of one ACD decision on the live board (Redis).
 
-One decision = read the group's members' live state (one script, one HMGET of the board's
-agents hash), order them by the group's strategy (pure Python), claim atomically (one Lua
-script) — what ``connector.acd.route`` does for each caller, without the database write that
-records the result. The board holds 500 agents in 20 groups (about half of them talking) and
+One decision = read the group's members' live state, the member rung last and who already
+rang for the caller (one script: one HMGET of the board's agents hash, an HGET, an SMEMBERS),
+order them by the group's strategy (pure Python), claim atomically (one Lua script) — two
+round trips, what ``connector.acd.route`` does for each caller, without the database write
+that records the result. The board holds 500 agents in 20 groups (about half of them talking) and
 200 callers waiting in the groups' queues. Measured for a group of 25 against the same
 decision for a group of one agent, in the same run: the two cases alternate in blocks of
 ``--block`` decisions, so a neighbour's load on a shared machine falls on both alike. Each
@@ -47,11 +48,11 @@ WAITING_CALLERS = 200
 def decide(board: AgentBoard, members: list[int], strategy: str, call: str, now_ms: int,
            rng: random.Random) -> list[int]:
     """What ``connector.acd.route.choose_agents`` does, without the database."""
-    live = board.live(members, now_ms)
+    seen = board.group_view(members, now_ms, group_id=1, tried_key=f"{board.prefix}tried:{call}")
     candidates = [strategies.Candidate(a.agent_id, i, a.free, a.idle_since_ms, a.talk_ms_today,
-                                       1 + i % 3) for i, a in enumerate(live)]
-    ordered = strategies.order(strategy, candidates,
-                               strategies.Context(board.last_rung(1), rng))
+                                       1 + i % 3)
+                  for i, a in enumerate(seen.members) if a.agent_id not in seen.tried]
+    ordered = strategies.order(strategy, candidates, strategies.Context(seen.last_rung, rng))
     at_once = 10 if strategies.rings_at_once(strategy) else 1
     return board.claim(call, ordered, max_agents=at_once, ttl_ms=60_000, now_ms=now_ms,
                        group_id=1)

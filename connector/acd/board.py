@@ -210,19 +210,26 @@ return 1
 # command however large the group, where reading one hash per agent had cost Redis about
 # 1.8 µs per member inside the script (bench/routing.py). The packed values go back as they
 # are; :meth:`AgentBoard.live` applies a lapsed timed status and the day's talk reset in
-# Python, by the same rule as ``effective`` (a split is cheaper there than in Lua).
-#: KEYS: loaded marker, the board's hash. ARGV: the agents' ids.
-#: Returns -1 when the board is not loaded, else each agent's packed value (nil: never seen).
+# Python, by the same rule as ``effective`` (a split is cheaper there than in Lua). With the
+# group's key and the caller's tried set as well (:meth:`AgentBoard.group_view`), the same
+# round trip answers the member rung last (round robin) and who already rang for this caller
+# — one consistent view instead of three commands.
+#: KEYS: loaded marker, the board's hash[, the group's key, the caller's tried set].
+#: ARGV: the agents' ids. Returns -1 when the board is not loaded, else each agent's packed
+#: value (nil: never seen)[, then the group's last rung agent and the tried agents].
 LIVE = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
-if #ARGV == 0 then return {} end
-if #ARGV <= 1000 then return redis.call('HMGET', KEYS[2], unpack(ARGV)) end
-local out = {}  -- unpack is bounded by Lua's C stack: larger lists go in slices
-for i = 1, #ARGV, 1000 do
-  local part = redis.call('HMGET', KEYS[2], unpack(ARGV, i, math.min(i + 999, #ARGV)))
-  for j = 1, #part do out[#out + 1] = part[j] end
+local rows = {}
+if #ARGV > 0 and #ARGV <= 1000 then
+  rows = redis.call('HMGET', KEYS[2], unpack(ARGV))
+elseif #ARGV > 0 then  -- unpack is bounded by Lua's C stack: larger lists go in slices
+  for i = 1, #ARGV, 1000 do
+    local part = redis.call('HMGET', KEYS[2], unpack(ARGV, i, math.min(i + 999, #ARGV)))
+    for j = 1, #part do rows[#rows + 1] = part[j] end
+  end
 end
-return out
+if #KEYS == 2 then return rows end
+return {rows, redis.call('HGET', KEYS[3], 'last'), redis.call('SMEMBERS', KEYS[4])}
 """
 
 
@@ -250,6 +257,15 @@ class LiveAgent(NamedTuple):
     @property
     def free(self) -> bool:
         return self.status == "available" and not self.call_sid
+
+
+@dataclass(frozen=True)
+class GroupView:
+    """What a routing decision reads of the board for one caller (:meth:`AgentBoard.group_view`)."""
+
+    members: list[LiveAgent]  # in member order
+    last_rung: int | None  # the member rung last for the group (round robin)
+    tried: set[int]  # agents already rung for this caller
 
 
 @dataclass(frozen=True)
@@ -366,19 +382,24 @@ class AgentBoard:
         got = self._live(keys=[self.loaded_key, self.agents_key], args=ids)
         if got == -1:
             raise NotLoaded()
-        today, statuses = day_of(now_ms).encode(), _STATUS_TEXT
-        agents = []
-        for agent_id, raw in zip(ids, got, strict=True):
-            if raw is None:  # never seen: signed out
-                agents.append(LiveAgent(agent_id, "offline", "", 0, 0))
-                continue
-            status, _, call, _, until, chosen, idle, day, talk = raw.split(b"|")
-            if until != b"0" and until and int(until) <= now_ms:  # as the scripts' effective
-                status = chosen or b"available"
-            agents.append(LiveAgent(agent_id, statuses.get(status) or status.decode(),
-                                    call.decode() if call else "", int(idle or 0),
-                                    int(talk or 0) if day == today else 0))
-        return agents
+        return _agents(ids, got, now_ms)
+
+    def group_view(self, member_ids: Sequence[int], now_ms: int, *, group_id: int | None,
+                   tried_key: str) -> GroupView:
+        """A group's members (as :meth:`live`), the member rung last and the agents in the
+        set ``tried_key`` (those already rung for the caller), in one round trip.
+
+        Raises:
+            NotLoaded: The board must be loaded first.
+        """
+        ids = list(member_ids)
+        got = self._live(keys=[self.loaded_key, self.agents_key, self.group_key(group_id),
+                               tried_key], args=ids)
+        if got == -1:
+            raise NotLoaded()
+        rows, last, tried = got
+        return GroupView(_agents(ids, rows, now_ms), int(last) if last else None,
+                         {int(a) for a in tried})
 
     def claimed_for(self, call_sid: str) -> list[int]:
         return sorted(int(a) for a in self.redis.smembers(self.call_key(call_sid)))
@@ -403,6 +424,23 @@ class AgentBoard:
         keys = list(self.redis.scan_iter(match=f"{self.prefix}*", count=500))
         if keys:
             self.redis.delete(*keys)
+
+
+def _agents(ids: list[int], rows: list[bytes | None], now_ms: int) -> list[LiveAgent]:
+    """The agents' packed values as :class:`LiveAgent` (the order of :data:`FIELDS`)."""
+    today, statuses = day_of(now_ms).encode(), _STATUS_TEXT
+    agents = []
+    for agent_id, raw in zip(ids, rows, strict=True):
+        if raw is None:  # never seen: signed out
+            agents.append(LiveAgent(agent_id, "offline", "", 0, 0))
+            continue
+        status, _, call, _, until, chosen, idle, day, talk = raw.split(b"|")
+        if until != b"0" and until and int(until) <= now_ms:  # as the scripts' effective
+            status = chosen or b"available"
+        agents.append(LiveAgent(agent_id, statuses.get(status) or status.decode(),
+                                call.decode() if call else "", int(idle or 0),
+                                int(talk or 0) if day == today else 0))
+    return agents
 
 
 def _sid(call_sid: str) -> str:

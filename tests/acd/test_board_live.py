@@ -100,3 +100,21 @@ def test_a_large_board_is_read_in_order(board):
     assert {a.status for a in agents[:99]} == {"offline"}  # never loaded
     assert [a.free for a in agents[-3:]] == [False, True, True]
     assert board.live([], NOW) == []
+
+
+def test_a_group_view_answers_the_last_rung_and_who_rang_for_the_caller(board):
+    _load(board, *(Snapshot(a, "available", None, "", 0, "available", NOW - a, None)
+                   for a in (1, 2, 3)))
+    tried = f"{board.prefix}tried:CA1"
+    empty = board.group_view([1, 2, 3], NOW, group_id=4, tried_key=tried)
+    assert (empty.last_rung, empty.tried, [a.agent_id for a in empty.members]) == (
+        None, set(), [1, 2, 3])
+    assert board.claim("CA0", [3, 2], max_agents=2, ttl_ms=60_000, now_ms=NOW,
+                       group_id=4) == [3, 2]
+    board.redis.sadd(tried, 1, 3)
+    seen = board.group_view([1, 2, 3], NOW, group_id=4, tried_key=tried)
+    assert (seen.last_rung, seen.tried) == (2, {1, 3})
+    assert [a.free for a in seen.members] == [True, False, False]
+    board.forget()
+    with pytest.raises(NotLoaded):
+        board.group_view([1], NOW, group_id=4, tried_key=tried)
