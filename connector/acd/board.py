@@ -312,7 +312,10 @@ class AgentBoard:
 
     @property
     def loaded_key(self) -> str:
-        return f"{self.prefix}loaded"
+        # Not the "<prefix>loaded" of the one-hash-per-agent layout: a Redis that an older
+        # release filled has no packed hash yet, so it must count as empty and be loaded
+        # from the database, not read as a board on which every agent is signed out.
+        return f"{self.prefix}agents:loaded"
 
     # -- decisions --
     def claim(self, call_sid: str, candidates: Sequence[int], *, max_agents: int, ttl_ms: int,

@@ -118,3 +118,13 @@ def test_a_group_view_answers_the_last_rung_and_who_rang_for_the_caller(board):
     board.forget()
     with pytest.raises(NotLoaded):
         board.group_view([1], NOW, group_id=4, tried_key=tried)
+
+
+def test_a_board_of_the_old_layout_counts_as_not_loaded(board):
+    """A Redis filled by a release with one hash per agent is loaded again from the record."""
+    board.redis.set(f"{board.prefix}loaded", "1")
+    board.redis.hset(f"{board.prefix}agent:1", mapping={"status": "available", "call": ""})
+    with pytest.raises(NotLoaded):
+        board.live([1], NOW)
+    assert board.load([Snapshot(1, "available", None, "", 0, "available", NOW, None)])
+    assert board.live([1], NOW)[0].free
