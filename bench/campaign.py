@@ -108,10 +108,10 @@ def measure(engine, board: AgentBoard, campaign_id: int, members: list[int], rou
             placed = decide(conn, board, campaign_id, members, round_no)
             took = (time.perf_counter() - start) * 1000
         per_call.append(took / max(placed, 1))
-        for agent_id in members:  # free everyone for the next round
-            call = board.redis.hget(board.agent_key(agent_id), "call")
-            if call:
-                board.release(agent_id, call.decode(), status="available", now_ms=now_ms)
+        for agent in board.live(members, now_ms):  # free everyone for the next round
+            if agent.call_sid:
+                board.release(agent.agent_id, agent.call_sid, status="available",
+                              now_ms=now_ms)
     return per_call
 
 

@@ -34,7 +34,11 @@ def test_writeback_bench_runs(redis_url):
 def test_routing_bench_runs(redis_url):
     done = run("routing.py", "--redis", redis_url, "--agents", "100", "--samples", "200")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "ratio p99 (group / one agent):" in done.stdout
+    out = done.stdout
+    assert "group of 5:" in out and "group of one agent:" in out, out
+    assert "ratio group / one agent: p50" in out, out
+    assert "target: p99 <= 2.0 ms and p99 ratio <= 1.5x: " in out, out
+    assert out.rstrip().endswith(("PASS", "MISS")), out
 
 
 def test_stats_bench_runs():

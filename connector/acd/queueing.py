@@ -164,16 +164,16 @@ def _candidates(conn: Connection, group: groups.Group, settings: GroupSettings, 
     ring out come last in a new round, when nobody else is free."""
     acd = get_acd()
     board = acd.board
-    live = presence_ops.retry_loaded(conn, board, lambda: board.live(group.member_ids, ms(now)))
+    seen = route.view(conn, board, group, call_sid, now)
+    live, tried = seen.members, seen.tried
     if settings.max_active and sum(a.status in ("on_call", "hold") for a in live) >= (
             settings.max_active):
         return []
-    tried = route.tried(board, call_sid)
-    context = strategies.Context(last_agent_id=board.last_rung(group.id), rng=acd.rng)
+    context = strategies.Context(last_agent_id=seen.last_rung, rng=acd.rng)
 
     def ordered(skip: set[int]) -> list[int]:
         candidates = [strategies.Candidate(a.agent_id, position, a.free, a.idle_since_ms,
-                                           a.talk_ms_today, group.skill_of(a.agent_id))
+                                           a.talk_ms_today, group.skill_at(position))
                       for position, a in enumerate(live) if a.agent_id not in skip]
         return strategies.order(settings.strategy, candidates, context)
 

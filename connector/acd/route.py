@@ -10,6 +10,8 @@ rung for this caller is not rung again for it; when nobody is left the caller ge
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import Connection
 
 from voice import twiml
@@ -21,7 +23,7 @@ from voice.twiml import ClientRing, Urls
 from .. import clock
 from ..voice import groups
 from . import get_acd, presence_ops
-from .board import AgentBoard
+from .board import AgentBoard, GroupView
 from .presence_ops import ms
 
 #: How long the list of agents already rung for one caller is kept.
@@ -37,21 +39,30 @@ def choose_agents(conn: Connection, group: groups.Group, call_sid: str) -> list[
     acd = get_acd()
     board, now = acd.board, clock.now()
     settings = settings_of(group)
-    live = presence_ops.retry_loaded(conn, board, lambda: board.live(group.member_ids, ms(now)))
-    rung = tried(board, call_sid)
+    seen = view(conn, board, group, call_sid, now)
+    live, rung = seen.members, seen.tried
     if settings.max_active and sum(a.status in ("on_call", "hold") for a in live) >= (
             settings.max_active):
         return []
     candidates = [strategies.Candidate(a.agent_id, position, a.free, a.idle_since_ms,
-                                       a.talk_ms_today, group.skill_of(a.agent_id))
+                                       a.talk_ms_today, group.skill_at(position))
                   for position, a in enumerate(live) if a.agent_id not in rung]
-    context = strategies.Context(last_agent_id=board.last_rung(group.id), rng=acd.rng)
+    context = strategies.Context(last_agent_id=seen.last_rung, rng=acd.rng)
     ordered = strategies.order(settings.strategy, candidates, context)
     at_once = twiml.MAX_DIAL_PARTIES if strategies.rings_at_once(settings.strategy) else 1
     claimed = presence_ops.ring(conn, board, call_sid, ordered, max_agents=at_once,
                                 ring_seconds=settings.ring_seconds, group_id=group.id, now=now)
     remember_tried(board, call_sid, claimed)
     return claimed
+
+
+def view(conn: Connection, board: AgentBoard, group: groups.Group, call_sid: str,
+         now: datetime) -> GroupView:
+    """The group's members, the member rung last and who already rang for this caller, in
+    one round trip (loading the board first if Redis lost it)."""
+    key = _tried_key(board.prefix, call_sid)
+    return presence_ops.retry_loaded(conn, board, lambda: board.group_view(
+        group.member_ids, ms(now), group_id=group.id, tried_key=key))
 
 
 def remember_tried(board: AgentBoard, call_sid: str, agent_ids: list[int]) -> None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .board import _EFFECTIVE, CLAIM_LOOP, AgentBoard, NotLoaded
+from .board import _AGENTS, CLAIM_LOOP, AgentBoard, NotLoaded
 
 #: How long a caller's hash outlives its last change (a lost hang-up cleans up by itself).
 WAITER_TTL_SECONDS = 6 * 3600
@@ -47,15 +47,14 @@ return redis.call('ZRANK', KEYS[1], ARGV[1]) + 1
 """
 
 #: KEYS: loaded marker, the queue, the caller's hash, the caller's claim key, the group's
-#: key, then one key per candidate agent. ARGV: call SID, max agents, claim TTL ms, now ms,
-#: group id, then the candidates' ids. ``{-1}``: board not loaded; ``{-2}``: the caller no
-#: longer waits; else the agents claimed (none: the caller keeps waiting).
-OFFER = _EFFECTIVE + """
+#: key, the board's agents hash. ARGV: call SID, max agents, claim TTL ms, now ms, group id,
+#: then the candidates' ids. ``{-1}``: board not loaded; ``{-2}``: the caller no longer
+#: waits; else the agents claimed (none: the caller keeps waiting).
+OFFER = _AGENTS + """
 if redis.call('EXISTS', KEYS[1]) == 0 then return {-1} end
 if not redis.call('ZSCORE', KEYS[2], ARGV[1]) then return {-2} end
 if redis.call('HGET', KEYS[3], 'state') ~= 'waiting' then return {-2} end
-local now, max, got = tonumber(ARGV[4]), tonumber(ARGV[2]), {}
-local first = 6
+local now, max, got, board = tonumber(ARGV[4]), tonumber(ARGV[2]), {}, KEYS[6]
 """ + CLAIM_LOOP + """
 if #got > 0 then
   redis.call('ZREM', KEYS[2], ARGV[1])
@@ -150,8 +149,7 @@ class WaitingQueues:
         """
         board = self.board
         keys = [board.loaded_key, self.queue_key(group_id), self.waiter_key(call_sid),
-                board.call_key(call_sid), board.group_key(group_id),
-                *(board.agent_key(a) for a in candidates)]
+                board.call_key(call_sid), board.group_key(group_id), board.agents_key]
         got = self._offer(keys=keys, args=[call_sid, max_agents, max(ttl_ms, 1000), now_ms,
                                            group_id, *candidates])
         if got and int(got[0]) == -1:

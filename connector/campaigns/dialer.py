@@ -50,9 +50,6 @@ from .store import Campaign
 
 log = logging.getLogger("cti.campaigns")
 
-#: KEYS: the agent's key, the placeholder's call key, the real call's key.
-#: ARGV: placeholder SID, real SID, agent id, TTL ms. Moves the agent's claim to the real
-#: call in one step (nobody can take the agent in between); 0 if the claim is gone.
 TICK_JOB = "connector.campaigns.dialer.tick"
 #: How long a contact waits for the agent's result after the conversation (then 未入力).
 WRAPUP_LIMIT = timedelta(minutes=30)

@@ -53,3 +53,10 @@ def test_random_is_seedable_and_a_permutation():
 def test_unknown_strategy_is_named():
     with pytest.raises(ValueError, match="strategy: unknown strategy 'fifo'"):
         order("fifo", members())
+
+
+def test_a_members_skill_is_read_by_position_and_defaults_to_the_best():
+    from connector.voice.groups import Group
+
+    group = Group(1, "support", "", ("sato", "ito", "kato"), (7, 3, 9), skills=(2, 4))
+    assert [group.skill_at(p) for p in range(3)] == [2, 4, 1]

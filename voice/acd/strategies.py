@@ -18,15 +18,19 @@ from __future__ import annotations
 import random as random_module
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 STRATEGIES = ("ring_all", "longest_idle", "least_talk", "random", "round_robin", "skill")
 LABELS_JA = {"ring_all": "全て呼び出し", "longest_idle": "終話順", "least_talk": "通話時間が短い順",
              "random": "ランダム", "round_robin": "順番に呼び出し", "skill": "スキルレベル順"}
 
 
-@dataclass(frozen=True)
-class Candidate:
-    """One group member as the strategies see them."""
+class Candidate(NamedTuple):
+    """One group member as the strategies see them.
+
+    A named tuple rather than a frozen dataclass: a routing decision builds one per member,
+    and a tuple is made about three times faster (bench/routing.py).
+    """
 
     agent_id: int
     position: int  # member order in the group
