@@ -315,6 +315,10 @@ class Simulator:
                                     seconds))
         return recording
 
+    def delete_recording(self, recording_sid: str) -> bool:
+        """Forget a recording (REST ``DELETE``); whether it existed."""
+        return self.recordings.pop(recording_sid, None) is not None
+
     def recording_url(self, recording_sid: str) -> str:
         """The media URL Twilio reports for a recording (``RecordingUrl``)."""
         return (f"https://api.twilio.com/{facts.API_VERSION}/Accounts/{self.account_sid}/"

@@ -8,6 +8,7 @@ against the simulator for:
 * ``calls(sid).update(url=|twiml=, method=, status="completed"|"canceled")``
 * ``calls(sid).fetch()``, ``calls.list()``
 * ``queues.list()``, ``queues(sid).fetch()``, ``queues(sid).members.list()``
+* ``recordings(sid).delete()`` (204; an unknown SID 404, like Twilio)
 
 Responses use Twilio's JSON shapes (snake_case fields, RFC 2822 dates, ``duration`` as a
 string) and error format ``{"code", "message", "more_info", "status"}``. Changes take effect in
@@ -48,6 +49,7 @@ ROUTES = [
     ("POST", re.compile(_ACCOUNT + r"/Messages\.json$"), "create_message"),
     ("GET", re.compile(_ACCOUNT + r"/Messages\.json$"), "list_messages"),
     ("GET", re.compile(_ACCOUNT + r"/Messages/(?P<sid>[SM]M\w+)\.json$"), "fetch_message"),
+    ("DELETE", re.compile(_ACCOUNT + r"/Recordings/(?P<sid>RE\w+)\.json$"), "delete_recording"),
     *CONFERENCE_ROUTES,
 ]
 
@@ -168,6 +170,11 @@ class SimulatorHttpClient(ConferenceRoutes, HttpClient):
             },
             "to": leg.to, "to_formatted": leg.to, "trunk_sid": None, "uri": uri,
         }
+
+    # --- recordings (media: voice/simulator/recordings.py) ---------------------------------
+    def delete_recording(self, data: dict[str, Any], sid: str) -> None:
+        if not self.sim.delete_recording(sid):
+            raise RestError(facts.REST_NOT_FOUND, _not_found(self._uri(f"Recordings/{sid}.json")))
 
     # --- messages (voice/simulator/messaging.py) ----------------------------------------
     def create_message(self, data: dict[str, Any]) -> dict[str, Any]:
