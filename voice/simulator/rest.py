@@ -6,7 +6,8 @@ against the simulator for:
 * ``calls.create(to=, from_=, url=|twiml=, method=, status_callback=, status_callback_event=,
   status_callback_method=, timeout=, fallback_url=)``
 * ``calls(sid).update(url=|twiml=, method=, status="completed"|"canceled")``
-* ``calls(sid).fetch()``, ``calls.list()``
+* ``calls(sid).fetch()``, ``calls.list()`` — ``price`` is ``null`` until a while after the
+  call completed, then the simulated tariff's (:mod:`voice.simulator.tariff`, UNVERIFIED rates)
 * ``queues.list()``, ``queues(sid).fetch()``, ``queues(sid).members.list()``
 * ``recordings(sid).delete()`` (204; an unknown SID 404, like Twilio)
 
@@ -161,7 +162,9 @@ class SimulatorHttpClient(ConferenceRoutes, HttpClient):
                 leg.extra_params.get("ForwardedFrom"), "from": leg.from_,
             "from_formatted": leg.from_, "group_sid": None,
             "parent_call_sid": leg.parent.sid if leg.parent else None,
-            "phone_number_sid": None, "price": None, "price_unit": "USD", "queue_time": "0",
+            "phone_number_sid": None,
+            "price": self.sim.tariff.price(leg, self.sim.kernel.now()),
+            "price_unit": self.sim.tariff.unit, "queue_time": "0",
             "sid": leg.sid, "start_time": self._date(leg.answered_at or leg.created_at),
             "status": leg.status if leg.status != facts.INITIATED_STATUS else "queued",
             "subresource_uris": {
