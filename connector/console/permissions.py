@@ -16,7 +16,7 @@ from ..schema import console_permissions
 
 SCREENS = ("board", "history", "recordings", "stats", "users", "groups", "stop_statuses",
            "permissions", "audit", "security", "checks", "numbers", "flows", "audio",
-           "number_lists", "crm", "voicemail", "monitor", "campaigns")
+           "number_lists", "crm", "voicemail", "monitor", "campaigns", "charges")
 ACTIONS = ("view", "update", "delete", "download")
 CONSOLE_ROLES = ("supervisor", "admin")
 
@@ -41,6 +41,7 @@ _SUPERVISOR = {
     "monitor": {"view", "update"},  # CF-11: listen to, whisper to, join agents' calls
     # Supervisors run campaigns (start, pause, stop) and report on them; admins set them up.
     "campaigns": {"view", "update", "download"},
+    "charges": {"view", "download"},  # ST-6: like the other statistics
 }
 #: The built-in permissions: admins may do everything, supervisors watch and report.
 DEFAULTS: dict[str, dict[str, set[str]]] = {

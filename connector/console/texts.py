@@ -30,6 +30,18 @@ _WORDS = {
     "history": ("通話履歴", "Call history"), "stats": ("統計", "Statistics"),
     "numbers_stats": ("電話番号統計", "Number statistics"),
     "status_stats": ("ステータス統計", "Status statistics"),
+    "charges": ("通話料金", "Call charges"), "month": ("月", "Month"),
+    "charge_inbound": ("着信の料金", "Inbound charges"),
+    "charge_outbound": ("発信の料金", "Outbound charges"),
+    "charge_total": ("料金合計", "Total charges"), "currency": ("通貨", "Currency"),
+    "pending_legs": ("料金未確定のレグ", "Legs not priced yet"),
+    "all_numbers": ("すべての番号", "All numbers"),
+    "charges_by_number": ("電話番号別の料金", "Charges per number"),
+    "charges_note": ("Twilio が通話ごとに報告する料金（price）の合計です。料金は通話終了の"
+                     "しばらく後に確定するため、直近の通話は「料金未確定」に数えられます。",
+                     "Sums of the price Twilio reports on each call. Prices arrive a while "
+                     "after a call ends, so recent calls may still count as not priced."),
+    "charges_none": ("この期間の通話はありません。", "No calls in this period."),
     "users": ("ユーザー", "Users"), "stop_statuses": ("停止ステータス", "Stop statuses"),
     "permissions": ("権限設定", "Permissions"), "audit": ("操作ログ", "Audit log"),
     "security": ("セキュリティ設定", "Security"), "sign_out": ("サインアウト", "Sign out"),
