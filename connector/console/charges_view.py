@@ -77,11 +77,13 @@ def _csv(report: dict[str, Any], t: dict[str, str], table: str) -> Any:
         rows = data["numbers"] if table == "numbers" else data["rows"]
         for r in rows:
             label = number_text(r["number"]) if table == "numbers" else r["key"]
-            body.append([label, r["calls"], money(r["inbound"]), money(r["outbound"]),
-                         money(r["total"]), unit, r["pending"]])
+            body.append([label, r["calls"], money(r["inbound"], unit),
+                         money(r["outbound"], unit), money(r["total"], unit), unit,
+                         r["pending"]])
         total = data["total"]
-        body.append([t["total"], total["calls"], money(total["inbound"]),
-                     money(total["outbound"]), money(total["total"]), unit, total["pending"]])
+        body.append([t["total"], total["calls"], money(total["inbound"], unit),
+                     money(total["outbound"], unit), money(total["total"], unit), unit,
+                     total["pending"]])
     name = "通話料金_番号別.csv" if table == "numbers" else "通話料金.csv"
     _audit_download(f"charges{'-numbers' if table else ''}.csv", len(body))
     return csv_response(name, header, body)

@@ -132,12 +132,13 @@ def csv_rows(conn: Connection, filters: Filters, local: Any) -> list[list[Any]]:
         out.append([r["call_sid"], local(r["started_at"]), r["direction"], party,
                     r["our_number"], r["agent_name"] or "", r["group_label"] or r["group_name"]
                     or "", r["outcome"], r["detail"], wait, r["talk_seconds"] or 0,
-                    r["disposition"], r["notes"], _money(r["charge_micros"]),
+                    r["disposition"], r["notes"],
+                    _money(r["charge_micros"], r["charge_unit"] or ""),
                     r["charge_unit"] or "", r["charge_pending"]])
     return out
 
 
-def _money(micros: int | None) -> str:
+def _money(micros: int | None, unit: str) -> str:
     from .stats_sql import money
 
-    return money(int(micros or 0))
+    return money(int(micros or 0), unit)

@@ -435,13 +435,15 @@ LEG_WINDOW = timedelta(days=1)
 CHARGE_GROUPINGS = ("day", "month")
 
 
-def money(micros: int) -> str:
-    """Millionths as text: exact, at least 2 decimals (``13000`` → ``0.013``)."""
+def money(micros: int, unit: str = "") -> str:
+    """Millionths as text, never rounded: 5 decimals as Twilio's prices have (2 for yen),
+    more only when the value has them (``13000`` → ``0.01300``; JPY ``1500000`` → ``1.50``)."""
     from decimal import Decimal
 
+    places = 2 if unit == "JPY" else 5
     text = f"{(Decimal(micros) / 1_000_000).quantize(Decimal('0.000001')):f}".rstrip("0")
     whole, _, part = text.partition(".")
-    return f"{whole}.{part.ljust(2, '0')}"
+    return f"{whole}.{part.ljust(places, '0')}"
 
 
 def charge_rows(conn: Connection, period: Period, *, direction: str = "",

@@ -107,13 +107,15 @@ def insert_calls(conn: Connection, rows: list[dict[str, Any]]) -> None:
         conn.execute(insert(calls), rows[chunk:chunk + 1000])
 
 
-def with_charges(records: list[dict[str, Any]], seed: int = 11) -> list[dict[str, Any]]:
+def with_charges(records: list[dict[str, Any]], seed: int = 11,
+                 yen_every: int = 53) -> list[dict[str, Any]]:
     """Prices on the records (``price_*`` columns) and, for about half, a priced child leg:
-    mostly priced in USD, some still pending or unpriced, a few in JPY. Returns the new legs."""
+    mostly priced in USD, some still pending or unpriced, every ``yen_every``-th in JPY (0:
+    none). Returns the new legs."""
     rng = random.Random(seed)
     legs = []
     for n, record in enumerate(records):
-        unit = "JPY" if n % 53 == 0 else "USD"
+        unit = "JPY" if yen_every and n % yen_every == 0 else "USD"
         record.update(_price(rng, unit))
         if rng.random() < 0.5:
             leg = {**record, "call_sid": "CL" + record["call_sid"][2:],
@@ -133,6 +135,7 @@ def _price(rng: random.Random, unit: str) -> dict[str, Any]:
     if roll < 0.13:
         return {"price": None, "price_unit": None, "charge_micros": None,
                 "price_status": "unpriced"}
-    micros = rng.randrange(0, 400) * 10 if unit == "USD" else rng.randrange(1, 60) * 500_000
+    # USD: 0 to 0.4 in Twilio's 5 decimals; JPY: whole and half yen.
+    micros = rng.randrange(0, 40_000) * 10 if unit == "USD" else rng.randrange(1, 60) * 500_000
     return {"price": f"-{micros / 1_000_000:.5f}", "price_unit": unit, "charge_micros": micros,
             "price_status": "priced"}

@@ -191,8 +191,9 @@ def test_history_csv_carries_each_calls_charge(app, clock, console_user):
     for record in inside:
         parts = [record, *children[record["call_sid"]]]
         row = by_sid[record["call_sid"]]
-        assert row["料金 charge"] == money(sum(p["charge_micros"] or 0 for p in parts))
+        unit = next((p["price_unit"] for p in parts if p["price_unit"]), "")
+        assert row["料金 charge"] == money(sum(p["charge_micros"] or 0 for p in parts), unit)
         assert row["料金未確定レグ legs not priced"] == str(
             sum(p["price_status"] == "" for p in parts))
         units = {p["price_unit"] for p in parts if p["price_unit"]}
-        assert row["通貨 currency"] == (units.pop() if units else "")
+        assert row["通貨 currency"] == (units.pop() if units else "") == unit
