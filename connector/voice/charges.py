@@ -29,7 +29,7 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 
 from .. import clock, db, queue
 from ..schema import calls
-from .runtime import rest_client
+from .runtime import ensure_simulator, rest_client
 
 log = logging.getLogger("cti.voice.charges")
 
@@ -114,6 +114,7 @@ def fetch(app: Flask, call_sid: str, now: datetime) -> Result:
     result = Result()
     if not legs:
         return result
+    ensure_simulator(app)
     client = rest_client(app)
     for leg in legs:
         if client is None:

@@ -19,12 +19,11 @@ import random
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 import requests
 from flask import Flask
 
-from .runtime import TWILIO_API, get_runtime
+from .runtime import TWILIO_API, ensure_simulator, get_runtime
 
 log = logging.getLogger("cti.voice.recording_deletes")
 
@@ -115,11 +114,8 @@ def _delete_one(session: requests.Session, url: str, auth: tuple[str, str],
 
 
 def _session(app: Flask) -> tuple[requests.Session, tuple[str, str]] | None:
+    ensure_simulator(app)
     runtime = get_runtime(app)
-    if runtime.media is None and runtime.mode == "simulator":
-        simulated: Any = app.extensions.get("cti.simulated_mode")
-        if simulated is not None:
-            simulated.simulator  # noqa: B018 - building it attaches it (runtime.media)
     if runtime.media is None:
         return None
     return runtime.media, runtime.media_auth()

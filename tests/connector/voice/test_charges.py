@@ -167,3 +167,21 @@ def test_charge_micros_of_twilio_prices():
     assert charges.charge_micros("-0.01300") == 13000
     assert charges.charge_micros("-1.5") == 1_500_000
     assert charges.charge_micros("0") == 0
+
+
+def test_a_worker_in_simulator_mode_asks_its_own_simulator(make_app, clock):
+    """``cti worker`` in simulated mode: no simulator attached yet; the job builds simulated
+    mode's, which never saw the server's calls, so the leg is missing (not retried for 48 h)."""
+    app = make_app()
+    assert "cti.simulator" not in app.extensions
+    with db.get_engine(app).begin() as conn:
+        conn.execute(insert(calls).values(
+            call_sid="CA" + "2" * 32, direction="inbound", status="completed",
+            started_at=clock.current, ended_at=clock.current, created_at=clock.current,
+            updated_at=clock.current))
+    try:
+        result = charges.fetch(app, "CA" + "2" * 32, clock.current)
+        assert result.missing == ["CA" + "2" * 32] and not result.pending
+        assert "cti.simulator" in app.extensions
+    finally:
+        app.extensions["cti.simulated_mode"].stop()
