@@ -59,9 +59,9 @@ class Result:
                 "errors": len(self.errors), "missing": len(self.missing)}
 
 
-def charge_micros(price: str) -> int:
+def charge_micros(price: str | float) -> int:
     """Twilio's ``price`` (negative = a cost) as a positive number of millionths."""
-    amount = -Decimal(price) * MICROS
+    amount = -Decimal(str(price)) * MICROS
     return int(amount.to_integral_value(rounding=ROUND_HALF_UP))
 
 
