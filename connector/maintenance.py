@@ -70,6 +70,7 @@ def run_once(app: Flask, *, lock_seconds: int = 29) -> dict[str, object]:
     except redis.RedisError as exc:
         return {"skipped": f"redis unavailable: {exc}"}
     from .console import retention
+    from .voice import charges
     from .voice import jobs as voice_jobs
 
     with app.app_context():
@@ -78,8 +79,9 @@ def run_once(app: Flask, *, lock_seconds: int = 29) -> dict[str, object]:
         swept = writeback.get_pipeline(app).sweep()
         synced = schedule_syncs(app)
         kept = retention.run_if_due(app)
+        priced = charges.sweep(app)
     return {"offline": offline, "finalized": overdue, "sweep": swept, "syncs": synced,
-            "retention": kept}
+            "retention": kept, "charges": priced}
 
 
 def run_tick(app: Flask, worker: Worker | None = None, *,

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
@@ -160,11 +161,20 @@ calls = Table(
     # How many dialed legs the TwiML we served creates: the call is final only once that many
     # have reported their end, whatever order Twilio's callbacks arrive in.
     Column("expected_legs", Integer, nullable=False, server_default="0"),
+    # Charges (migration 0013_charges, SPEC ST-6): this leg's price from its Twilio Call
+    # resource — Twilio's text, the cost in millionths of the unit, and where fetching stands
+    # ("" not yet, "priced", "unpriced", "missing"; connector.voice.charges).
+    Column("price", String(16)),
+    Column("price_unit", String(3)),
+    Column("charge_micros", BigInteger),
+    Column("price_status", String(12), nullable=False, server_default=""),
+    Column("price_checked_at", UTCDateTime),
     CheckConstraint("direction IN ('inbound', 'outbound')", name="direction"),
     Index("ix_calls_started_at", "started_at"),
     # Statistics (migration 0010_console): a group's or a number's calls of a period.
     Index("ix_calls_group_started", "group_id", "started_at"),
     Index("ix_calls_number_started", "our_number", "started_at"),
+    Index("ix_calls_price_pending", "price_status", "ended_at"),
 )
 
 call_events = Table(

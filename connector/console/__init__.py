@@ -1,4 +1,4 @@
-"""The supervisor and admin console at ``/console/`` (SPEC ST-1…ST-5, AD-1, AD-2, AD-4, AD-5).
+"""The supervisor and admin console at ``/console/`` (SPEC ST-1…ST-6, AD-1, AD-2, AD-4, AD-5).
 
 Server-side pages (Jinja) with a few plain ES modules for the sign-in, the real-time board and
 the charts (Chart.js from npm, served from ``/console/vendor/``). See docs/console.md.
@@ -15,6 +15,7 @@ def init_app(app: Flask) -> None:
         admin_pages,
         board,
         campaigns_view,
+        charges_view,
         groups_view,
         monitor_view,
         policy_view,

@@ -21,6 +21,7 @@ bp = Blueprint("console", __name__, url_prefix="/console", template_folder="temp
 NAV = (("console.board", "board", "board"), ("console.history", "history", "history"),
        ("console.stats", "stats", "stats"), ("console.number_stats", "numbers_stats", "stats"),
        ("console.status_stats", "status_stats", "stats"),
+       ("console.charges_stats", "charges", "charges"),
        ("console.campaigns_page", "campaigns", "campaigns"),
        ("console.voicemail_page", "voicemail", "voicemail"))
 #: The 「設定」 submenu: every admin screen, in the same form.

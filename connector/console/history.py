@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, or_, select
+from sqlalchemy import Connection, case, func, or_, select
 
 from voice import numbering
 from voice.numbering import NumberError
@@ -49,12 +49,30 @@ def _digits_pattern(text: str) -> str:
         return f"%{digits.lstrip('0')}%"
 
 
+def _leg_charges() -> tuple[Any, Any, Any]:
+    """The call's charge (its record's and its legs' prices, millionths), its currency, and how
+    many of them are still waiting for a price (ST-6, connector.voice.charges)."""
+    leg = calls.alias("charged_leg")
+    of_legs = select(func.sum(leg.c.charge_micros)).where(
+        leg.c.parent_call_sid == calls.c.call_sid).scalar_subquery()
+    unit = select(func.max(leg.c.price_unit)).where(
+        leg.c.parent_call_sid == calls.c.call_sid).scalar_subquery()
+    pending = select(func.count()).where(leg.c.parent_call_sid == calls.c.call_sid,
+                                         leg.c.price_status == "").scalar_subquery()
+    waiting = func.coalesce(pending, 0) + case((calls.c.price_status == "", 1), else_=0)
+    return ((func.coalesce(calls.c.charge_micros, 0) + func.coalesce(of_legs, 0)
+             ).label("charge_micros"),
+            func.coalesce(calls.c.price_unit, unit).label("charge_unit"),
+            waiting.label("charge_pending"))
+
+
 def query(filters: Filters) -> Any:
     record_columns = [calls.c[name] for name in (
         "call_sid", "direction", "from_number", "to_number", "customer_number", "our_number",
         "agent_id", "group_id", "status", "outcome", "detail", "started_at", "answered_at",
         "ended_at", "duration_seconds", "talk_seconds", "recording_sid", "disposition", "notes")]
-    q = select(*record_columns, agents.c.username, agents.c.display_name.label("agent_name"),
+    q = select(*record_columns, *_leg_charges(), agents.c.username,
+               agents.c.display_name.label("agent_name"),
                agent_groups.c.name.label("group_name"),
                agent_groups.c.display_name.label("group_label")).select_from(
         calls.outerjoin(agents, agents.c.id == calls.c.agent_id).outerjoin(
@@ -98,7 +116,8 @@ def outcomes_in_use(conn: Connection) -> list[str]:
 
 CSV_HEADER = ("call_sid", "開始 started", "発着信 direction", "相手番号 party",
               "電話番号 number", "エージェント agent", "グループ group", "結果 outcome",
-              "詳細 detail", "待ち秒 wait", "通話秒 talk", "対応結果 disposition", "メモ notes")
+              "詳細 detail", "待ち秒 wait", "通話秒 talk", "対応結果 disposition", "メモ notes",
+              "料金 charge", "通貨 currency", "料金未確定レグ legs not priced")
 
 
 def csv_rows(conn: Connection, filters: Filters, local: Any) -> list[list[Any]]:
@@ -113,5 +132,13 @@ def csv_rows(conn: Connection, filters: Filters, local: Any) -> list[list[Any]]:
         out.append([r["call_sid"], local(r["started_at"]), r["direction"], party,
                     r["our_number"], r["agent_name"] or "", r["group_label"] or r["group_name"]
                     or "", r["outcome"], r["detail"], wait, r["talk_seconds"] or 0,
-                    r["disposition"], r["notes"]])
+                    r["disposition"], r["notes"],
+                    _money(r["charge_micros"], r["charge_unit"] or ""),
+                    r["charge_unit"] or "", r["charge_pending"]])
     return out
+
+
+def _money(micros: int | None, unit: str) -> str:
+    from .stats_sql import money
+
+    return money(int(micros or 0), unit)

@@ -16,7 +16,8 @@ from ..schema import console_permissions
 
 SCREENS = ("board", "history", "recordings", "stats", "users", "groups", "stop_statuses",
            "permissions", "audit", "security", "checks", "numbers", "flows", "audio",
-           "number_lists", "crm", "voicemail", "monitor", "campaigns", "login_policy")
+           "number_lists", "crm", "voicemail", "monitor", "campaigns", "login_policy",
+           "charges")
 ACTIONS = ("view", "update", "delete", "download")
 CONSOLE_ROLES = ("supervisor", "admin")
 
@@ -42,6 +43,7 @@ _SUPERVISOR = {
     # Supervisors run campaigns (start, pause, stop) and report on them; admins set them up.
     "campaigns": {"view", "update", "download"},
     "login_policy": set(),  # SPEC AD-3: admins only
+    "charges": {"view", "download"},  # ST-6: like the other statistics
 }
 #: The built-in permissions: admins may do everything, supervisors watch and report.
 DEFAULTS: dict[str, dict[str, set[str]]] = {

@@ -187,8 +187,7 @@ def save_security() -> Any:
 @bp.post("/security/retention")
 @require("security", "delete")
 def run_retention() -> Any:
-    with db.get_engine().begin() as conn:
-        report = retention.run(conn, clock.now(), actor=g.agent.username)
+    report = retention.purge(current_app, clock.now(), actor=g.agent.username)
     return security_page.__wrapped__(None, report)  # type: ignore[attr-defined]
 
 

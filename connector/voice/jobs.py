@@ -8,7 +8,7 @@ from datetime import timedelta
 from flask import current_app
 
 from .. import clock, db, writeback
-from . import calls
+from . import calls, charges
 
 log = logging.getLogger("cti.voice.jobs")
 
@@ -22,4 +22,5 @@ def finalize_overdue_calls(grace_minutes: int = 10) -> list[str]:
         log.warning("call finalized without its legs' last callbacks",
                     extra={"call_sid": call_sid})
         writeback.call_finished(call_sid, app=current_app)
+        charges.call_final(call_sid, app=current_app)
     return done

@@ -154,6 +154,18 @@ def rest_client(app: Flask | None = None) -> Client | None:
                   http_client=simulator.http_client())
 
 
+def ensure_simulator(app: Flask) -> None:
+    """Simulator mode in a process that has not attached a simulator yet (``cti worker``):
+    build simulated mode's one (which attaches it), so REST calls reach a simulator. It never
+    holds another process's calls or recordings; Twilio mode: nothing to do."""
+    runtime = get_runtime(app)
+    if runtime.mode != "simulator" or "cti.simulator" in app.extensions:
+        return
+    simulated = app.extensions.get("cti.simulated_mode")
+    if simulated is not None:
+        simulated.simulator  # noqa: B018 - building it attaches it
+
+
 def attach_simulator(app: Flask, simulator: Any) -> None:
     """Let the app reach a :class:`voice.simulator.Simulator` running in this process.
 

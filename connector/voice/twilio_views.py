@@ -30,7 +30,7 @@ from voice.numbering import NumberError
 from .. import callstream, clock, db, integrations, json_limits, notify, writeback
 from ..auth import accounts
 from ..lazy_tx import lazy_begin
-from . import calls, channels, numbers, outbound, routing
+from . import calls, channels, charges, numbers, outbound, routing
 from .callstate import is_terminal
 from .lookup import customer_of
 from .read_ahead import read_ahead
@@ -171,6 +171,7 @@ def status() -> str:
         log.info("call final; handed to the write-back", extra={"call_sid": finished})
         writeback.call_finished(finished)
         notify.call_final(finished)  # missed calls and voicemails, sent by a worker
+        charges.call_final(finished)  # ST-6: the legs' prices, read from Twilio later
     return twiml.empty()
 
 

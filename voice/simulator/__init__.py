@@ -20,6 +20,7 @@ from voice.simulator.parties import (
     no_answer,
     reject,
 )
+from voice.simulator.tariff import Tariff
 from voice.simulator.transcript import Transcript
 from voice.simulator.transport import HTTPTransport, Transport, TransportResponse, WSGITransport
 from voice.simulator.twiml import TwimlError
@@ -27,7 +28,7 @@ from voice.simulator.twiml import TwimlError
 __all__ = [
     "CallerScript", "Clock", "Endpoint", "GatherPrompt", "HTTPTransport", "NumberConfig",
     "Party", "Press", "RealTimeClock", "RecordInput", "RingingCall", "ScriptedEndpoint",
-    "SimulationLimitError", "Simulator", "Speech", "Transcript", "Transport",
+    "SimulationLimitError", "Simulator", "Speech", "Tariff", "Transcript", "Transport",
     "TransportResponse", "TwimlError", "VirtualClock", "WSGITransport", "answers", "busy",
     "no_answer", "reject",
 ]

@@ -36,6 +36,7 @@ from voice.simulator.messaging import Messaging
 from voice.simulator.parties import CallerScript, Endpoint, Party, ScriptedEndpoint
 from voice.simulator.queues import Queues
 from voice.simulator.recordings import Recording, RecordingsAdapter
+from voice.simulator.tariff import Tariff
 from voice.simulator.transcript import HeardVoice, Recorded, Redirected, Spoke, Transcript
 from voice.simulator.transport import Transport
 from voice.simulator.twiml import Verb
@@ -64,17 +65,21 @@ class Simulator:
         clock: :class:`VirtualClock` (default) or :class:`RealTimeClock`.
         start_time: The wall-clock time of simulated second 0 (status-callback timestamps).
         play_durations: Lengths of audio files by URL or file name, for ``<Play>``.
+        tariff: What the Call resources' ``price`` says (:mod:`voice.simulator.tariff`, whose
+            rates are UNVERIFIED); replace ``sim.tariff`` at any time.
     """
 
     def __init__(self, account_sid: str, auth_token: str, transport: Transport,
                  clock: Clock | None = None, start_time: datetime | None = None,
-                 play_durations: dict[str, float] | None = None) -> None:
+                 play_durations: dict[str, float] | None = None,
+                 tariff: Tariff | None = None) -> None:
         self.account_sid = account_sid
         self._auth_token = auth_token
         self.transport = transport
         self.kernel = Kernel(clock)
         self.start_time = start_time or datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
         self.play_durations = dict(play_durations or {})
+        self.tariff = tariff or Tariff()
         self.webhooks = Webhooks(self)
         self.executor = Executor(self)
         self.dialer = Dialer(self)
@@ -314,6 +319,10 @@ class Simulator:
         leg.transcript.add(Recorded(self.kernel.now(), leg.sid, sid, self.recording_url(sid),
                                     seconds))
         return recording
+
+    def delete_recording(self, recording_sid: str) -> bool:
+        """Forget a recording (REST ``DELETE``); whether it existed."""
+        return self.recordings.pop(recording_sid, None) is not None
 
     def recording_url(self, recording_sid: str) -> str:
         """The media URL Twilio reports for a recording (``RecordingUrl``)."""

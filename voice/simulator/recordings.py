@@ -9,6 +9,8 @@ one channel (two for ``*-dual`` recordings). An application reaches it by mounti
 * ``GET /2010-04-01/Accounts/{AC}/Recordings/{RE}.wav`` (or without extension) → the WAV,
   ``Range: bytes=a-b`` → 206 with ``Content-Range``;
 * ``GET …/Recordings/{RE}.json`` → the recording's metadata (Twilio's field names);
+* ``DELETE …/Recordings/{RE}.json`` (or without extension) → 204 and the recording is gone;
+  an unknown (or already deleted) SID → 404 (20404), as Twilio answers;
 * HTTP basic auth with the account SID and auth token, as with "Enforce HTTP Auth on Media
   URLs" (reliability-performance.md §1.9); errors are Twilio's JSON (20003, 20404).
 
@@ -75,13 +77,20 @@ class RecordingsAdapter(BaseAdapter):
             return _error(request, facts.REST_AUTH_FAILED, "Authentication Error - invalid "
                                                            "username")
         match = _PATH.match(path)
-        if request.method != "GET" or match is None or match["account"] != self.sim.account_sid:
+        if (request.method not in ("GET", "DELETE") or match is None
+                or match["account"] != self.sim.account_sid):
             return _error(request, facts.REST_NOT_FOUND, f"The requested resource {path} was "
                                                          "not found")
         recording = self.sim.recordings.get(match["sid"])
         if recording is None:
             return _error(request, facts.REST_NOT_FOUND, f"The requested resource {path} was "
                                                          "not found")
+        if request.method == "DELETE":
+            if match["ext"] not in (None, ".json"):
+                return _error(request, facts.REST_NOT_FOUND, f"The requested resource {path} "
+                                                             "was not found")
+            self.sim.delete_recording(recording.sid)
+            return _response(request, 204, b"", {})
         if match["ext"] == ".json":
             return _response(request, 200, json.dumps(self._metadata(recording)).encode(),
                              {"Content-Type": "application/json"})

@@ -6,8 +6,10 @@ against the simulator for:
 * ``calls.create(to=, from_=, url=|twiml=, method=, status_callback=, status_callback_event=,
   status_callback_method=, timeout=, fallback_url=)``
 * ``calls(sid).update(url=|twiml=, method=, status="completed"|"canceled")``
-* ``calls(sid).fetch()``, ``calls.list()``
+* ``calls(sid).fetch()``, ``calls.list()`` — ``price`` is ``null`` until a while after the
+  call completed, then the simulated tariff's (:mod:`voice.simulator.tariff`, UNVERIFIED rates)
 * ``queues.list()``, ``queues(sid).fetch()``, ``queues(sid).members.list()``
+* ``recordings(sid).delete()`` (204; an unknown SID 404, like Twilio)
 
 Responses use Twilio's JSON shapes (snake_case fields, RFC 2822 dates, ``duration`` as a
 string) and error format ``{"code", "message", "more_info", "status"}``. Changes take effect in
@@ -48,6 +50,7 @@ ROUTES = [
     ("POST", re.compile(_ACCOUNT + r"/Messages\.json$"), "create_message"),
     ("GET", re.compile(_ACCOUNT + r"/Messages\.json$"), "list_messages"),
     ("GET", re.compile(_ACCOUNT + r"/Messages/(?P<sid>[SM]M\w+)\.json$"), "fetch_message"),
+    ("DELETE", re.compile(_ACCOUNT + r"/Recordings/(?P<sid>RE\w+)\.json$"), "delete_recording"),
     *CONFERENCE_ROUTES,
 ]
 
@@ -159,7 +162,9 @@ class SimulatorHttpClient(ConferenceRoutes, HttpClient):
                 leg.extra_params.get("ForwardedFrom"), "from": leg.from_,
             "from_formatted": leg.from_, "group_sid": None,
             "parent_call_sid": leg.parent.sid if leg.parent else None,
-            "phone_number_sid": None, "price": None, "price_unit": "USD", "queue_time": "0",
+            "phone_number_sid": None,
+            "price": self.sim.tariff.price(leg, self.sim.kernel.now()),
+            "price_unit": self.sim.tariff.unit, "queue_time": "0",
             "sid": leg.sid, "start_time": self._date(leg.answered_at or leg.created_at),
             "status": leg.status if leg.status != facts.INITIATED_STATUS else "queued",
             "subresource_uris": {
@@ -168,6 +173,11 @@ class SimulatorHttpClient(ConferenceRoutes, HttpClient):
             },
             "to": leg.to, "to_formatted": leg.to, "trunk_sid": None, "uri": uri,
         }
+
+    # --- recordings (media: voice/simulator/recordings.py) ---------------------------------
+    def delete_recording(self, data: dict[str, Any], sid: str) -> None:
+        if not self.sim.delete_recording(sid):
+            raise RestError(facts.REST_NOT_FOUND, _not_found(self._uri(f"Recordings/{sid}.json")))
 
     # --- messages (voice/simulator/messaging.py) ----------------------------------------
     def create_message(self, data: dict[str, Any]) -> dict[str, Any]:

@@ -105,3 +105,37 @@ def _outbound(rng: random.Random, sid: str, start: datetime, our: str,
 def insert_calls(conn: Connection, rows: list[dict[str, Any]]) -> None:
     for chunk in range(0, len(rows), 1000):
         conn.execute(insert(calls), rows[chunk:chunk + 1000])
+
+
+def with_charges(records: list[dict[str, Any]], seed: int = 11,
+                 yen_every: int = 53) -> list[dict[str, Any]]:
+    """Prices on the records (``price_*`` columns) and, for about half, a priced child leg:
+    mostly priced in USD, some still pending or unpriced, every ``yen_every``-th in JPY (0:
+    none). Returns the new legs."""
+    rng = random.Random(seed)
+    legs = []
+    for n, record in enumerate(records):
+        unit = "JPY" if yen_every and n % yen_every == 0 else "USD"
+        record.update(_price(rng, unit))
+        if rng.random() < 0.5:
+            leg = {**record, "call_sid": "CL" + record["call_sid"][2:],
+                   "parent_call_sid": record["call_sid"], "leg": "agent",
+                   "direction": "outbound", "our_number": "", "from_number": record["to_number"],
+                   "to_number": "client:agent",
+                   "started_at": record["started_at"] + timedelta(seconds=rng.uniform(1, 30))}
+            leg.update(_price(rng, unit))
+            legs.append(leg)
+    return legs
+
+
+def _price(rng: random.Random, unit: str) -> dict[str, Any]:
+    roll = rng.random()
+    if roll < 0.1:
+        return {"price": None, "price_unit": None, "charge_micros": None, "price_status": ""}
+    if roll < 0.13:
+        return {"price": None, "price_unit": None, "charge_micros": None,
+                "price_status": "unpriced"}
+    # USD: 0 to 0.4 in Twilio's 5 decimals; JPY: whole and half yen.
+    micros = rng.randrange(0, 40_000) * 10 if unit == "USD" else rng.randrange(1, 60) * 500_000
+    return {"price": f"-{micros / 1_000_000:.5f}", "price_unit": unit, "charge_micros": micros,
+            "price_status": "priced"}

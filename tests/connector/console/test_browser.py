@@ -289,6 +289,7 @@ def test_an_agent_is_refused_and_an_address_outside_the_allowlist_too(make_app,
 
 
 SCREENS = ("/console/board", "/console/history", "/console/stats", "/console/stats/numbers",
+           "/console/stats/charges?from=2026-11-01&to=2026-11-30",
            "/console/stats/status", "/console/users", "/console/users/new",
            "/console/stop-statuses", "/console/permissions", "/console/audit",
            "/console/security", "/console/checks?run=1")

@@ -81,7 +81,8 @@ def test_history_csv_in_both_encodings_without_live_formulas(app, clock, console
         rows = list(csv.reader(io.StringIO(response.data.decode(codec), newline="")))
         assert rows[0][1] == "開始 started" and len(rows) == 4
         assert all(not cell.startswith(("=", "+", "@")) for row in rows for cell in row)
-        assert any(row[-2] == "対応完了" for row in rows)
+        disposition = rows[0].index("対応結果 disposition")
+        assert any(row[disposition] == "対応完了" for row in rows)
     audit_page = console_user(app, "admin1", "admin").get("/console/audit")
     assert "history.csv" in audit_page.get_data(as_text=True)
 

@@ -10,6 +10,7 @@ from sqlalchemy import func, insert, select
 from connector import db
 from connector.console import ipallow, retention, store
 from connector.schema import audit_log, call_events, calls
+from connector.voice import recording_deletes
 from tests.connector.test_auth import add_agent, bearer, login
 
 
@@ -98,9 +99,10 @@ def test_retention_deletes_what_is_older_and_reports_it(app, clock):
             conn.execute(insert(call_events).values(
                 call_sid=sid, kind="status", dedupe_key=sid, payload={}, received_at=at))
             conn.execute(insert(audit_log).values(at=at, action="x"))
-        report = retention.run(conn, now)
+        assert retention.expired_recordings(conn, now) == ["RECAold"]
+        report = retention.run(conn, now, recordings=recording_deletes.Outcome(["RECAold"]))
     assert (report["audit_log"], report["call_events"], report["calls"]) == (1, 1, 1)
-    assert report["recordings"] == ["RECAold"]
+    assert report["recordings_deleted"] == 1
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(calls)).scalar_one() == 1
         logged = conn.execute(select(audit_log).where(

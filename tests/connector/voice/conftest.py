@@ -39,6 +39,7 @@ class Handoffs:
     def __init__(self) -> None:
         self.calls: list[str] = []  # final calls handed off
         self.updates: list[str] = []  # final calls whose log changed afterwards
+        self.charges: list[str] = []  # final calls handed to the charges job (ST-6)
 
     def call_finished(self, call_sid: str) -> None:
         self.calls.append(call_sid)
@@ -129,6 +130,7 @@ def make_env(tmp_path, database_url: str, **sections: Any) -> VoiceEnv:
     sim.set_twiml_app(f"{HOOKS}/outbound", status_callback=f"{HOOKS}/status")
     handoffs, crm = Handoffs(), FakeCRM()
     app.extensions["cti.writeback"] = handoffs
+    app.extensions["cti.charges"] = handoffs.charges.append
     app.extensions["cti.crm"] = crm
     return VoiceEnv(app, sim, handoffs, crm)
 

@@ -61,3 +61,26 @@ def test_auth_and_unknown_recordings_fail_like_twilio(recorded):
     assert missing.status_code == 404 and missing.json()["code"] == 20404
     mp3 = session.get(f"{MEDIA}/{sid}.mp3", auth=(ACCOUNT, TOKEN), timeout=5)
     assert mp3.status_code == 415
+
+
+def test_delete_removes_the_recording_and_a_second_delete_is_404(recorded):
+    sim, session, sid, _ = recorded
+    denied = session.delete(f"{MEDIA}/{sid}.json", auth=(ACCOUNT, "wrong"), timeout=5)
+    assert denied.status_code == 401 and sid in sim.recordings
+    gone = session.delete(f"{MEDIA}/{sid}.json", auth=(ACCOUNT, TOKEN), timeout=5)
+    assert gone.status_code == 204 and gone.content == b"" and sid not in sim.recordings
+    assert session.get(f"{MEDIA}/{sid}.wav", auth=(ACCOUNT, TOKEN), timeout=5).status_code == 404
+    again = session.delete(f"{MEDIA}/{sid}.json", auth=(ACCOUNT, TOKEN), timeout=5)
+    assert again.status_code == 404 and again.json()["code"] == 20404
+
+
+def test_twilio_python_deletes_recordings_too(recorded):
+    from twilio.base.exceptions import TwilioRestException
+    from twilio.rest import Client
+
+    sim, _, sid, _ = recorded
+    client = Client(ACCOUNT, TOKEN, http_client=sim.http_client())
+    assert client.recordings(sid).delete() is True and sid not in sim.recordings
+    with pytest.raises(TwilioRestException) as missing:
+        client.recordings(sid).delete()
+    assert missing.value.status == 404

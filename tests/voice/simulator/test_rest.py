@@ -106,3 +106,41 @@ def test_queue_members_are_listed(sim, server, client):
     assert (queue.friendly_name, queue.current_size) == ("support", 1)
     members = client.queues(queue.sid).members.list()
     assert [(m.call_sid, m.position, m.wait_time) for m in members] == [(t.call_sid, 1, 42)]
+
+
+def test_a_completed_call_gets_its_price_after_a_while(sim, server, client):
+    from decimal import Decimal
+
+    from voice.simulator import Tariff
+
+    sim.tariff = Tariff(rates={"inbound": Decimal("0.0100"), "client": Decimal("0.0040"),
+                               "jp_mobile": Decimal("0.1500"), "jp_landline": Decimal("0.0650"),
+                               "international": Decimal("0.2")}, unit="JPY", delay_seconds=300)
+    sim.add_number(NUMBER, BASE + "/voice")
+    server.routes["/voice"] = twiml('<Dial><Client>agent_1</Client></Dial>')
+    endpoint = sim.on_client("agent_1", answer_after=2)
+    t = sim.place_inbound_call(CALLER, NUMBER, caller=CallerScript(hangup_after=125))
+    sim.run(until=60)
+    live = client.calls(t.call_sid).fetch()
+    assert live.price is None and live.price_unit == "JPY"
+    sim.run_until_idle()
+    done = client.calls(t.call_sid).fetch()
+    assert done.status == "completed" and done.price is None  # not rated yet
+    sim.run(until=sim.now() + 301)
+    # 125 s from answer: 3 started minutes; the client leg a little shorter, 3 minutes too.
+    assert client.calls(t.call_sid).fetch().price == "-0.03000"
+    agent_leg = client.calls(endpoint.rung[0].call_sid).fetch()
+    assert agent_leg.price == "-0.01200" and 120 < int(agent_leg.duration) < 125
+
+
+def test_unanswered_outbound_costs_nothing_and_mobile_pays_its_rate(sim, server, client):
+    sim.tariff = __import__("voice.simulator", fromlist=["Tariff"]).Tariff(delay_seconds=0)
+    sim.on_number("+819012345678", answer_after=None)
+    missed = client.calls.create(to="+819012345678", from_=NUMBER, url=BASE + "/x", timeout=15)
+    server.routes["/talk"] = twiml('<Pause length="61"/><Hangup/>')
+    sim.on_number("+81312345678", answer_after=1)
+    landline = client.calls.create(to="+81312345678", from_=NUMBER, url=BASE + "/talk")
+    sim.run_until_idle()
+    sim.run(until=sim.now() + 1)
+    assert client.calls(missed.sid).fetch().price == "0.00000"
+    assert client.calls(landline.sid).fetch().price == "-0.13000"  # 61 s → 2 min × 0.065
