@@ -6,7 +6,7 @@ PostgreSQL), ``price_status`` where fetching stands: ``""`` not yet, ``priced``,
 (Twilio gave no price within the bound), ``missing`` (Twilio does not know the call).
 
 Revision ID: 0013_charges
-Revises: 0012_numbers
+Revises: 0013_pin
 """
 
 import sqlalchemy as sa
@@ -15,7 +15,7 @@ from alembic import op
 from connector.schema import UTCDateTime
 
 revision = "0013_charges"
-down_revision = "0012_numbers"
+down_revision = "0013_pin"
 
 _COLUMNS = ("price", "price_unit", "charge_micros", "price_status", "price_checked_at")
 
