@@ -46,6 +46,11 @@ PENDING_TTL_SECONDS = 7 * 86400
 #: Events a consumer that died held for this long are taken over by another one.
 RECLAIM_IDLE_MS = 30_000
 BATCH = 500
+#: The worker's consumer looks for unacknowledged and abandoned events this often (and after
+#: any failure); abandoned ones are only taken after RECLAIM_IDLE_MS anyway.
+RECOVER_SECONDS = 5.0
+#: How long the worker's consumer waits for more events after a short read (see consume()).
+LINGER_MS = 20
 GROUP = "writers"
 #: How often ``auto`` asks Redis again whether it persists.
 PERSISTENCE_RECHECK_SECONDS = 60.0
@@ -95,6 +100,7 @@ class CallStream:
         self.redis, self.prefix, self.mode = client, prefix, mode
         self.stream_key = f"{prefix}stream"
         self._persists: tuple[float, bool] = (0.0, False)
+        self._group_ready = False
         self.last_failure = ""  # why the last append fell back to a synchronous write
 
     def pending_key(self, call_sid: str) -> str:
@@ -173,22 +179,41 @@ class CallStream:
     # --- the consumer's side --------------------------------------------------------------
 
     def ensure_group(self) -> None:
+        """Create the consumer group once per process (again after a ``NOGROUP`` error)."""
+        if self._group_ready:
+            return
         try:
             self.redis.xgroup_create(self.stream_key, GROUP, id="0", mkstream=True)
         except redis.ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
                 raise
+        self._group_ready = True
 
     def consume(self, engine: Engine, consumer: str, *, block_ms: int = 1000,
-                count: int = BATCH) -> int:
+                count: int = BATCH, recover: bool = True, linger_ms: int = 0) -> int:
         """Write one batch: this consumer's unacknowledged events, others' abandoned ones,
-        then new ones. Returns how many events were written."""
+        then new ones. Returns how many events were written.
+
+        Args:
+            recover: look for unacknowledged and abandoned events first (two round trips;
+                the worker's loop does it every few seconds, not for every batch).
+            linger_ms: when fewer than ``count`` new events came, wait this long once for
+                more, so a steady trickle is written in batches, not one transaction per call
+                (readers never wait for it: they write a call's pending copy themselves).
+        """
         self.ensure_group()
-        entries = self._own_pending(consumer, count) or self._reclaimed(consumer, count)
-        if not entries:
-            reply = self.redis.xreadgroup(GROUP, consumer, {self.stream_key: ">"},
-                                          count=count, block=block_ms)
-            entries = reply[0][1] if reply else []
+        try:
+            entries = (self._own_pending(consumer, count) or self._reclaimed(consumer, count)
+                       if recover else [])
+            if not entries:
+                entries = self._new(consumer, count, block_ms)
+                if entries and linger_ms and len(entries) < count:
+                    time.sleep(linger_ms / 1000)
+                    entries += self._new(consumer, count - len(entries), None)
+        except redis.ResponseError as exc:
+            if "NOGROUP" in str(exc):  # the stream is gone (Redis emptied): create it again
+                self._group_ready = False
+            raise
         if not entries:
             return 0
         events = [(entry_id, CallEvent.loads(fields[b"e"])) for entry_id, fields in entries
@@ -202,6 +227,11 @@ class CallStream:
                 pipe.delete(self.pending_key(event.call_sid))
             pipe.execute()
         return written
+
+    def _new(self, consumer: str, count: int, block_ms: int | None) -> list[Any]:
+        reply = self.redis.xreadgroup(GROUP, consumer, {self.stream_key: ">"},
+                                      count=count, block=block_ms)
+        return reply[0][1] if reply else []
 
     def _own_pending(self, consumer: str, count: int) -> list[Any]:
         reply = self.redis.xreadgroup(GROUP, consumer, {self.stream_key: "0"}, count=count)
@@ -240,13 +270,20 @@ class Consumer(threading.Thread):
         from . import db
 
         stream, engine = get_stream(self.app), db.get_engine(self.app)
+        recover_at = 0.0  # at start: this consumer's own unacknowledged events first
         while not self.stopped.is_set():
+            recover = time.monotonic() >= recover_at
             try:
                 with self.app.app_context():
-                    stream.consume(engine, self.name_in_group, block_ms=self.block_ms)
+                    stream.consume(engine, self.name_in_group, block_ms=self.block_ms,
+                                   recover=recover, linger_ms=LINGER_MS)
             except Exception:  # Redis restarting, the database away: try again shortly
                 log.exception("writing call events failed; retrying")
+                recover_at = 0.0  # what failed is unacknowledged: take it up first
                 self.stopped.wait(1.0)
+                continue
+            if recover:
+                recover_at = time.monotonic() + RECOVER_SECONDS
 
     def stop(self) -> None:
         self.stopped.set()

@@ -294,3 +294,29 @@ def test_a_read_ahead_the_server_cannot_answer_is_read_again(stream_env):
             assert isinstance(again.index, list)  # a reply this time (the entry's tombstone)
             assert isinstance(again.token, bytes)
             assert cache.refresh(conn, token_read=again.token) is first  # nothing changed
+
+
+def test_the_consumer_lingers_for_a_batch_and_recreates_a_lost_group(stream_env):
+    import threading
+
+    env = stream_env
+    env.add_number(NUMBER, "voicemail")
+    stream = callstream.get_stream(env.app)
+    engine = db.get_engine(env.app)
+    first, _ = _ring(env)
+    late: list[str] = []
+    # The second call comes while the consumer lingers after reading the first alone.
+    timer = threading.Timer(0.1, lambda: late.append(_ring(env)[0]))
+    timer.start()
+    with env.app.app_context():
+        written = stream.consume(engine, "worker-1", block_ms=10, recover=False,
+                                 linger_ms=600)
+    timer.join()
+    assert written == 2 and _rows(env, first) == 1 and _rows(env, late[0]) == 1
+    assert stream.redis.xlen(stream.stream_key) == 0
+
+    stream.redis.delete(stream.stream_key)  # Redis emptied under the running consumer
+    sid, _ = _ring(env)
+    with env.app.app_context(), pytest.raises(redis_lib.ResponseError, match="NOGROUP"):
+        stream.consume(engine, "worker-1", block_ms=10, recover=False)
+    assert _consume(env) == 1 and _rows(env, sid) == 1  # the group was made again
