@@ -52,10 +52,11 @@ def authenticate_request() -> Agent:
                                             now=now)
     except tokens.TokenError as exc:
         raise _unauthorized(BAD_TOKEN.format(reason=exc)) from None
+    policy = effective_policy()  # before connecting: it may read the database itself
     with db.get_engine().connect() as conn:
         try:
             agent = accounts.session_agent(conn, claims.session_id, claims.agent_id,
-                                           policy=effective_policy(), now=now)
+                                           policy=policy, now=now)
         except accounts.SessionInvalid as exc:
             raise _unauthorized(exc.text) from None
     g.agent = agent

@@ -111,15 +111,21 @@ def stored(conn: Connection) -> dict[str, Any]:
     return out
 
 
-def effective_policy(app: Flask | None = None) -> AuthSettings:
-    """The policy in force: the stored values over ``[auth]``, at most CACHE_SECONDS old."""
+def effective_policy(app: Flask | None = None, *, may_read: bool = True) -> AuthSettings:
+    """The policy in force: the stored values over ``[auth]``, at most CACHE_SECONDS old.
+
+    ``may_read=False``: the caller holds a pooled connection (the sign-in throttle, deciding
+    on a lock inside the sign-in's transaction), so the last policy read is returned whatever
+    its age — a second checkout there deadlocks a busy pool: fifteen sign-ins each holding one
+    connection and waiting for another. Read it with ``may_read=True`` before connecting.
+    """
     app = app or current_app
     base: AuthSettings = app.config["CTI_SETTINGS"].auth
     cache = app.extensions.setdefault(_CACHE, {})
     # One (read at, policy) pair, replaced whole: a thread never sees half of another's update
     # or of a forget().
     entry = cache.get("entry")
-    if entry is not None and entry[0] + CACHE_SECONDS > time.monotonic():
+    if entry is not None and (not may_read or entry[0] + CACHE_SECONDS > time.monotonic()):
         return entry[1]
     try:
         with db.get_engine(app).connect() as conn:

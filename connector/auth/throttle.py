@@ -177,7 +177,7 @@ def get_throttle(app: Flask | None = None) -> SignInThrottle:
         database = hashlib.sha256(settings.storage.database_url.encode()).hexdigest()[:12]
         throttle = SignInThrottle(app.extensions["cti.redis"], settings.auth,
                                   prefix=f"cti:signin:{database}",
-                                  lock_policy=lambda: effective_policy(app))
+                                  lock_policy=lambda: effective_policy(app, may_read=False))
         app.extensions["cti.signin_throttle"] = throttle
     return throttle
 

@@ -98,11 +98,12 @@ def _profile_from_form() -> dict[str, Any]:
 def create_user() -> Any:
     try:
         values = _profile_from_form()
+        policy = effective_policy()  # before connecting: it may read the database itself
         with db.get_engine().begin() as conn:
             agent = accounts.create_agent(
                 conn, username=request.form.get("username", ""),
                 password=request.form.get("password", ""),
-                policy=effective_policy(), now=clock.now(),
+                policy=policy, now=clock.now(),
                 **{k: values[k] for k in PROFILE_FIELDS})
             changed: dict[str, Any] = {k: values[k] for k in PROFILE_FIELDS}
             _link(conn, agent, changed)
@@ -180,10 +181,11 @@ def unlock_user(agent_id: int) -> Any:
 def reset_password(agent_id: int) -> Any:
     """An admin sets a new password (the policy applies); the user's sessions end."""
     try:
+        policy = effective_policy()  # before connecting: it may read the database itself
         with db.get_engine().begin() as conn:
             agent = _agent_or_404(conn, agent_id)
             accounts.set_password(conn, agent, request.form.get("new_password", ""),
-                                  policy=effective_policy(),
+                                  policy=policy,
                                   now=clock.now())
             _log(conn, "user.password_reset", f"user:{agent.username}", {"password": "set"})
     except accounts.AccountError as exc:

@@ -116,6 +116,24 @@ def test_other_processes_see_a_change_within_the_cache_time(make_app, monkeypatc
     assert policy.effective_policy(app).lockout_minutes == 30
 
 
+def test_inside_a_held_connection_the_policy_is_never_read(make_app, monkeypatch):
+    """The throttle decides on a lock while the sign-in holds a pooled connection: a stale
+    policy is used as it is, since a second checkout deadlocks a busy pool."""
+    app = make_app()
+    ticks = [1000.0]
+    monkeypatch.setattr(policy.time, "monotonic", lambda: ticks[0])
+    assert policy.effective_policy(app).lockout_minutes == 15
+    with db.get_engine(app).begin() as conn:
+        store.put(conn, policy.STORE_KEY, {"lockout_minutes": 30}, by=None,
+                  now=clock_ext.now(app))
+    ticks[0] += policy.CACHE_SECONDS * 10
+    checkouts = []
+    monkeypatch.setattr(db.get_engine(app).pool, "connect",
+                        lambda: checkouts.append(1) or pytest.fail("a second checkout"))
+    assert policy.effective_policy(app, may_read=False).lockout_minutes == 15
+    assert checkouts == []
+
+
 def test_a_stored_value_an_older_release_allowed_is_ignored(make_app):
     app = make_app()
     with db.get_engine(app).begin() as conn:
