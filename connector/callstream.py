@@ -23,7 +23,6 @@ whenever Redis does not answer — the webhook writes the record itself, as befo
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -295,8 +294,7 @@ def init_app(app: Flask) -> None:
     from . import queue
 
     settings = app.config["CTI_SETTINGS"]
-    database = settings.database_url
-    prefix = f"cti:calls:{hashlib.sha256(database.encode()).hexdigest()[:10]}:"
+    prefix = f"cti:calls:{queue.deployment_id(app)}:"
     app.extensions["cti.callstream"] = CallStream(queue.get_redis(app), prefix,
                                                   settings.voice.call_records)
 

@@ -8,7 +8,6 @@ tests).
 
 from __future__ import annotations
 
-import hashlib
 import random
 from dataclasses import dataclass, field
 
@@ -35,8 +34,9 @@ def get_acd(app: Flask | None = None) -> ACD:
 def board_prefix(app: Flask) -> str:
     """Keys of this deployment: its database names it, so deployments (or test apps) sharing
     one Redis never see each other's agents."""
-    database = app.config["CTI_SETTINGS"].database_url
-    return f"{PREFIX}{hashlib.sha256(database.encode()).hexdigest()[:10]}:"
+    from .. import queue
+
+    return f"{PREFIX}{queue.deployment_id(app)}:"
 
 
 def init_app(app: Flask) -> None:

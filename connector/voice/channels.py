@@ -17,7 +17,6 @@ counter is away would be worse than a number briefly over its limit.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Mapping
 
@@ -103,8 +102,7 @@ def on_status(form: Mapping[str, str]) -> None:
 def init_app(app: Flask) -> None:
     from .. import queue
 
-    database = app.config["CTI_SETTINGS"].database_url
     # Keys of this deployment only: deployments (or test apps) may share one Redis.
-    prefix = f"{PREFIX}{hashlib.sha256(database.encode()).hexdigest()[:10]}:"
+    prefix = f"{PREFIX}{queue.deployment_id(app)}:"
     app.extensions["cti.channels"] = ChannelCounter(queue.get_redis(app), prefix)
     app.extensions.setdefault("cti.status_hooks", []).append(on_status)

@@ -112,13 +112,11 @@ def init_app(app: Flask) -> VoiceRuntime:
 
 def _announce_config_changes(app: Flask, runtime: VoiceRuntime) -> None:
     """Let the cache skip the version query while nothing changed (:mod:`.cache`)."""
-    import hashlib
 
     from .. import commit_hooks, db, queue
     from .versions import TOPIC
 
-    database = app.config["CTI_SETTINGS"].database_url
-    key = f"cti:voice:config-token:{hashlib.sha256(database.encode()).hexdigest()[:10]}"
+    key = f"cti:voice:config-token:{queue.deployment_id(app)}"
     runtime.cache.use_redis(queue.get_redis(app), key)
     commit_hooks.install(db.get_engine(app), TOPIC, lambda _names: runtime.cache.changed())
 
