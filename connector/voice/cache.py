@@ -34,14 +34,6 @@ PIECES = ("block", "restrict", "routing")
 MAX_TRUST_SECONDS = 5.0
 
 
-class Unread:
-    """The type of :data:`UNREAD`: no read-ahead happened."""
-
-
-#: ``refresh(token_read=UNREAD)``: read the token now (``None`` would mean "read: no token").
-UNREAD = Unread()
-
-
 @dataclass(frozen=True)
 class Routing:
     """Numbers, groups and agents' IDs by user ID, as of one version."""
@@ -83,12 +75,13 @@ class VoiceCache:
             except redis.RedisError as exc:  # the others notice within MAX_TRUST_SECONDS
                 log.warning("could not announce a voice configuration change: %s", exc)
 
-    def refresh(self, conn: Connection, *, token_read: object = UNREAD) -> Snapshot:
+    def refresh(self, conn: Connection, *, token_read: object = None) -> Snapshot:
         """The current configuration: from memory while the Redis token is unchanged, else one
         query plus a reload of whatever changed. ``conn`` is used only in the second case.
 
         ``token_read``: the token as a pipeline of this request read it already
-        (:meth:`queue_token_read`), saving the webhook its own round trip.
+        (:meth:`queue_token_read`), saving the webhook its own round trip; anything but
+        bytes (not read ahead, no token yet, an error reply) and it is read here.
         """
         token = (token_read if isinstance(token_read, bytes)  # else unread, missing, an error
                  else self._current_token())

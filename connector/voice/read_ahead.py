@@ -14,12 +14,12 @@ from dataclasses import dataclass
 import redis
 from flask import Flask
 
-from .cache import UNREAD, VoiceCache
+from .cache import VoiceCache
 
 
 @dataclass(frozen=True)
 class ReadAhead:
-    token: object = UNREAD  #: for ``VoiceCache.refresh(token_read=…)``
+    token: object = None  #: for ``VoiceCache.refresh(token_read=…)``
     index: object = None  #: for ``customer_of(…, read=…)``
 
 
