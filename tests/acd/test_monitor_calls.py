@@ -7,11 +7,9 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from connector import db, presence
-from connector.auth import tokens as token_mod
-from connector.console.guard import cookie_value
 from connector.schema import audit_log, calls, monitor_sessions
 from tests.connector.console.conftest import ConsoleUser
-from tests.connector.test_auth import login
+from tests.connector.test_auth import console_cookie
 from voice.simulator.transcript import Heard
 
 from .test_acd_calls import AGENTS, Centre
@@ -163,13 +161,8 @@ def test_agents_get_403(app, sign_in):
     other = Supervisor(app, "agent9", "agent")
     assert other.session_response.status_code == 403  # no console cookie for agents
     # Even with a validly signed console cookie, the role check refuses.
-    with app.test_request_context():
-        tokens = login(other.client, username="agent9").get_json()
-        claims = token_mod.verify_access_token(tokens["access_token"],
-                                               secret=app.config["SECRET_KEY"],
-                                               now=app.extensions["cti.clock"]())
-        other.client.set_cookie("cti_console", cookie_value(claims.session_id, claims.agent_id),
-                                path="/console")
+    other.client.set_cookie("cti_console", console_cookie(app, other.client, "agent9"),
+                            path="/console")
     for method, path in (("POST", "/console/api/monitor"), ("GET", "/console/api/monitor"),
                          ("PATCH", "/console/api/monitor/CA1"),
                          ("DELETE", "/console/api/monitor/CA1")):

@@ -28,6 +28,20 @@ def login(client, username="agent1", password=PASSWORD, address="127.0.0.1"):
                        environ_base={"REMOTE_ADDR": address})
 
 
+def console_cookie(app, client, username):
+    """A validly signed console cookie for ``username``'s new session (agents included: the
+    console never gives them one, so tests forge it to show the role check still refuses)."""
+    from connector.auth import tokens
+    from connector.console.guard import cookie_value
+
+    with app.test_request_context():
+        answer = login(client, username=username).get_json()
+        claims = tokens.verify_access_token(answer["access_token"],
+                                            secret=app.config["SECRET_KEY"],
+                                            now=app.extensions["cti.clock"]())
+        return cookie_value(claims.session_id, claims.agent_id)
+
+
 def bearer(token):
     return {"Authorization": f"Bearer {token}"}
 

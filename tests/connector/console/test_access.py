@@ -5,9 +5,7 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 
-from connector.auth import tokens as token_mod
-from connector.console.guard import cookie_value
-from tests.connector.test_auth import bearer, login
+from tests.connector.test_auth import bearer, console_cookie, login
 
 
 def console_routes(app: Flask) -> list[tuple[str, str]]:
@@ -32,12 +30,7 @@ def test_an_agent_gets_403_on_every_console_page_and_api(app, console_user):
     routes = console_routes(app)
     assert len(routes) >= 20
     # Give the agent a validly signed console cookie anyway: the role check still refuses.
-    with app.test_request_context():
-        tokens = login(agent.client, username="agent1").get_json()
-        claims = token_mod.verify_access_token(tokens["access_token"],
-                                               secret=app.config["SECRET_KEY"],
-                                               now=app.extensions["cti.clock"]())
-        value = cookie_value(claims.session_id, claims.agent_id)
+    value = console_cookie(app, agent.client, "agent1")
     agent.client.set_cookie("cti_console", value, path="/console")
     for method, path in routes:
         response = agent.client.open(path, method=method, headers={"X-CSRF-Token": "x"})

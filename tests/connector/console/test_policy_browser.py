@@ -7,10 +7,8 @@ from __future__ import annotations
 import pytest
 
 from connector.auth import policy
-from connector.auth import tokens as token_mod
-from connector.console.guard import cookie_value
 from tests.connector.console.test_browser import chromium, console_factory, shot  # noqa: F401
-from tests.connector.test_auth import add_agent, login
+from tests.connector.test_auth import add_agent, console_cookie
 
 pytestmark = pytest.mark.browser
 
@@ -72,12 +70,7 @@ def test_agents_get_403_on_the_login_policy_page_and_api(make_app, console_facto
     page = console.sign_in(console.page(), "agent1", path="/console/admin/login-policy")
     page.wait_for_load_state("networkidle")
     assert "/console/login" in page.url  # the console gave an agent no session
-    with app.test_request_context():
-        answer = login(app.test_client(), username="agent1").get_json()
-        claims = token_mod.verify_access_token(answer["access_token"],
-                                               secret=app.config["SECRET_KEY"],
-                                               now=app.extensions["cti.clock"]())
-        value = cookie_value(claims.session_id, claims.agent_id)
+    value = console_cookie(app, app.test_client(), "agent1")
     page.context.add_cookies([{"name": "cti_console", "value": value,
                                "url": f"{console.url}/console"}])
     assert page.goto(f"{console.url}/console/admin/login-policy").status == 403
