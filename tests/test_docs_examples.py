@@ -42,8 +42,8 @@ SHELL_FENCE = re.compile(r"^\s*```(?:sh|bash|shell|console)\s*$")
 PASSWORD = "Correct-horse-42"
 _SHELL_SPECIAL = re.compile(r"[\s'\"\\$`*?;&|<>()#!]")
 #: What is typed when a command asks (twice: the confirmation); ``user passwd`` needs a new one,
-#: because the policy refuses the previous password.
-TYPED = {("user", "passwd"): "Battery-staple-77"}
+#: because the policy refuses the previous password; ``user pin`` asks for a PIN.
+TYPED = {("user", "passwd"): "Battery-staple-77", ("user", "pin"): "2580"}
 
 #: Commands not run, each with the reason (file, command as written without its comment).
 SKIPPED: dict[tuple[str, str], str] = {
