@@ -6,10 +6,18 @@ answer is cached in Redis per number (``<prefix><generation>:<e164>`` → the re
 first, as compact JSON; unknown numbers too), read in one round trip with the generation.
 
 Kept in sync after commit (:mod:`connector.commit_hooks`): a transaction that changes the
-index or the agents' choices for some numbers leaves a short *tombstone* on those numbers
-(a reader that raced the change cannot put its older answer back while it stands); one that
-removes records wholesale (the end of a full sync) moves the generation, so every cached
-answer is dropped at once.
+index or the agents' choices for some numbers leaves a short *tombstone* on those numbers,
+each one unique (``-`` and a random tag); one that removes records wholesale (the end of a
+full sync) moves the generation, so every cached answer is dropped at once.
+
+Why an older answer never comes back: a reader that found *nothing* caches what it read only
+with ``SET NX`` — if a change committed meanwhile, its tombstone holds the key and the write
+fails. A reader that found a *tombstone* started reading the database after that change
+committed (the tombstone is set after commit), so its answer is at least as new; it replaces
+that very tombstone only if it is still there (compare-and-set): a later change has put a
+new tombstone of its own. So the first call after a change caches the answer again — before,
+a tombstone sent every call to the database until it expired (30 s), which after a sync
+touching many numbers meant a database query per call.
 
 Memory is bounded: only numbers that called within :data:`TTL_SECONDS` are cached. An entry
 of one record costs about 250–300 bytes in Redis (key, JSON and per-key overhead; measured
@@ -22,6 +30,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 from collections.abc import Hashable
 from typing import Any
 
@@ -37,6 +46,7 @@ log = logging.getLogger("cti.crm")
 TOPIC = "phone_index"
 TTL_SECONDS = 86400
 TOMBSTONE_SECONDS = 30
+#: A tombstone's first byte (a cached answer is a JSON array, so it starts with ``[``).
 _TOMBSTONE = b"-"
 _FIELDS = ("adapter", "record_id", "display_name", "object_type", "company", "url",
            "updated_at")
@@ -45,6 +55,13 @@ _READ = """
 local generation = redis.call('GET', KEYS[1]) or '0'
 return {generation, redis.call('GET', ARGV[1] .. generation .. ':' .. ARGV[2])}
 """
+# A reader's answer replaces the tombstone it saw, and nothing else.
+_REPLACE_TOMBSTONE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) and 1
+end
+return 0
+"""
 
 
 class PhoneIndexCache:
@@ -52,6 +69,7 @@ class PhoneIndexCache:
         self.redis, self.prefix, self.ttl = client, prefix, ttl
         self.generation_key = f"{prefix}generation"
         self._read = client.register_script(_READ)
+        self._replace_tombstone = client.register_script(_REPLACE_TOMBSTONE)
 
     def install(self, engine: Engine) -> None:
         commit_hooks.install(engine, TOPIC, self.invalidate)
@@ -76,16 +94,24 @@ class PhoneIndexCache:
                 keys=[self.generation_key], args=[self.prefix, e164]))
         except redis.RedisError:
             generation, raw = None, None
-        if raw is not None and raw != _TOMBSTONE:
+        if raw is not None and not raw.startswith(_TOMBSTONE):
             return [_customer(item, e164) for item in json.loads(raw)]
         with engine.connect() as conn:
             found = phone_index.lookup(conn, e164)
-        if generation is not None and raw is None:
-            try:  # NX: a tombstone set meanwhile wins
-                self.redis.set(self._key(generation, e164), _dumps(found), ex=self.ttl, nx=True)
-            except redis.RedisError:
-                pass
+        if generation is not None:
+            self._remember(self._key(generation, e164), raw, _dumps(found))
         return found
+
+    def _remember(self, key: str, seen: bytes | None, answer: str) -> None:
+        """Cache ``answer``, read after seeing ``seen`` (nothing, or a tombstone) under
+        ``key`` — unless a change has committed since (see the module's docstring)."""
+        try:
+            if seen is None:  # NX: a tombstone set meanwhile wins
+                self.redis.set(key, answer, ex=self.ttl, nx=True)
+            else:
+                self._replace_tombstone(keys=[key], args=[seen, answer, self.ttl])
+        except redis.RedisError:
+            pass
 
     def invalidate(self, numbers: set[Hashable]) -> None:
         """After a commit that changed the index for ``numbers`` (``"*"``: any number)."""
@@ -94,8 +120,9 @@ class PhoneIndexCache:
             return
         generation = self.redis.get(self.generation_key) or b"0"
         with self.redis.pipeline(transaction=False) as pipe:
-            for e164 in numbers:
-                pipe.set(self._key(generation, str(e164)), _TOMBSTONE, ex=TOMBSTONE_SECONDS)
+            for e164 in numbers:  # each its own, so a reader replaces only the one it saw
+                tombstone = _TOMBSTONE + secrets.token_hex(6).encode()
+                pipe.set(self._key(generation, str(e164)), tombstone, ex=TOMBSTONE_SECONDS)
             pipe.execute()
 
     def _key(self, generation: bytes | str, e164: str) -> str:

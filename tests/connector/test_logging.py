@@ -112,3 +112,34 @@ def test_escape_sequences_in_messages_never_reach_the_log(capture, terminal):
     configure_logging("INFO", "text", [], stream=terminal, environ={})
     logging.getLogger("cti.test").info("name=%s", "evil\x1b[2J\x1b[Hcleared")
     assert "evil\x1b" not in terminal.getvalue() and "evilcleared" in terminal.getvalue()
+
+
+def _scrub_every_pattern(scrubber, text):
+    """What Scrubber did before its cheap pre-tests: every expression on every value."""
+    from connector.logs import _TERMINAL_CONTROLS, _TOKEN_PATTERNS
+    from voice.numbering import mask_text
+
+    text = _TERMINAL_CONTROLS.sub("", text)
+    for secret in scrubber.secrets:
+        text = text.replace(secret, "***")
+    for pattern in _TOKEN_PATTERNS:
+        text = pattern.sub(lambda m: (m.group(1) if m.groups() else "") + "***", text)
+    return mask_text(text)
+
+
+def test_the_scrubbers_shortcuts_remove_what_every_pattern_removes():
+    import random
+
+    from connector.logs import Scrubber
+
+    fragments = ["Bearer abcdefghijkl", "BEARER  x1234567890", "token=abcd1234",
+                 "Api-Key: 'k3y1'", "APIKEY=zzzz9999", "refresh_token:\"r3fr3sh\"",
+                 "Secret=s3cr3tv", "password=hunter22", "eyJhbGciOi.eyJzdWIiOi.sig",
+                 "\x1b[31mred\x1b[0m", "\x07bell", "\x7f", "tab\there", "line\nbreak",
+                 "+81312345678", "03-1234-5678", "CA" + "0f" * 16, "佐藤", "route:agent",
+                 "topsecretvalue", " ", "=", ":", "to", "ken"]
+    scrubber = Scrubber(["topsecretvalue"])
+    rng = random.Random(18)
+    for _ in range(3000):
+        text = "".join(rng.choice(fragments) for _ in range(rng.randint(1, 5)))
+        assert scrubber(text) == _scrub_every_pattern(scrubber, text), text
