@@ -38,6 +38,8 @@ import redis
 from flask import Flask, current_app, g, has_app_context
 from sqlalchemy import Connection, Engine
 
+from .redis_wire import exec_failure, round_trip
+
 log = logging.getLogger("cti.callstream")
 
 #: How long a pending copy outlives its event (the consumer deletes it once written).
@@ -125,10 +127,12 @@ class CallStream:
         (the caller then writes the record itself)."""
         raw = event.dumps()
         try:
-            with self.redis.pipeline(transaction=True) as pipe:
-                pipe.xadd(self.stream_key, {"e": raw})
-                pipe.set(self.pending_key(event.call_sid), raw, ex=PENDING_TTL_SECONDS)
-                pipe.execute()
+            failure = exec_failure(round_trip(self.redis, [
+                ("MULTI",), ("XADD", self.stream_key, "*", "e", raw),
+                ("SET", self.pending_key(event.call_sid), raw, "EX", PENDING_TTL_SECONDS),
+                ("EXEC",)]))
+            if failure is not None:
+                raise failure
         except redis.RedisError as exc:
             self.last_failure = f"{type(exc).__name__}: {exc}"[:200]
             log.warning("call event not queued; writing the call record now",

@@ -171,7 +171,7 @@ class CRMLayer:
     def caller_lookup(self, e164: str, *, budget: float, read: object = None
                       ) -> list[Customer]:
         """Known callers from the index; unknown ones live, within ``budget`` seconds.
-        ``read``: the index's reply read ahead (:meth:`PhoneIndexCache.queue_read`)."""
+        ``read``: the index's reply read ahead (:meth:`PhoneIndexCache.read_command`)."""
         deadline = time.monotonic() + budget
         found = self.index_cache.lookup(self.engine, e164, read)
         if found:

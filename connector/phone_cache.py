@@ -74,19 +74,20 @@ class PhoneIndexCache:
     def install(self, engine: Engine) -> None:
         commit_hooks.install(engine, TOPIC, self.invalidate)
 
-    def queue_read(self, pipe: redis.client.Pipeline, e164: str) -> None:
-        """Add this number's read to ``pipe``; its reply is :meth:`lookup`'s ``read``.
+    def read_command(self, e164: str) -> tuple[str | int, ...]:
+        """This number's read, for a round trip that reads more (:mod:`.voice.read_ahead`);
+        its reply is :meth:`lookup`'s ``read``.
 
-        By SHA alone: a script registered on a pipeline costs a ``SCRIPT EXISTS`` round trip
-        on every execute. If the server does not know the script yet the reply is an error,
-        and :meth:`lookup` reads again the ordinary way (which loads it).
+        By SHA alone: loading the script as well would cost a round trip of its own. If the
+        server does not know the script yet the reply is an error, and :meth:`lookup` reads
+        again the ordinary way (which loads it).
         """
-        pipe.evalsha(self._read.sha, 1, self.generation_key, self.prefix, e164)
+        return ("EVALSHA", self._read.sha, 1, self.generation_key, self.prefix, e164)
 
     def lookup(self, engine: Engine, e164: str, read: object = None) -> list[Customer]:
         """The indexed records of ``e164``, best first (as :func:`phone_index.lookup`).
 
-        ``read``: the reply of :meth:`queue_read` when a pipeline read it already (an error
+        ``read``: the reply of :meth:`read_command` when a round trip read it already (an error
         reply, or ``None``, and it is read here).
         """
         try:

@@ -38,6 +38,7 @@ from typing import NamedTuple
 
 import redis
 
+from ..redis_wire import run_script
 from ..schema import PRESENCE_STATUSES
 
 PREFIX = "cti:acd:"
@@ -328,7 +329,7 @@ class AgentBoard:
         keys = [self.loaded_key, self.call_key(_sid(call_sid)), self.group_key(group_id),
                 self.agents_key]
         args = [call_sid, max_agents, max(ttl_ms, 1000), now_ms, group_id or "", *candidates]
-        got = self._claim(keys=keys, args=args)
+        got = run_script(self._claim, keys, args)  # the ringing path: one bare round trip
         if got and int(got[0]) == -1:
             raise NotLoaded()
         return [int(a) for a in got]

@@ -80,7 +80,7 @@ class VoiceCache:
         query plus a reload of whatever changed. ``conn`` is used only in the second case.
 
         ``token_read``: the token as a pipeline of this request read it already
-        (:meth:`queue_token_read`), saving the webhook its own round trip; anything but
+        (:meth:`token_read_command`), saving the webhook its own round trip; anything but
         bytes (not read ahead, no token yet, an error reply) and it is read here.
         """
         token = (token_read if isinstance(token_read, bytes)  # else unread, missing, an error
@@ -92,13 +92,13 @@ class VoiceCache:
         self._token, self._checked_at = token, time.monotonic()
         return snapshot
 
-    def queue_token_read(self, pipe: redis.client.Pipeline) -> bool:
-        """Add the token's GET to ``pipe`` (a pipeline on this cache's Redis); ``False``
-        without Redis. Its reply is what :meth:`refresh` takes as ``token_read``."""
+    def token_read_command(self) -> tuple[str, str] | None:
+        """The token's ``GET``, for a round trip on this cache's Redis that reads more
+        (:mod:`.read_ahead`); ``None`` without Redis. Its reply is what :meth:`refresh`
+        takes as ``token_read``."""
         if self._redis is None:
-            return False
-        pipe.get(self._token_key)
-        return True
+            return None
+        return ("GET", self._token_key)
 
     @property
     def redis(self) -> redis.Redis | None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import redis
 from flask import Flask
 
+from ..redis_wire import round_trip
 from .cache import VoiceCache
 
 
@@ -30,12 +31,11 @@ def read_ahead(app: Flask, cache: VoiceCache, e164: str) -> ReadAhead:
     index = getattr(layer, "index_cache", None) if e164 else None
     if client is None or (index is not None and index.redis is not client):
         return ReadAhead()  # not on one server: each reads on its own
-    pipe = client.pipeline(transaction=False)
-    cache.queue_token_read(pipe)
+    commands = [cache.token_read_command()]
     if index is not None:
-        index.queue_read(pipe, e164)
+        commands.append(index.read_command(e164))
     try:
-        replies = pipe.execute(raise_on_error=False)
+        replies = round_trip(client, commands)
     except redis.RedisError:
         return ReadAhead()
     return ReadAhead(replies[0], replies[1] if index is not None else None)
