@@ -92,6 +92,25 @@ def apply(conn: Connection, event: CallEvent) -> bool:
     return created
 
 
+def apply_many(conn: Connection, events: Iterable[CallEvent]) -> int:
+    """:func:`apply` for a batch: one multi-row insert for the records, then the 着信中 rows
+    of the calls created now. Returns how many records were created."""
+    from . import presence
+    from .voice import calls
+
+    first = {}  # a replayed event's copy changes nothing
+    for event in events:
+        first.setdefault(event.call_sid, event)
+    created = calls.open_calls(conn, [e.record for e in first.values()])
+    for sid, event in first.items():  # in the stream's order
+        if sid not in created:
+            continue
+        for agent_id, group_id in event.ringing:
+            presence.set_status(conn, agent_id, "ringing", now=event.record["now"],
+                                call_sid=sid, group_id=group_id)
+    return len(created)
+
+
 class CallStream:
     """This deployment's stream of call events in Redis (``app.extensions["cti.callstream"]``)."""
 
@@ -152,7 +171,7 @@ class CallStream:
             found = self.redis.mget(keys)
         except redis.RedisError:
             return 0  # Redis is gone: so are the events; the webhook wrote newer ones itself
-        return sum(apply(conn, CallEvent.loads(raw)) for raw in found if raw)
+        return apply_many(conn, [CallEvent.loads(raw) for raw in found if raw])
 
     def write_pending(self, engine: Engine, call_sids: Iterable[str | None]) -> int:
         """:meth:`materialize` in a transaction of its own, opened only if one is pending."""
@@ -164,7 +183,7 @@ class CallStream:
         if not found:
             return 0
         with engine.begin() as conn:
-            return sum(apply(conn, CallEvent.loads(raw)) for raw in found)
+            return apply_many(conn, [CallEvent.loads(raw) for raw in found])
 
     def write_queued(self, engine: Engine, limit: int = 2 * BATCH) -> int:
         """Write the oldest queued events now (before listing calls), leaving them queued
@@ -176,8 +195,8 @@ class CallStream:
         if not entries:
             return 0
         with engine.begin() as conn:
-            return sum(apply(conn, CallEvent.loads(fields[b"e"]))
-                       for _, fields in entries if fields)
+            return apply_many(conn, [CallEvent.loads(fields[b"e"])
+                                     for _, fields in entries if fields])
 
     # --- the consumer's side --------------------------------------------------------------
 
@@ -248,7 +267,7 @@ class CallStream:
     def _write(self, engine: Engine, events: list[CallEvent]) -> int:
         try:
             with engine.begin() as conn:
-                return sum(apply(conn, event) for event in events)
+                return apply_many(conn, events)
         except Exception:
             if len(events) == 1:
                 raise  # left unacknowledged: retried on the next round

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -65,6 +65,30 @@ def open_call(conn: Connection, *, call_sid: str, direction: str, leg: str, stat
     row = {"call_sid": call_sid, "direction": direction, "leg": leg, "status": status,
            "started_at": now, "created_at": now, "updated_at": now, **values}
     return _insert_ignore(conn, calls, row, "call_sid")
+
+
+def open_calls(conn: Connection, records: Sequence[Mapping[str, Any]]) -> set[str]:
+    """:func:`open_call` for many records at once (the call stream's consumer): one
+    multi-row ``INSERT … ON CONFLICT DO NOTHING`` per set of columns; returns the SIDs
+    created now (a SID repeated in ``records`` counts once, with its first record)."""
+    rows: dict[str, dict[str, Any]] = {}
+    for record in records:
+        values = dict(record)
+        sid, now = values.pop("call_sid", ""), values.pop("now")
+        if not sid:
+            log.warning("call event without CallSid; no call record")
+            continue
+        rows.setdefault(sid, {"call_sid": sid, "started_at": now, "created_at": now,
+                              "updated_at": now, **values})
+    by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows.values():  # executemany needs the same columns in every row
+        by_columns.setdefault(tuple(sorted(row)), []).append(row)
+    dialect = "postgresql" if conn.dialect.name == "postgresql" else "sqlite"
+    statement = _INSERT_IGNORING[dialect, calls.name]
+    created: set[str] = set()
+    for same in by_columns.values():
+        created.update(conn.execute(statement, same).scalars())  # insertmanyvalues: batched
+    return created
 
 
 def update_call(conn: Connection, call_sid: str, now: datetime, **values: Any) -> None:
@@ -283,4 +307,4 @@ def _insert_ignore(conn: Connection, table: Any, values: Mapping[str, Any], key:
 
 __all__ = ["apply_recording", "apply_status", "child_rows", "children_of", "e164_or_empty",
            "expect_legs", "finalize", "finalize_overdue", "get_row", "note_dial_result",
-           "open_call", "record_event", "update_call"]
+           "open_call", "open_calls", "record_event", "update_call"]

@@ -320,3 +320,42 @@ def test_the_consumer_lingers_for_a_batch_and_recreates_a_lost_group(stream_env)
     with env.app.app_context(), pytest.raises(redis_lib.ResponseError, match="NOGROUP"):
         stream.consume(engine, "worker-1", block_ms=10, recover=False)
     assert _consume(env) == 1 and _rows(env, sid) == 1  # the group was made again
+
+
+def test_a_batch_is_written_in_one_insert_with_replays_and_other_columns(tmp_path,
+                                                                          database_url):
+    env = make_env(tmp_path, database_url, **STREAM)
+    try:
+        agent = env.add_agent("sato")
+        env.add_number(NUMBER, "agent:sato")
+        first, _ = _ring(env)  # rings sato (着信中 goes with the record)
+        second, _ = _ring(env)  # sato is taken: voicemail
+        stream = callstream.get_stream(env.app)
+        replay = stream.redis.get(stream.pending_key(first))
+        stream.redis.xadd(stream.stream_key, {"e": replay})  # the first event once more
+        bare = callstream.CallEvent("CA" + "e" * 32, {  # fewer columns than the webhook's
+            "call_sid": "CA" + "e" * 32, "direction": "outbound", "leg": "customer",
+            "status": "initiated", "now": env.sim.wall_time(env.sim.now())})
+        stream.append(bare)
+        statements = []
+        from sqlalchemy import event
+
+        engine = db.get_engine(env.app)
+        listener = lambda *args: statements.append(args[2])  # noqa: E731 - a probe
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            assert _consume(env) == 3  # three records; the replay created nothing
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+        inserts = [s for s in statements if s.lstrip().upper().startswith("INSERT INTO CALLS")]
+        assert len(inserts) == 2  # one per set of columns, not one per event
+        assert [_rows(env, sid) for sid in (first, second, bare.call_sid)] == [1, 1, 1]
+        assert env.record(bare.call_sid)["direction"] == "outbound"
+        with engine.connect() as conn:
+            now = presence.get(conn, agent.id)
+            rings = conn.execute(select(func.count()).select_from(agent_status_intervals).where(
+                agent_status_intervals.c.status == "ringing")).scalar_one()
+        assert (now.status, now.call_sid, rings) == ("ringing", first, 1)
+        assert _consume(env) == 0
+    finally:
+        db.get_engine(env.app).dispose()
