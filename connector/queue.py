@@ -18,6 +18,8 @@ from typing import Any, ClassVar
 
 import redis
 from flask import Flask, current_app
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from rq import Queue, SimpleWorker, Worker
 from rq.job import Job
 from rq.serializers import JSONSerializer
@@ -37,7 +39,11 @@ def init_app(app: Flask) -> None:
         return
     server = EmbeddedRedis(settings.data_dir)
     app.extensions["cti.redis_server"] = server
-    app.extensions["cti.redis"] = server.client()
+    # As a redis_url client: no retries of its own. redis-py's default for a bare client
+    # retries a refused connection with back-off for seconds, and the webhook must fall
+    # back (connector.callstream) rather than keep Twilio waiting.
+    app.extensions["cti.redis"] = server.client(socket_connect_timeout=2,
+                                                retry=Retry(NoBackoff(), 0))
 
 
 def embedded_server(app: Flask) -> EmbeddedRedis | None:

@@ -84,3 +84,33 @@ def test_it_stops_even_when_its_data_directory_was_removed(tmp_path):
     shutil.rmtree(tmp_path / "var")  # `rm -rf var` while it runs: it cannot save any more
     server.stop()
     assert not running(pid)
+
+
+def test_the_apps_client_fails_at_once_when_the_embedded_server_is_gone(tmp_path):
+    import time
+
+    from flask import Flask
+
+    from connector import queue
+    from connector.config import load_settings
+
+    config = tmp_path / "cti.toml"
+    config.write_text(f'[server]\ndata_dir = "{tmp_path / "var"}"\nsecret_key = "{"k" * 40}"\n',
+                      encoding="utf-8")
+    app = Flask("embedded")
+    app.config["CTI_SETTINGS"] = load_settings(config, environ={})
+    queue.init_app(app)
+    server, client = app.extensions["cti.redis_server"], app.extensions["cti.redis"]
+    try:
+        assert client.ping()
+        server.stop()
+        began = time.monotonic()
+        try:
+            client.ping()
+        except redis.ConnectionError:
+            pass
+        # redis-py's default for a bare client retries with back-off for seconds, holding the
+        # webhook that should fall back to writing the call record itself.
+        assert time.monotonic() - began < 1.0
+    finally:
+        server.stop()
