@@ -81,15 +81,7 @@ class CallEvent:
 def apply(conn: Connection, event: CallEvent) -> bool:
     """Write the event (idempotent): the call record, then — only if it was new — the rung
     agents' 着信中 presence. True if the record was created now."""
-    from . import presence
-    from .voice import calls
-
-    created = calls.open_call(conn, **event.record)
-    if created:
-        for agent_id, group_id in event.ringing:
-            presence.set_status(conn, agent_id, "ringing", now=event.record["now"],
-                                call_sid=event.call_sid, group_id=group_id)
-    return created
+    return apply_many(conn, [event]) == 1
 
 
 def apply_many(conn: Connection, events: Iterable[CallEvent]) -> int:

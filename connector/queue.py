@@ -28,6 +28,9 @@ from .embedded_redis import EmbeddedRedis
 
 log = logging.getLogger("cti.jobs")
 
+#: Seconds to connect to Redis, embedded or not, before the caller falls back.
+CONNECT_TIMEOUT_SECONDS = 2
+
 #: Queue names: write-back jobs must not wait behind slow maintenance work.
 QUEUES = ("writeback", "default")
 
@@ -42,7 +45,7 @@ def init_app(app: Flask) -> None:
     # As a redis_url client: no retries of its own. redis-py's default for a bare client
     # retries a refused connection with back-off for seconds, and the webhook must fall
     # back (connector.callstream) rather than keep Twilio waiting.
-    app.extensions["cti.redis"] = server.client(socket_connect_timeout=2,
+    app.extensions["cti.redis"] = server.client(socket_connect_timeout=CONNECT_TIMEOUT_SECONDS,
                                                 retry=Retry(NoBackoff(), 0))
 
 
@@ -68,8 +71,8 @@ def get_queue(name: str = "default", app: Flask | None = None) -> Queue:
 
 def connect(redis_url: str) -> redis.Redis:
     """A Redis client for ``redis_url``."""
-    return redis.Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=5,
-                                health_check_interval=30)
+    return redis.Redis.from_url(redis_url, socket_connect_timeout=CONNECT_TIMEOUT_SECONDS,
+                                socket_timeout=5, health_check_interval=30)
 
 
 def describe(client: redis.Redis, app: Flask | None = None) -> str:

@@ -24,20 +24,14 @@ import redis
 
 Command = Sequence[str | bytes | int | float]
 
-#: Sent again once after a connection failure (a stale pooled connection), not more: the
-#: webhook must answer Twilio, not wait for a Redis that is down.
-ATTEMPTS = 2
-
-
 def round_trip(client: redis.Redis, commands: Sequence[Command]) -> list[object]:
     """Send ``commands`` in one write and return their replies, in order."""
-    for attempt in range(ATTEMPTS):
-        try:
-            return _send(client.connection_pool, commands)
-        except (redis.ConnectionError, redis.TimeoutError):
-            if attempt == ATTEMPTS - 1:
-                raise
-    raise AssertionError("unreachable")  # pragma: no cover
+    try:
+        return _send(client.connection_pool, commands)
+    except (redis.ConnectionError, redis.TimeoutError):
+        # Once more, not more (a stale pooled connection): the webhook must answer Twilio,
+        # not wait for a Redis that is down.
+        return _send(client.connection_pool, commands)
 
 
 def exec_failure(replies: Sequence[object]) -> redis.ResponseError | None:

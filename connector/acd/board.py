@@ -397,8 +397,8 @@ class AgentBoard:
             NotLoaded: The board must be loaded first.
         """
         ids = list(member_ids)
-        got = self._live(keys=[self.loaded_key, self.agents_key, self.group_key(group_id),
-                               tried_key], args=ids)
+        got = run_script(self._live, [self.loaded_key, self.agents_key,
+                                      self.group_key(group_id), tried_key], ids)
         if got == -1:
             raise NotLoaded()
         rows, last, tried = got

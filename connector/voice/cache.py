@@ -92,12 +92,10 @@ class VoiceCache:
         self._token, self._checked_at = token, time.monotonic()
         return snapshot
 
-    def token_read_command(self) -> tuple[str, str] | None:
-        """The token's ``GET``, for a round trip on this cache's Redis that reads more
-        (:mod:`.read_ahead`); ``None`` without Redis. Its reply is what :meth:`refresh`
-        takes as ``token_read``."""
-        if self._redis is None:
-            return None
+    def token_read_command(self) -> tuple[str, str]:
+        """The token's ``GET``, for a round trip on this cache's Redis (:attr:`redis`, when
+        there is one) that reads more (:mod:`.read_ahead`). Its reply is what
+        :meth:`refresh` takes as ``token_read``."""
         return ("GET", self._token_key)
 
     @property

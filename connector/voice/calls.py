@@ -62,8 +62,8 @@ def open_call(conn: Connection, *, call_sid: str, direction: str, leg: str, stat
     if not call_sid:  # nothing to key a record on; the call is still answered
         log.warning("webhook without CallSid; no call record")
         return False
-    row = {"call_sid": call_sid, "direction": direction, "leg": leg, "status": status,
-           "started_at": now, "created_at": now, "updated_at": now, **values}
+    row = _call_row(call_sid, now, {"direction": direction, "leg": leg, "status": status,
+                                    **values})
     return _insert_ignore(conn, calls, row, "call_sid")
 
 
@@ -78,17 +78,20 @@ def open_calls(conn: Connection, records: Sequence[Mapping[str, Any]]) -> set[st
         if not sid:
             log.warning("call event without CallSid; no call record")
             continue
-        rows.setdefault(sid, {"call_sid": sid, "started_at": now, "created_at": now,
-                              "updated_at": now, **values})
+        rows.setdefault(sid, _call_row(sid, now, values))
     by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for row in rows.values():  # executemany needs the same columns in every row
         by_columns.setdefault(tuple(sorted(row)), []).append(row)
-    dialect = "postgresql" if conn.dialect.name == "postgresql" else "sqlite"
-    statement = _INSERT_IGNORING[dialect, calls.name]
+    statement = _ignoring_insert_for(conn, calls)
     created: set[str] = set()
     for same in by_columns.values():
         created.update(conn.execute(statement, same).scalars())  # insertmanyvalues: batched
     return created
+
+
+def _call_row(call_sid: str, now: datetime, values: Mapping[str, Any]) -> dict[str, Any]:
+    return {"call_sid": call_sid, "started_at": now, "created_at": now, "updated_at": now,
+            **values}
 
 
 def update_call(conn: Connection, call_sid: str, now: datetime, **values: Any) -> None:
@@ -300,9 +303,12 @@ _INSERT_IGNORING = {
 
 def _insert_ignore(conn: Connection, table: Any, values: Mapping[str, Any], key: str) -> bool:
     """Insert unless a row with the same ``key`` exists; True if this call inserted it."""
+    return conn.execute(_ignoring_insert_for(conn, table), dict(values)).first() is not None
+
+
+def _ignoring_insert_for(conn: Connection, table: Any) -> Any:
     dialect = "postgresql" if conn.dialect.name == "postgresql" else "sqlite"
-    statement = _INSERT_IGNORING[dialect, table.name]
-    return conn.execute(statement, dict(values)).first() is not None
+    return _INSERT_IGNORING[dialect, table.name]
 
 
 __all__ = ["apply_recording", "apply_status", "child_rows", "children_of", "e164_or_empty",
